@@ -1,0 +1,212 @@
+"""OPTW benchmark: our solver against Google OR-Tools and VROOM at the same time limit.
+
+Run with ``make bench`` or ``python bench/optw.py [--time-limit 1] [--only 'pr*']``. Every solver
+gets the same integer-tick instance (travel = Euclidean distance rounded down, FORMAT.md) and
+every returned route, ours and the peers', is re-verified by ``tourplanner.routing.check``; an
+infeasible peer route scores 0. Peers are optional (``requirements-bench.txt``): a missing one is
+reported and skipped. Solvers run sequentially in this process, single-threaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import fnmatch
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tourplanner.routing.check import check  # noqa: E402
+from tourplanner.routing.optw import Instance, load  # noqa: E402
+from tourplanner.routing.problem import Problem  # noqa: E402
+from tourplanner.routing.solver import solve  # noqa: E402
+
+Peer = Callable[[Problem, float], list[int]]
+
+
+def default_instances() -> Path:
+    """``OPTW_DIR`` or ``<parent of the repo>/shared/bench/optw``."""
+    return Path(os.environ.get("OPTW_DIR") or Path(__file__).resolve().parents[2] / "shared/bench/optw")
+
+
+def ours(problem: Problem, seconds: float, tours: int = 1) -> list[list[int]]:
+    """Our iterated local search."""
+    return solve(problem, tours=tours, time_limit=seconds, seed=0).tours
+
+
+def ortools_peer(problem: Problem, seconds: float) -> list[int]:
+    """OR-Tools routing: 1 vehicle, drop penalties = score, time dimension, guided local search."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    n = problem.n
+    manager = pywrapcp.RoutingIndexManager(n, 1, problem.start)
+    routing = pywrapcp.RoutingModel(manager)
+
+    def transit(i: int, j: int) -> int:
+        a, b = manager.IndexToNode(i), manager.IndexToNode(j)
+        return problem.travel[a][b] + (problem.service[a] if a != problem.start else 0)
+
+    callback = routing.RegisterTransitCallback(transit)
+    routing.SetArcCostEvaluatorOfAllVehicles(callback)
+    horizon = problem.day_end
+    routing.AddDimension(callback, horizon, horizon, False, "time")
+    dim = routing.GetDimensionOrDie("time")
+    # Travel is the arc cost; a dropped node costs its score times a factor that makes one
+    # point of score worth more than any tour length, i.e. score first, travel as tie-break.
+    factor = sum(max(row) for row in problem.travel) + 1
+    for node in range(n):
+        if node == problem.start:
+            continue
+        index = manager.NodeToIndex(node)
+        open_, close = problem.windows[node][0]
+        dim.CumulVar(index).SetRange(open_, close)
+        routing.AddDisjunction([index], int(problem.scores[node]) * factor)
+    dim.CumulVar(routing.Start(0)).SetRange(problem.day_start, problem.day_start)
+    dim.CumulVar(routing.End(0)).SetRange(problem.day_start, problem.day_end)
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+    params.time_limit.FromMilliseconds(int(seconds * 1000))
+    found = routing.SolveWithParameters(params)
+    if found is None:
+        return []
+    tour, index = [], routing.Start(0)
+    while not routing.IsEnd(index):
+        node = manager.IndexToNode(index)
+        if node != problem.start:
+            tour.append(node)
+        index = found.Value(routing.NextVar(index))
+    return tour
+
+
+def vroom_peer(problem: Problem, seconds: float) -> list[int]:
+    """VROOM via pyvroom: 1 vehicle, job priority = score (clamped to VROOM's 0..100)."""
+    from datetime import timedelta
+
+    import vroom
+
+    data = vroom.Input()
+    data.set_durations_matrix(profile="car", matrix_input=[list(r) for r in problem.travel])
+    data.add_vehicle(vroom.Vehicle(id=0, start=problem.start, end=problem.end,
+                                   time_window=vroom.TimeWindow(problem.day_start,
+                                                                problem.day_end)))
+    for node in range(problem.n):
+        if node in (problem.start, problem.end):
+            continue
+        open_, close = problem.windows[node][0]
+        data.add_job(vroom.Job(id=node, location=node, default_service=problem.service[node],
+                               priority=max(0, min(100, int(problem.scores[node]))),
+                               time_windows=[vroom.TimeWindow(open_, close)]))
+    result = data.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=seconds))
+    routes = result.routes
+    return [int(j) for j, kind in zip(routes["id"], routes["type"], strict=True) if kind == "job"]
+
+
+def load_peers() -> dict[str, Peer | None]:
+    """Importable peers by name (None when the package is missing)."""
+    peers: dict[str, Peer | None] = {}
+    for name, module, fn in (("ortools", "ortools", ortools_peer), ("vroom", "vroom", vroom_peer)):
+        try:
+            __import__(module)
+            peers[name] = fn
+        except ImportError:
+            print(f"note: {name} is not importable; pip install -r requirements-bench.txt")
+            peers[name] = None
+    return peers
+
+
+def verified_score(problem: Problem, tours: list[list[int]]) -> float:
+    """Score of routes that pass the independent checker, else 0."""
+    if check(problem, tours):
+        return 0.0
+    return float(sum(problem.scores[v] for tour in tours for v in tour))
+
+
+def read_best_known(folder: Path) -> dict[tuple[str, int], float]:
+    """``best_known.csv`` as {(instance, tours): score}."""
+    with open(folder / "best_known.csv", newline="") as handle:
+        return {(row["instance"], int(row["tours"])): float(row["best_known_score"])
+                for row in csv.DictReader(handle)}
+
+
+def run_single(instances: list[Instance], best: dict[tuple[str, int], float],
+               seconds: float) -> None:
+    """Table 1: every solver on every instance with one tour."""
+    peers = load_peers()
+    names = ["ours", *[p for p, fn in peers.items() if fn is not None]]
+    ratios: dict[str, list[float]] = {name: [] for name in names}
+    print(f"\nOPTW, 1 tour, {seconds:g} s per instance and solver (ratio = score / best-known)")
+    print(f"{'instance':<9}{'best':>6}" + "".join(f"{n:>9}{'ratio':>7}" for n in names))
+    for inst in instances:
+        ref = best.get((inst.name, 1))
+        cells = []
+        for name in names:
+            began = time.perf_counter()
+            if name == "ours":
+                tours = ours(inst.problem, seconds)
+            else:
+                fn = peers[name]
+                assert fn is not None
+                tours = [fn(inst.problem, seconds)]
+            score = verified_score(inst.problem, tours)
+            _ = time.perf_counter() - began
+            ratio = score / ref if ref else float("nan")
+            ratios[name].append(ratio)
+            cells.append(f"{score:>9g}{ratio:>7.3f}")
+        print(f"{inst.name:<9}{ref or 0:>6g}" + "".join(cells), flush=True)
+    for label, agg in (("mean", lambda xs: sum(xs) / len(xs)), ("worst", min)):
+        print(f"{label:<15}" + "".join(f"{'':>9}{agg(ratios[n]):>7.3f}" for n in names))
+
+
+def run_tours(instances: list[Instance], best: dict[tuple[str, int], float],
+              seconds: float) -> None:
+    """Table 2: our solver with 2-4 tours on the pr instances (TOPTW)."""
+    chosen = [i for i in instances if i.name.startswith("pr")]
+    if not chosen:
+        return
+    print(f"\nTOPTW, ours, {seconds:g} s per instance (ratio to best-known)")
+    print(f"{'instance':<9}" + "".join(f"{f'm={m}':>16}" for m in (2, 3, 4)))
+    ratios: dict[int, list[float]] = {2: [], 3: [], 4: []}
+    for inst in chosen:
+        cells = []
+        for m in (2, 3, 4):
+            score = verified_score(inst.problem, ours(inst.problem, seconds, tours=m))
+            ref = best.get((inst.name, m))
+            ratio = score / ref if ref else float("nan")
+            ratios[m].append(ratio)
+            cells.append(f"{score:>9g}{ratio:>7.3f}")
+        print(f"{inst.name:<9}" + "".join(cells), flush=True)
+    print(f"{'mean':<9}" + "".join(f"{'':>9}{sum(r) / len(r):>7.3f}" for r in ratios.values()))
+    print(f"{'worst':<9}" + "".join(f"{'':>9}{min(r):>7.3f}" for r in ratios.values()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options and print both tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=Path, default=default_instances())
+    parser.add_argument("--time-limit", type=float, default=1.0)
+    parser.add_argument("--only", default="*", help="glob on instance names, e.g. 'pr*'")
+    parser.add_argument("--tours-table", choices=("on", "off"), default="on")
+    args = parser.parse_args(argv)
+    folder = args.instances
+    files = sorted((folder / "instances").glob("*.txt")) or sorted(folder.glob("*.txt"))
+    files = [f for f in files if fnmatch.fnmatch(f.stem, args.only)]
+    if not files:
+        print(f"no instances found in {folder}")
+        return 1
+    instances = [load(f) for f in files]
+    best = read_best_known(folder)
+    run_single(instances, best, args.time_limit)
+    if args.tours_table == "on":
+        run_tours(instances, best, args.time_limit)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,479 @@
+"""Iterated local search for the (team) orienteering problem with multiple time windows.
+
+The algorithm follows Vansteenwegen, Souffriau, Vanden Berghe and Van Oudheusden (2009),
+"Iterated local search for the team orienteering problem with time windows", Computers &
+Operations Research 36:3281-3290, with these changes:
+
+* feasibility of an insertion is tested in O(1) with a *latest arrival* array per tour (the
+  latest time one may arrive at a position so that the rest of the tour stays feasible). It is
+  the ``maxShift`` of the paper written as an absolute time, which stays exact when a node has
+  several opening windows: arriving no later than the latest feasible start is always enough;
+* candidate positions are pruned with two monotone bounds (bisect on the latest-arrival array,
+  stop when the departure passes the node's last closing time);
+* after the insertion phase a cheap time-saving local search (relocate within a tour) runs
+  before inserting again;
+* stagnation restarts from the best solution with a seeded random shake, and an elite pool of
+  distinct visited sets supplies the alternatives.
+
+All times are integers. The public entry point is :func:`solve`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from bisect import bisect_left
+
+from .problem import MustVisitInfeasible, Problem, Solution, Stop
+
+NEG = -(1 << 62)
+INF = 1 << 62
+
+
+def _effective_windows(problem: Problem, node: int) -> list[tuple[int, int]]:
+    """Windows for the START of service, clipped to the day and merged. O(w log w)."""
+    duration = problem.service[node]
+    out: list[tuple[int, int]] = []
+    for open_, close in sorted(problem.windows[node]):
+        if problem.finish_within_window:
+            close -= duration
+        open_, close = max(open_, problem.day_start), min(close, problem.day_end)
+        if open_ > close:
+            continue
+        if out and open_ <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], close))
+        else:
+            out.append((open_, close))
+    return out
+
+
+def _first_start(wins: list[tuple[int, int]], arrival: int) -> int:
+    """Earliest start >= arrival inside the windows, or NEG. O(w)."""
+    for open_, close in wins:
+        if arrival <= close:
+            return arrival if arrival > open_ else open_
+    return NEG
+
+
+def _latest_start(wins: list[tuple[int, int]], bound: int) -> int:
+    """Latest start <= bound inside the windows, or NEG. O(w)."""
+    for open_, close in reversed(wins):
+        if bound >= open_:
+            return bound if bound < close else close
+    return NEG
+
+
+class _Search:
+    """Mutable search state: tours as node lists with start/end sentinels plus time arrays.
+
+    For tour ``r`` and position ``p``: ``arr[r][p]`` arrival, ``dep[r][p]`` departure (start of
+    service + duration), ``la[r][p]`` latest feasible arrival. ``la`` and ``dep`` are
+    non-decreasing along a tour, which the insertion scan exploits.
+    """
+
+    def __init__(self, problem: Problem, tours: int, rng: random.Random) -> None:
+        self.p = problem
+        self.m = tours
+        self.rng = rng
+        n = problem.n
+        self.T = [list(row) for row in problem.travel]
+        self.Tin = [list(col) for col in zip(*self.T, strict=True)]
+        self.d = list(problem.service)
+        self.d[problem.start] = 0
+        self.d[problem.end] = 0
+        self.wins = [_effective_windows(problem, j) for j in range(n)]
+        self.wo = [w[0][0] if w else INF for w in self.wins]
+        self.wc = [w[-1][1] if w else NEG for w in self.wins]
+        self.multi = [len(w) > 1 for w in self.wins]
+        self.cost = list(problem.costs) if problem.costs is not None else [0] * n
+        self.budget = problem.budget if problem.budget is not None else INF
+        self.max_stops = problem.max_stops if problem.max_stops is not None else INF
+        self.must = frozenset(problem.must_visit)
+        big = sum(abs(s) for s in problem.scores) + 1.0
+        self.sscore = [float(s) + (big if j in self.must else 0.0)
+                       for j, s in enumerate(problem.scores)]
+        self.cands = [j for j in range(n) if self._candidate(j)]
+        self.routes = [[problem.start, problem.end] for _ in range(tours)]
+        self.arr: list[list[int]] = [[] for _ in range(tours)]
+        self.dep: list[list[int]] = [[] for _ in range(tours)]
+        self.la: list[list[int]] = [[] for _ in range(tours)]
+        self.visited = [False] * n
+        self.spent = 0
+        for r in range(tours):
+            self._recompute(r)
+
+    # ----------------------------------------------------------------- set-up helpers
+    def _candidate(self, j: int) -> bool:
+        """True if node j can be visited alone in a tour (and is allowed). O(w)."""
+        p = self.p
+        if j in (p.start, p.end) or j in p.excluded or not self.wins[j]:
+            return False
+        if self.sscore[j] <= 0 or self.cost[j] > self.budget or self.max_stops < 1:
+            return False
+        s = _first_start(self.wins[j], p.day_start + self.T[p.start][j])
+        return s != NEG and s + self.d[j] + self.T[j][p.end] <= p.day_end
+
+    # ----------------------------------------------------------------- time arrays
+    def _recompute(self, r: int) -> None:
+        """Recompute arrival, departure and latest-arrival arrays of tour r. O(L)."""
+        route = self.routes[r]
+        size = len(route)
+        T, d, wins, wo, wc, multi = self.T, self.d, self.wins, self.wo, self.wc, self.multi
+        arr = [0] * size
+        dep = [0] * size
+        la = [0] * size
+        arr[0] = dep[0] = self.p.day_start
+        prev = route[0]
+        for q in range(1, size):
+            j = route[q]
+            a = dep[q - 1] + T[prev][j]
+            arr[q] = a
+            if q == size - 1:
+                dep[q] = a
+            elif multi[j]:
+                dep[q] = _first_start(wins[j], a) + d[j]
+            else:
+                dep[q] = (a if a > wo[j] else wo[j]) + d[j]
+            prev = j
+        la[size - 1] = self.p.day_end
+        nxt = route[size - 1]
+        for q in range(size - 2, 0, -1):
+            j = route[q]
+            b = la[q + 1] - T[j][nxt] - d[j]
+            if multi[j]:
+                la[q] = _latest_start(wins[j], b)
+            else:
+                la[q] = b if b < wc[j] else wc[j]
+            nxt = j
+        la[0] = NEG
+        self.arr[r], self.dep[r], self.la[r] = arr, dep, la
+
+    # ----------------------------------------------------------------- insertion
+    def _best_insertion(self) -> tuple[int, int, int] | None:  # noqa: C901 - hot loop
+        """Best (node, tour, position) by score^2 / added time, or None. O(N * L) worst case.
+
+        The loops are written inline with local variables on purpose: this is where the
+        solver spends most of its time in pure Python.
+        """
+        open_tours = [r for r in range(self.m) if len(self.routes[r]) - 2 < self.max_stops]
+        if not open_tours:
+            return None
+        left = self.budget - self.spent
+        visited, cost, sscore = self.visited, self.cost, self.sscore
+        wo, wc, d, T, Tin, multi, wins = (self.wo, self.wc, self.d, self.T, self.Tin,
+                                          self.multi, self.wins)
+        tour_data = [(r, self.routes[r], self.arr[r], self.dep[r], self.la[r]) for r in open_tours]
+        best_ratio = 0.0
+        best: tuple[int, int, int] | None = None
+        for j in self.cands:
+            if visited[j] or cost[j] > left:
+                continue
+            o, c, dj, tout, tin, mw = wo[j], wc[j], d[j], T[j], Tin[j], multi[j]
+            bshift = INF
+            br = bp = -1
+            for r, route, arr, dep, la in tour_data:
+                size = len(route) - 1
+                q = bisect_left(la, o + dj, 1, size + 1) - 1
+                while q < size:
+                    dq = dep[q]
+                    if dq > c:
+                        break
+                    a = dq + tin[route[q]]
+                    q += 1
+                    if a > c:
+                        continue
+                    if mw:
+                        a = _first_start(wins[j], a)
+                        if a == NEG:
+                            continue
+                    elif a < o:
+                        a = o
+                    ak = a + dj + tout[route[q]]
+                    if ak <= la[q]:
+                        sh = ak - arr[q]
+                        if sh < bshift:
+                            bshift, br, bp = sh, r, q
+            if br >= 0:
+                s = sscore[j]
+                ratio = s * s / (bshift if bshift > 0 else 0.5)
+                if ratio > best_ratio:
+                    best_ratio, best = ratio, (j, br, bp)
+        return best
+
+    def insert_all(self) -> None:
+        """Greedy insertion until no node fits. O(k * N * L) for k insertions."""
+        while True:
+            best = self._best_insertion()
+            if best is None:
+                return
+            j, r, q = best
+            self.routes[r].insert(q, j)
+            self.visited[j] = True
+            self.spent += self.cost[j]
+            self._recompute(r)
+
+    # ----------------------------------------------------------------- perturbation
+    def shake(self, start: int, count: int) -> None:
+        """Remove ``count`` consecutive visits from position ``start`` (mod length) per tour."""
+        for r in range(self.m):
+            route = self.routes[r]
+            inner = len(route) - 2
+            if inner == 0:
+                continue
+            drop = {(start + k) % inner + 1 for k in range(min(count, inner))}
+            keep = [route[0]]
+            for q in range(1, inner + 1):
+                j = route[q]
+                if q in drop and j not in self.must:
+                    self.visited[j] = False
+                    self.spent -= self.cost[j]
+                else:
+                    keep.append(j)
+            keep.append(route[-1])
+            self.routes[r] = keep
+            self._recompute(r)
+
+    # ----------------------------------------------------------------- local search
+    def relocate(self) -> bool:  # noqa: C901 - hot loop
+        """Move single visits inside their tour when that makes the tour end earlier.
+
+        Frees time for later insertions. First-improvement, O(L^2) per tour with an O(L)
+        feasibility check per candidate move (only evaluated when it saves travel time).
+        """
+        improved = False
+        T = self.T
+        for r in range(self.m):
+            route = self.routes[r]
+            size = len(route)
+            if size < 4:
+                continue
+            for q in range(1, size - 1):
+                j = route[q]
+                prv, nxt = route[q - 1], route[q + 1]
+                gain = T[prv][j] + T[j][nxt] - T[prv][nxt]
+                if gain <= 0:
+                    continue
+                for q2 in range(1, size - 1):
+                    if q2 in (q, q + 1):
+                        continue
+                    a, b = route[q2 - 1], route[q2]
+                    if T[a][j] + T[j][b] - T[a][b] >= gain:
+                        continue
+                    trial = route[:q] + route[q + 1:]
+                    trial.insert(q2 if q2 < q else q2 - 1, j)
+                    end_time = self._simulate_end(trial)
+                    if end_time is not None and end_time < self.arr[r][-1]:
+                        self.routes[r] = route = trial
+                        self._recompute(r)
+                        improved = True
+                        break
+        return improved
+
+    def _simulate_end(self, route: list[int]) -> int | None:
+        """Arrival time at the end of a candidate route, or None if infeasible. O(L)."""
+        T, d, wins = self.T, self.d, self.wins
+        t = self.p.day_start
+        prev = route[0]
+        for j in route[1:-1]:
+            t = _first_start(wins[j], t + T[prev][j])
+            if t == NEG:
+                return None
+            t += d[j]
+            prev = j
+        t += T[prev][route[-1]]
+        return t if t <= self.p.day_end else None
+
+    # ----------------------------------------------------------------- snapshots
+    def value(self) -> tuple[float, int]:
+        """Search objective: (score incl. must-visit bonus, minus total tour time)."""
+        total = sum(self.sscore[j] for route in self.routes for j in route[1:-1])
+        return total, -sum(arr[-1] for arr in self.arr)
+
+    def snapshot(self) -> list[list[int]]:
+        """Copy of the tours with sentinels."""
+        return [list(route) for route in self.routes]
+
+    def restore(self, routes: list[list[int]]) -> None:
+        """Replace the current tours by a snapshot."""
+        self.routes = [list(route) for route in routes]
+        self.visited = [False] * self.p.n
+        self.spent = 0
+        for r, route in enumerate(self.routes):
+            for j in route[1:-1]:
+                self.visited[j] = True
+                self.spent += self.cost[j]
+            self._recompute(r)
+
+
+class _ElitePool:
+    """Best distinct visited-sets seen during the search (for alternatives)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[frozenset[int], tuple[tuple[float, int], list[list[int]]]] = {}
+
+    def offer(self, value: tuple[float, int], routes: list[list[int]]) -> None:
+        """Keep ``routes`` if its visited set is new and good enough. O(L + size)."""
+        key = frozenset(j for route in routes for j in route[1:-1])
+        old = self.items.get(key)
+        if old is not None and old[0] >= value:
+            return
+        if old is None and len(self.items) >= self.size:
+            worst = min(self.items, key=lambda k: self.items[k][0])
+            if self.items[worst][0] >= value:
+                return
+            del self.items[worst]
+        self.items[key] = (value, [list(route) for route in routes])
+
+    def ranked(self) -> list[tuple[frozenset[int], list[list[int]]]]:
+        """Entries from best to worst (deterministic order)."""
+        order = sorted(self.items.items(), key=lambda kv: (kv[1][0], sorted(kv[0])), reverse=True)
+        return [(key, routes) for key, (_, routes) in order]
+
+
+def _difference(a: frozenset[int], b: frozenset[int]) -> float:
+    """Share of stops that differ: 1 - |a & b| / max(|a|, |b|)."""
+    size = max(len(a), len(b))
+    return 1.0 - len(a & b) / size if size else 0.0
+
+
+def _build_solution(search: _Search, routes: list[list[int]], iterations: int) -> Solution:
+    """Turn internal tours into a :class:`Solution` with its schedule. O(total stops)."""
+    p = search.p
+    tours, schedule, returns = [], [], []
+    for route in routes:
+        stops = []
+        clock, prev = p.day_start, route[0]
+        for j in route[1:-1]:
+            arrival = clock + search.T[prev][j]
+            start = _first_start(search.wins[j], arrival)
+            clock = start + search.d[j]
+            stops.append(Stop(j, arrival, start - arrival, start, clock))
+            prev = j
+        tours.append(route[1:-1])
+        schedule.append(stops)
+        returns.append(clock + search.T[prev][route[-1]])
+    visited = [j for tour in tours for j in tour]
+    return Solution(tours=tours, score=sum(p.scores[j] for j in visited), schedule=schedule,
+                    returns=returns, cost=sum(search.cost[j] for j in visited),
+                    iterations=iterations)
+
+
+def _pick_alternatives(pool: _ElitePool, best: frozenset[int], k: int,
+                       min_difference: float) -> list[list[list[int]]]:
+    """Greedy choice of up to k pool entries differing from the best and from each other."""
+    chosen: list[frozenset[int]] = [best]
+    out: list[list[list[int]]] = []
+    for key, routes in pool.ranked():
+        if len(out) >= k:
+            break
+        if all(_difference(key, other) >= min_difference for other in chosen):
+            chosen.append(key)
+            out.append(routes)
+    return out
+
+
+def solve(problem: Problem, *, tours: int = 1, time_limit: float | None = 1.0, seed: int = 0,
+          max_iterations: int | None = None, alternatives: int = 0,
+          min_difference: float = 0.3) -> Solution:
+    """Maximise the total score of ``tours`` feasible tours (OPTW for 1 tour, TOPTW for more).
+
+    Parameters
+    ----------
+    problem : Problem
+        The instance; see :class:`~tourplanner.routing.problem.Problem`.
+    tours : int
+        Number of tours (days or vehicles); all share start, end and day bounds.
+    time_limit : float or None
+        Wall-clock seconds for the whole call. ``None`` means only ``max_iterations`` stops it.
+    seed : int
+        Seed of the perturbation random generator.
+    max_iterations : int or None
+        Cap on local-search iterations. With a cap that is reached before the time limit the
+        result depends only on ``(problem, tours, seed, max_iterations)``: use it for
+        reproducible runs and tests.
+    alternatives : int
+        Number of alternative solutions wanted in ``Solution.alternatives``.
+    min_difference : float
+        Minimal share of stops by which each alternative differs from the best solution and
+        from the other alternatives (``1 - |A & B| / max(|A|, |B|)``).
+
+    Returns
+    -------
+    Solution
+        Always feasible. ``alternatives`` holds up to ``alternatives`` feasible solutions.
+
+    Raises
+    ------
+    MustVisitInfeasible
+        If the search finds no route containing every must-visit node.
+
+    Notes
+    -----
+    One iteration costs O(k * N * L): k re-insertions after a shake, each scanning N
+    candidates over L positions (usually far fewer thanks to the window bounds).
+    """
+    problem.validate()
+    if max_iterations is None and time_limit is None:
+        raise ValueError("give a time_limit or max_iterations")
+    clock = time.perf_counter()
+    deadline = clock + time_limit if time_limit is not None else float("inf")
+    cap = max_iterations if max_iterations is not None else 1 << 62
+    search = _Search(problem, max(1, tours), random.Random(seed))
+    pool = _ElitePool(size=max(16, 4 * alternatives))
+    best_routes, iterations = _iterate(search, pool, deadline, cap)
+    best_key = frozenset(j for route in best_routes for j in route[1:-1])
+    missing = search.must - best_key
+    if missing:
+        raise MustVisitInfeasible(sorted(missing), problem.names)
+    solution = _build_solution(search, best_routes, iterations)
+    if alternatives > 0:
+        picked = _pick_alternatives(pool, best_key, alternatives, min_difference)
+        solution.alternatives = [_build_solution(search, routes, iterations) for routes in picked]
+    return solution
+
+
+def _local_optimum(search: _Search) -> None:
+    """Insert greedily, then alternate time-saving relocations and insertions."""
+    search.insert_all()
+    for _ in range(3):
+        if not search.relocate():
+            return
+        search.insert_all()
+
+
+def _iterate(search: _Search, pool: _ElitePool, deadline: float,
+             cap: int) -> tuple[list[list[int]], int]:
+    """The ILS loop (shake sizes and positions as in Vansteenwegen et al.). Returns best tours."""
+    must_ok = len(search.must)
+    _local_optimum(search)
+    best_value = search.value()
+    best = search.snapshot()
+    pool.offer(best_value, best)
+    shake_size, shake_pos, stale, it = 1, 0, 0, 0
+    rng = search.rng
+    while it < cap and time.perf_counter() < deadline:
+        it += 1
+        search.shake(shake_pos, shake_size)
+        shake_pos += shake_size
+        shake_size += 1
+        smallest = min(len(route) - 2 for route in search.routes)
+        if shake_size >= max(smallest, 2):
+            shake_size = 1
+        if smallest:
+            shake_pos %= smallest
+        _local_optimum(search)
+        value = search.value()
+        routes = search.routes
+        if sum(1 for route in routes for j in route[1:-1] if j in search.must) == must_ok:
+            pool.offer(value, routes)
+        if value > best_value:
+            best_value, best = value, search.snapshot()
+            shake_size, stale = 1, 0
+        else:
+            stale += 1
+            if stale % 20 == 0:
+                search.restore(best)
+                shake_pos = rng.randrange(1 << 16)
+                shake_size = rng.randint(1, 3)
+    return best, it
