@@ -1,0 +1,1 @@
+"""Celery tasks: thin wrappers that call services by id. The worker entry is ``tasks.worker``."""

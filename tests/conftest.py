@@ -1,0 +1,78 @@
+"""Shared fixtures: an app on a throw-away SQLite copy of a migrated, seeded database.
+
+The template database is migrated (Alembic, the same path as production) and seeded once per
+session; each test gets its own copy, so tests never see each other's writes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _compile_translations() -> None:
+    """Compile .po files whose .mo is missing or stale (``make test`` does it too)."""
+    for po in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as fh:
+                catalog = read_po(fh)
+            with mo.open("wb") as fh:
+                write_mo(fh, catalog)
+
+
+def make_app(db_path: Path, **config):
+    from tourplanner import create_app
+
+    return create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": "localhost",
+        **config,
+    })
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory) -> Path:
+    """A migrated database with the facts and the demo set loaded."""
+    from flask_migrate import upgrade
+
+    from tourplanner.services.catalogue_io import seed
+
+    _compile_translations()
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    app = make_app(path)
+    with app.app_context():
+        upgrade()
+        seed(demo=True)
+    return path
+
+
+@pytest.fixture
+def app(template_db, tmp_path):
+    path = tmp_path / "test.sqlite3"
+    shutil.copy(template_db, path)
+    app = make_app(path)
+    with app.app_context():
+        yield app
+        from tourplanner.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -1,0 +1,1 @@
+"""Adapters to the outside world: ORM models, travel times, notifiers, the task queue."""

@@ -1,0 +1,167 @@
+"""Catalogue tables: villages, their products and experiences, and landmarks (start points).
+
+Facts come from the shipped dataset (see ``tourplanner/data/README.md``); columns the dataset
+leaves empty stay NULL. Rows loaded from the demo set carry ``is_sample = True``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tourplanner.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Village(db.Model):
+    __tablename__ = "villages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True, index=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    district: Mapped[str] = mapped_column(String(100), index=True)
+    commune: Mapped[str | None] = mapped_column(String(100))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    crafts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    coord_quality: Mapped[str] = mapped_column(String(30))
+    coord_note: Mapped[str | None] = mapped_column(Text)
+    recognised_traditional: Mapped[bool | None] = mapped_column(Boolean)
+    founded: Mapped[str | None] = mapped_column(String(200))
+    story_vi: Mapped[str | None] = mapped_column(Text)
+    story_en: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    videos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    has_ocop_products: Mapped[bool | None] = mapped_column(Boolean)
+    ip_protected: Mapped[bool | None] = mapped_column(Boolean)
+    has_display_space: Mapped[bool | None] = mapped_column(Boolean)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    products: Mapped[list[Product]] = relationship(
+        back_populates="village", order_by="Product.slug", cascade="all, delete-orphan"
+    )
+    experiences: Mapped[list[Experience]] = relationship(
+        back_populates="village", order_by="Experience.slug", cascade="all, delete-orphan"
+    )
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_vi
+
+    def story(self, lang: str) -> str | None:
+        if lang == "en":
+            return self.story_en or self.story_vi
+        return self.story_vi or self.story_en
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True, index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    ocop_stars: Mapped[int | None] = mapped_column(Integer)
+    ip_protected: Mapped[bool | None] = mapped_column(Boolean)
+    price_min_vnd: Mapped[int | None] = mapped_column(Integer)
+    price_max_vnd: Mapped[int | None] = mapped_column(Integer)
+    images: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str | None] = mapped_column(Text)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    village: Mapped[Village] = relationship(back_populates="products")
+
+    def name(self, lang: str) -> str:
+        return (self.name_en or self.name_vi) if lang == "en" else self.name_vi
+
+
+class Experience(db.Model):
+    """Something a tourist does at a village: a plain visit or a bookable hands-on session.
+
+    ``kind`` is ``visit`` (no booking needed; hours may be documented defaults) or ``workshop``
+    (bookable once a schedule, capacity and adult price are published).
+    """
+
+    __tablename__ = "experiences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True, index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="visit")
+    title_vi: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    description_vi: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    duration_is_default: Mapped[bool] = mapped_column(Boolean, default=True)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    price_adult_vnd: Mapped[int | None] = mapped_column(Integer)
+    price_child_vnd: Mapped[int | None] = mapped_column(Integer)
+    price_senior_vnd: Mapped[int | None] = mapped_column(Integer)
+    price_fact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_age: Mapped[int | None] = mapped_column(Integer)
+    accessibility_vi: Mapped[str | None] = mapped_column(Text)
+    accessibility_en: Mapped[str | None] = mapped_column(Text)
+    weekly_hours: Mapped[dict[str, list[list[str]]]] = mapped_column(JSON, default=dict)
+    hours_are_default: Mapped[bool] = mapped_column(Boolean, default=True)
+    hours_fact: Mapped[str | None] = mapped_column(Text)
+    closed_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    booking_cutoff_hours: Mapped[int] = mapped_column(Integer, default=12)
+    free_cancellation_hours: Mapped[int] = mapped_column(Integer, default=24)
+    is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    village: Mapped[Village] = relationship(back_populates="experiences")
+
+    def title(self, lang: str) -> str:
+        return self.title_en if lang == "en" else self.title_vi
+
+    def description(self, lang: str) -> str | None:
+        if lang == "en":
+            return self.description_en or self.description_vi
+        return self.description_vi or self.description_en
+
+    @property
+    def bookable(self) -> bool:
+        """A workshop can be booked once its schedule, capacity and adult price are published."""
+        return (
+            self.kind == "workshop"
+            and bool(self.weekly_hours)
+            and bool(self.capacity)
+            and self.price_adult_vnd is not None
+        )
+
+
+class Landmark(db.Model):
+    __tablename__ = "landmarks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True, index=True)
+    name_vi: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    coord_quality: Mapped[str] = mapped_column(String(30))
+    coord_note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_vi

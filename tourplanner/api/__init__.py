@@ -1,0 +1,11 @@
+"""The JSON API under ``/api/v1``: one module per resource, described by ``openapi.json``.
+
+Each resource module registers its routes on :data:`bp` and adds its paths to the OpenAPI
+document through :func:`tourplanner.api.openapi.document`.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from tourplanner.api import catalogue, openapi  # noqa: E402,F401  (route registration)

@@ -1,0 +1,55 @@
+"""One error shape for the API: ``{"error": {"code", "message", "details"}}`` with a 4xx status.
+
+Domain errors carry their own status and code. HTTP errors (404 for an unknown URL, 405, 413,
+a CSRF failure...) are mapped too, so that no API client ever receives an HTML error page.
+Pages get a readable HTML error page instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from tourplanner.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        if _wants_json():
+            return error_response(exc.status, exc.code, exc.message, exc.details)
+        return _page(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        if _wants_json():
+            code = (exc.name or "error").lower().replace(" ", "_")
+            return error_response(status, code, exc.description or exc.name)
+        return _page(status, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # pragma: no cover - a 500 is a bug; keep the shape
+        log.exception("unhandled error on %s", request.path)
+        if _wants_json():
+            return error_response(500, "internal_error", "Something went wrong on our side.")
+        return _page(500, None)
+
+
+def _page(status: int, message: str | None):
+    return render_template("error.html", status=status, message=message), status

@@ -1,0 +1,62 @@
+"""Flask CLI commands: ``flask seed [--demo]``, ``flask catalogue import FILE`` / ``export``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from tourplanner.domain.errors import ValidationError
+from tourplanner.services import catalogue_io
+
+
+@click.command("seed")
+@click.option("--demo", is_flag=True, help="Also load the sample schedules, capacities and prices.")
+def seed_command(demo: bool) -> None:
+    """Load the factual Hanoi craft-village catalogue (idempotent)."""
+    click.echo(catalogue_io.seed(demo=demo))
+
+
+@click.group("catalogue")
+def catalogue_group() -> None:
+    """Import and export the catalogue (villages, products, experiences)."""
+
+
+@catalogue_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(file: Path) -> None:
+    """Validate every row of FILE (.json or .csv); write all rows, or none if any is bad."""
+    try:
+        report = catalogue_io.import_sections(catalogue_io.read_sections(file))
+    except catalogue_io.ImportFailed as exc:
+        for problem in exc.problems:
+            click.echo(f"{file.name}: {problem}", err=True)
+        click.echo(f"{len(exc.problems)} problem(s); nothing was imported.", err=True)
+        sys.exit(1)
+    except ValidationError as exc:
+        click.echo(f"{file.name}: {exc.message}; nothing was imported.", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
+    if not report.changed:
+        click.echo("Nothing changed.")
+
+
+@catalogue_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def export_command(fmt: str, output: Path | None) -> None:
+    """Write the whole catalogue in the import format."""
+    text = catalogue_io.export_text(fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_command)
+    app.cli.add_command(catalogue_group)

@@ -1,0 +1,106 @@
+"""Catalogue vocabulary and rules: craft categories, slugs, diacritic-free search, opening hours.
+
+Visiting hours and visit lengths that the dataset leaves empty get *documented defaults*
+(:data:`DEFAULT_VISIT_HOURS`), which are always flagged as defaults wherever they are shown.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, time
+
+CATEGORIES: tuple[str, ...] = (
+    "blacksmith", "bronze_casting", "ceramics", "conical_hats", "embroidery", "flowers_plants",
+    "folk_toys", "food", "gold_leaf", "horn", "incense", "lacquer", "mother_of_pearl",
+    "musical_instruments", "other", "paper_painting", "rattan_bamboo", "silk_textiles",
+    "wood_carving",
+)
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+#: Planning default for a plain village visit when no page states hours: daytime, every day.
+#: Workshops in the villages keep daylight hours; a visitor arriving outside them finds
+#: closed doors. This is a default for planning, never presented as a fact.
+DEFAULT_VISIT_HOURS: dict[str, list[list[str]]] = {d: [["08:00", "17:00"]] for d in WEEKDAYS}
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_HOURS_RE = re.compile(r"(\d{1,2}):(\d{2})\s*[–-]\s*(\d{1,2}):(\d{2})\s+daily")
+
+
+def fold(text: str | None) -> str:
+    """Lower-case and strip Vietnamese diacritics, so that "bat trang" finds "Bát Tràng"."""
+    if not text:
+        return ""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return " ".join(stripped.lower().split())
+
+
+def slugify(text: str) -> str:
+    """ASCII slug of a (Vietnamese) name: ``"Làng gốm Bát Tràng"`` -> ``"lang-gom-bat-trang"``."""
+    return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+
+
+def is_slug(value: object) -> bool:
+    return isinstance(value, str) and bool(SLUG_RE.match(value)) and len(value) <= 120
+
+
+def parse_daily_hours(text: str | None) -> dict[str, list[list[str]]] | None:
+    """Weekly hours from a stated "HH:MM–HH:MM daily" text, or None when it states none."""
+    if not text:
+        return None
+    match = _HOURS_RE.search(text)
+    if not match:
+        return None
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    window = [f"{h1:02d}:{m1:02d}", f"{h2:02d}:{m2:02d}"]
+    return {d: [list(window)] for d in WEEKDAYS}
+
+
+def parse_hhmm(value: str) -> time:
+    """Parse "HH:MM" (24 h). Raises ValueError on anything else."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}", value):
+        raise ValueError(f"expected HH:MM, got {value!r}")
+    return time(int(value[:2]), int(value[3:]))
+
+
+def validate_weekly_hours(hours: object) -> dict[str, list[list[str]]]:
+    """Check a weekly-hours mapping ``{"mon": [["08:00", "11:30"], ...], ...}``.
+
+    Raises ValueError naming the first bad entry.
+    """
+    if not isinstance(hours, dict):
+        raise ValueError("weekly hours must be an object keyed by weekday")
+    for day, windows in hours.items():
+        if day not in WEEKDAYS:
+            raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}")
+        if not isinstance(windows, list):
+            raise ValueError(f"{day}: expected a list of [open, close] pairs")
+        for window in windows:
+            if not (isinstance(window, list | tuple) and len(window) == 2):
+                raise ValueError(f"{day}: expected [open, close], got {window!r}")
+            opens, closes = parse_hhmm(window[0]), parse_hhmm(window[1])
+            if closes <= opens:
+                raise ValueError(f"{day}: window {window[0]}–{window[1]} closes before it opens")
+    return hours  # type: ignore[return-value]
+
+
+def windows_on(
+    weekly_hours: dict[str, list[list[str]]], closed_dates: list[str], day: date
+) -> list[tuple[time, time]]:
+    """Opening windows of one calendar day; none on a closed date."""
+    if day.isoformat() in closed_dates:
+        return []
+    return [
+        (parse_hhmm(a), parse_hhmm(b)) for a, b in weekly_hours.get(WEEKDAYS[day.weekday()], [])
+    ]
+
+
+def split_gloss(text: str) -> tuple[str, str | None]:
+    """Split ``"bình, lọ (vases)"`` into the Vietnamese name and its English gloss."""
+    match = re.fullmatch(r"\s*(.+?)\s*\(([^()]+)\)\s*", text)
+    if not match:
+        return text.strip(), None
+    return match.group(1), match.group(2)

@@ -1,0 +1,1 @@
+"""Use cases. Services take primitives, own the transaction and return plain data."""

@@ -1,0 +1,267 @@
+"""Catalogue queries for the API and the handbook pages: filters, search, pagination, detail.
+
+Filters arrive as plain strings (query parameters); every bad value raises a
+:class:`~tourplanner.domain.errors.ValidationError` naming the parameter.
+Ordering is stable (by slug), so pages never skip or repeat rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from tourplanner.adapters.orm import Experience, Landmark, Product, Village
+from tourplanner.domain.catalogue import CATEGORIES, fold
+from tourplanner.domain.errors import NotFound, ValidationError
+from tourplanner.extensions import db
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no"}:
+        return False
+    raise ValidationError(
+        f"'{name}' must be true or false", code="invalid_filter", parameter=name, value=value
+    )
+
+
+def parse_int(name: str, value: str, low: int, high: int | None = None) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < low or (high is not None and number > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationError(
+            f"'{name}' must be a whole number {bound}",
+            code="invalid_parameter", parameter=name, value=value,
+        )
+    return number
+
+
+def _choice(name: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValidationError(
+            f"unknown value {value!r} for '{name}'",
+            code="invalid_filter", parameter=name, value=value, allowed=list(allowed),
+        )
+    return value
+
+
+def districts() -> list[str]:
+    return list(db.session.scalars(select(Village.district).distinct().order_by(Village.district)))
+
+
+def _search(column, q: str):
+    terms = fold(q).split()
+    return [column.contains(term) for term in terms]
+
+
+def _bookable_village_ids() -> Select:
+    return select(Experience.village_id).where(
+        Experience.kind == "workshop",
+        Experience.capacity.is_not(None),
+        Experience.price_adult_vnd.is_not(None),
+    )
+
+
+VillageFilter = Callable[[Select, str], Select]
+
+
+def _village_filters() -> dict[str, VillageFilter]:
+    def bookable(stmt: Select, v: str) -> Select:
+        ids = _bookable_village_ids()
+        wanted = parse_bool("bookable", v)
+        return stmt.where(Village.id.in_(ids) if wanted else Village.id.not_in(ids))
+
+    def traditional(stmt: Select, v: str) -> Select:
+        wanted = parse_bool("traditional", v)
+        return stmt.where(
+            Village.recognised_traditional.is_(True) if wanted
+            else or_(Village.recognised_traditional.is_(None),
+                     Village.recognised_traditional.is_(False))
+        )
+
+    return {
+        "district": lambda s, v: s.where(Village.district == _choice("district", v, districts())),
+        "category": lambda s, v: s.where(Village.category == _choice("category", v, CATEGORIES)),
+        "traditional": traditional,
+        "bookable": bookable,
+        "q": lambda s, v: s.where(*_search(Village.search_text, v)),
+    }
+
+
+def _product_filters() -> dict[str, Callable[[Select, str], Select]]:
+    def ocop(stmt: Select, v: str) -> Select:
+        if v == "any":
+            return stmt.where(Product.ocop_stars.is_not(None))
+        return stmt.where(Product.ocop_stars >= parse_int("ocop", v, 3, 5))
+
+    return {
+        "village": lambda s, v: s.where(Product.village_id == _village_or_404(v).id),
+        "category": lambda s, v: s.where(Product.category == _choice("category", v, CATEGORIES)),
+        "ocop": ocop,
+        "ip_protected": lambda s, v: s.where(
+            Product.ip_protected.is_(True) if parse_bool("ip_protected", v)
+            else Product.ip_protected.is_not(True)
+        ),
+        "q": lambda s, v: s.where(*_search(Product.search_text, v)),
+    }
+
+
+def _experience_filters() -> dict[str, Callable[[Select, str], Select]]:
+    def bookable(stmt: Select, v: str) -> Select:
+        ids = select(Experience.id).where(
+            Experience.kind == "workshop", Experience.capacity.is_not(None),
+            Experience.price_adult_vnd.is_not(None),
+        )
+        wanted = parse_bool("bookable", v)
+        return stmt.where(Experience.id.in_(ids) if wanted else Experience.id.not_in(ids))
+
+    return {
+        "village": lambda s, v: s.where(Experience.village_id == _village_or_404(v).id),
+        "kind": lambda s, v: s.where(Experience.kind == _choice("kind", v, ("visit", "workshop"))),
+        "category": lambda s, v: s.where(Experience.village.has(
+            Village.category == _choice("category", v, CATEGORIES))),
+        "bookable": bookable,
+        "sample": lambda s, v: s.where(Experience.is_sample.is_(parse_bool("sample", v))),
+    }
+
+
+FILTERS = {
+    "villages": (Village, _village_filters),
+    "products": (Product, _product_filters),
+    "experiences": (Experience, _experience_filters),
+    "landmarks": (Landmark, dict),
+}
+PAGING = ("page", "per_page")
+
+
+def filter_names(resource: str) -> list[str]:
+    return list(FILTERS[resource][1]())
+
+
+def list_page(resource: str, args: Mapping[str, str], *, default_size: int, max_size: int,
+              ignore: tuple[str, ...] = ("lang",)) -> Page:
+    """One page of a resource, filtered by ``args``. Unknown parameters are refused."""
+    model, make_filters = FILTERS[resource]
+    filters = make_filters()
+    unknown = sorted(set(args) - set(filters) - set(PAGING) - set(ignore))
+    if unknown:
+        raise ValidationError(
+            f"unknown parameter {unknown[0]!r}", code="unknown_parameter",
+            parameter=unknown[0], allowed=sorted([*filters, *PAGING]),
+        )
+    page = parse_int("page", args.get("page", "1"), 1)
+    per_page = parse_int("per_page", args.get("per_page", str(default_size)), 1, max_size)
+    stmt = select(model)
+    for name, value in args.items():
+        if name in filters and value != "":
+            stmt = filters[name](stmt, value)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    stmt = stmt.order_by(model.slug).offset((page - 1) * per_page).limit(per_page)
+    stmt = _eager(model, stmt)
+    return Page(list(db.session.scalars(stmt)), page, per_page, total)
+
+
+def _eager(model, stmt: Select) -> Select:
+    if model is Village:
+        return stmt.options(selectinload(Village.experiences), selectinload(Village.products))
+    if model in (Product, Experience):
+        return stmt.options(selectinload(model.village))
+    return stmt
+
+
+def _village_or_404(slug: str) -> Village:
+    village = db.session.scalar(select(Village).where(Village.slug == slug))
+    if village is None:
+        raise NotFound(f"no village {slug!r}", code="village_not_found", slug=slug)
+    return village
+
+
+def get_village(slug: str) -> Village:
+    village = db.session.scalar(
+        select(Village).where(Village.slug == slug).options(
+            selectinload(Village.products), selectinload(Village.experiences)
+        )
+    )
+    if village is None:
+        raise NotFound(f"no village {slug!r}", code="village_not_found", slug=slug)
+    return village
+
+
+def get_product(slug: str) -> Product:
+    product = db.session.scalar(select(Product).where(Product.slug == slug))
+    if product is None:
+        raise NotFound(f"no product {slug!r}", code="product_not_found", slug=slug)
+    return product
+
+
+def get_experience(ref: str) -> Experience:
+    """An experience by numeric id or by slug."""
+    column = Experience.id if ref.isdigit() else Experience.slug
+    value: int | str = int(ref) if ref.isdigit() else ref
+    experience = db.session.scalar(select(Experience).where(column == value))
+    if experience is None:
+        raise NotFound(f"no experience {ref!r}", code="experience_not_found", ref=ref)
+    return experience
+
+
+def get_landmark(slug: str) -> Landmark:
+    landmark = db.session.scalar(select(Landmark).where(Landmark.slug == slug))
+    if landmark is None:
+        raise NotFound(f"no landmark {slug!r}", code="landmark_not_found", slug=slug)
+    return landmark
+
+
+def all_villages() -> list[Village]:
+    return list(db.session.scalars(
+        select(Village).order_by(Village.slug).options(selectinload(Village.experiences))
+    ))
+
+
+def all_landmarks() -> list[Landmark]:
+    return list(db.session.scalars(select(Landmark).order_by(Landmark.slug)))
+
+
+def catalogue_version() -> str:
+    """Changes whenever a village or experience changes (keys the route-matrix cache)."""
+    parts = []
+    for model in (Village, Experience):
+        count, latest = db.session.execute(
+            select(func.count(model.id), func.max(model.updated_at))
+        ).one()
+        parts.append(f"{count}:{latest}")
+    return "|".join(parts)
+
+
+def directions_from(lat: float, lon: float, dest_lat: float, dest_lon: float) -> dict[str, Any]:
+    """Straight-line distance and directions links from a start point to a village."""
+    from geopy.distance import geodesic
+
+    km = geodesic((lat, lon), (dest_lat, dest_lon)).km
+    return {
+        "km": round(km, 1),
+        "google": "https://www.google.com/maps/dir/?api=1"
+                  f"&origin={lat},{lon}&destination={dest_lat},{dest_lon}",
+        "osm": "https://www.openstreetmap.org/directions?engine=fossgis_osrm_car"
+               f"&route={lat}%2C{lon}%3B{dest_lat}%2C{dest_lon}",
+    }

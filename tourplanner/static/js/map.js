@@ -1,0 +1,33 @@
+/* Village maps with Leaflet (served from our own static files).
+   The tile URL comes from configuration; if tiles cannot load, the page still lists every
+   village, so the map is an enhancement, never the only way in. */
+(function () {
+  "use strict";
+  var el = document.getElementById("map");
+  if (!el || typeof L === "undefined") { return; }
+  var map = L.map(el, { scrollWheelZoom: false });
+  L.tileLayer(el.dataset.tiles, { maxZoom: 18, attribution: el.dataset.attribution }).addTo(map);
+
+  if (el.dataset.geojson) {
+    var lang = el.dataset.lang || "vi";
+    fetch(el.dataset.geojson).then(function (r) { return r.json(); }).then(function (fc) {
+      var layer = L.geoJSON(fc, {
+        onEachFeature: function (f, marker) {
+          var p = f.properties;
+          var name = lang === "en" ? p.name_en : p.name_vi;
+          var link = document.createElement("a");
+          link.href = p.page_url;
+          link.textContent = name;
+          marker.bindPopup(link);
+        }
+      }).addTo(map);
+      map.fitBounds(layer.getBounds(), { padding: [20, 20] });
+      el.dataset.loaded = String(fc.features.length);
+    });
+  } else {
+    var pos = [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)];
+    map.setView(pos, 13);
+    L.marker(pos).addTo(map).bindPopup(el.dataset.name || "");
+    el.dataset.loaded = "1";
+  }
+})();

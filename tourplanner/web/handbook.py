@@ -1,0 +1,70 @@
+"""The digital handbook (sổ tay điện tử): home with the map, villages, a village, products."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+
+from tourplanner.domain.catalogue import CATEGORIES
+from tourplanner.domain.errors import ValidationError
+from tourplanner.services import catalogue
+from tourplanner.web import bp
+
+VILLAGE_FILTERS = ("district", "category", "traditional", "bookable", "q")
+PRODUCT_FILTERS = ("category", "ocop", "village", "q")
+
+
+def _args(allowed: tuple[str, ...]) -> dict[str, str]:
+    """Only the known filters, without empty values: forms submit every field."""
+    return {k: v for k, v in request.args.items() if k in (*allowed, "page") and v.strip()}
+
+
+@bp.get("/")
+def home():
+    villages = catalogue.all_villages()
+    return render_template(
+        "home.html", villages=villages, landmarks=catalogue.all_landmarks(),
+        categories=CATEGORIES, map_tiles=current_app.config["MAP_TILE_URL"],
+        map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
+    )
+
+
+@bp.get("/villages")
+def villages():
+    args = _args(VILLAGE_FILTERS)
+    error = None
+    try:
+        page = catalogue.list_page("villages", args, default_size=60, max_size=60)
+    except ValidationError as exc:
+        error, args = exc.message, {}
+        page = catalogue.list_page("villages", {}, default_size=60, max_size=60)
+    return render_template(
+        "villages.html", page=page, args=args, error=error, categories=CATEGORIES,
+        districts=catalogue.districts(),
+    )
+
+
+@bp.get("/villages/<slug>")
+def village(slug: str):
+    village = catalogue.get_village(slug)
+    centre = next((lm for lm in catalogue.all_landmarks() if lm.slug == "hoan-kiem-lake"), None)
+    directions = centre and catalogue.directions_from(centre.lat, centre.lon,
+                                                      village.lat, village.lon)
+    return render_template(
+        "village.html", village=village, centre=centre, directions=directions,
+        map_tiles=current_app.config["MAP_TILE_URL"],
+        map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
+    )
+
+
+@bp.get("/products")
+def products():
+    args = _args(PRODUCT_FILTERS)
+    error = None
+    try:
+        page = catalogue.list_page("products", args, default_size=60, max_size=60)
+    except ValidationError as exc:
+        error, args = exc.message, {}
+        page = catalogue.list_page("products", {}, default_size=60, max_size=60)
+    return render_template(
+        "products.html", page=page, args=args, error=error, categories=CATEGORIES,
+    )

@@ -1,0 +1,44 @@
+"""Translated labels for catalogue vocabulary (craft categories, weekdays)."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+CATEGORY_LABELS = {
+    "blacksmith": _l("Blacksmithing"),
+    "bronze_casting": _l("Bronze casting"),
+    "ceramics": _l("Ceramics"),
+    "conical_hats": _l("Conical hats"),
+    "embroidery": _l("Embroidery"),
+    "flowers_plants": _l("Flowers and plants"),
+    "folk_toys": _l("Folk toys"),
+    "food": _l("Food"),
+    "gold_leaf": _l("Gold leaf"),
+    "horn": _l("Horn crafts"),
+    "incense": _l("Incense"),
+    "lacquer": _l("Lacquer"),
+    "mother_of_pearl": _l("Mother-of-pearl inlay"),
+    "musical_instruments": _l("Musical instruments"),
+    "other": _l("Other crafts"),
+    "paper_painting": _l("Paper and folk painting"),
+    "rattan_bamboo": _l("Rattan and bamboo"),
+    "silk_textiles": _l("Silk and textiles"),
+    "wood_carving": _l("Wood carving"),
+}
+
+WEEKDAY_LABELS = {
+    "mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"), "thu": _l("Thursday"),
+    "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday"),
+}
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def inject_labels() -> dict:
+        return {"category_label": lambda c: CATEGORY_LABELS.get(c, c),
+                "weekday_label": lambda d: WEEKDAY_LABELS.get(d, d)}
+
+    @app.template_filter("vnd")
+    def vnd(value: int | None) -> str:
+        return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
