@@ -84,7 +84,7 @@ def document() -> dict[str, Any]:
             "description": "Catalogue, day-trip planning and bookings for the craft villages of "
                            "Hanoi. Errors always have the shape "
                            '{"error": {"code", "message", "details"}}.',
-            "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
+            "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/"}],
         "tags": copy.deepcopy(_TAGS),
