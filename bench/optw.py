@@ -31,7 +31,8 @@ Peer = Callable[[Problem, float], list[int]]
 
 def default_instances() -> Path:
     """``OPTW_DIR`` or ``<parent of the repo>/shared/bench/optw``."""
-    return Path(os.environ.get("OPTW_DIR") or Path(__file__).resolve().parents[2] / "shared/bench/optw")
+    default = Path(__file__).resolve().parents[2] / "shared/bench/optw"
+    return Path(os.environ.get("OPTW_DIR") or default)
 
 
 def ours(problem: Problem, seconds: float, tours: int = 1) -> list[list[int]]:

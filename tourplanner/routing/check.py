@@ -48,24 +48,15 @@ def simulate(problem: Problem, tour: Sequence[int]) -> tuple[list[Stop], int, li
     return stops, back, errors
 
 
-def check(problem: Problem, tours: Sequence[Sequence[int]], score: float | None = None) -> list[str]:
+def check(problem: Problem, tours: Sequence[Sequence[int]],
+          score: float | None = None) -> list[str]:
     """Return every violated constraint of a multi-tour solution (empty list = feasible).
 
     Checks windows, day budget, repeated/terminal/excluded nodes, must-visit nodes,
     ``max_stops`` per tour, the money budget and, if given, the claimed score.
     """
-    errors: list[str] = []
     seen: list[int] = [v for tour in tours for v in tour]
-    if len(seen) != len(set(seen)):
-        errors.append("a node is visited twice")
-    for v in seen:
-        if not 0 <= v < problem.n or v in (problem.start, problem.end):
-            errors.append(f"node {v} is not a visitable node")
-        elif v in problem.excluded:
-            errors.append(f"excluded node {v} is visited")
-    missing = set(problem.must_visit) - set(seen)
-    if missing:
-        errors.append(f"must-visit nodes {sorted(missing)} are missing")
+    errors = _node_errors(problem, seen)
     for t, tour in enumerate(tours):
         if problem.max_stops is not None and len(tour) > problem.max_stops:
             errors.append(f"tour {t} has {len(tour)} stops > {problem.max_stops}")
@@ -76,4 +67,20 @@ def check(problem: Problem, tours: Sequence[Sequence[int]], score: float | None 
             errors.append(f"cost {spent} exceeds budget {problem.budget}")
     if score is not None and abs(sum(problem.scores[v] for v in set(seen)) - score) > 1e-6:
         errors.append(f"claimed score {score} differs from the visited nodes' scores")
+    return errors
+
+
+def _node_errors(problem: Problem, seen: list[int]) -> list[str]:
+    """Repeated, unknown, terminal, excluded and missing must-visit nodes."""
+    errors: list[str] = []
+    if len(seen) != len(set(seen)):
+        errors.append("a node is visited twice")
+    for v in seen:
+        if not 0 <= v < problem.n or v in (problem.start, problem.end):
+            errors.append(f"node {v} is not a visitable node")
+        elif v in problem.excluded:
+            errors.append(f"excluded node {v} is visited")
+    missing = set(problem.must_visit) - set(seen)
+    if missing:
+        errors.append(f"must-visit nodes {sorted(missing)} are missing")
     return errors

@@ -10,10 +10,13 @@ Operations Research 36:3281-3290, with these changes:
   several opening windows: arriving no later than the latest feasible start is always enough;
 * candidate positions are pruned with two monotone bounds (bisect on the latest-arrival array,
   stop when the departure passes the node's last closing time);
-* after the insertion phase a cheap time-saving local search (relocate within a tour) runs
-  before inserting again;
-* stagnation restarts from the best solution with a seeded random shake, and an elite pool of
-  distinct visited sets supplies the alternatives.
+* after the insertion phase a travel-saving local search (2-opt and or-opt of blocks of 1-3
+  visits inside a tour, checked incrementally) frees time, then insertion runs again;
+* the insertion priority score**e / added time draws e from {1, 2, 3} and, every other
+  iteration, multiplies by seeded random noise, so rebuilds after a shake differ;
+* after RESTORE_AFTER iterations without improvement the search returns to the best solution
+  (every third time followed by removing half of each tour); an elite pool of distinct
+  visited sets supplies the alternatives.
 
 All times are integers. The public entry point is :func:`solve`.
 """
@@ -26,6 +29,12 @@ from bisect import bisect_left
 
 from .problem import MustVisitInfeasible, Problem, Solution, Stop
 
+#: Upper bound of the multiplicative noise on insertion priorities (every other iteration).
+NOISE = 1.0
+#: Stale iterations before returning to the best solution (every third time: half shake).
+RESTORE_AFTER = 50
+#: Exponents of the score in the insertion priority, drawn per iteration.
+EXPONENTS = (1.0, 2.0, 2.0, 3.0)
 NEG = -(1 << 62)
 INF = 1 << 62
 
@@ -99,6 +108,9 @@ class _Search:
         self.la: list[list[int]] = [[] for _ in range(tours)]
         self.visited = [False] * n
         self.spent = 0
+        self.noise = 0.0
+        self._weights: dict[float, list[float]] = {}
+        self.set_exponent(2.0)
         for r in range(tours):
             self._recompute(r)
 
@@ -149,23 +161,30 @@ class _Search:
         self.arr[r], self.dep[r], self.la[r] = arr, dep, la
 
     # ----------------------------------------------------------------- insertion
-    def _best_insertion(self) -> tuple[int, int, int] | None:  # noqa: C901 - hot loop
-        """Best (node, tour, position) by score^2 / added time, or None. O(N * L) worst case.
+    def _best_insertion(  # noqa: C901 - hot loop
+            self, cands: list[int]) -> tuple[tuple[int, int, int] | None, list[int]]:
+        """Best (node, tour, position) by score^2 / added time among ``cands``, or None.
 
-        The loops are written inline with local variables on purpose: this is where the
-        solver spends most of its time in pure Python.
+        Also returns the candidates that still have a feasible position: inserting a node
+        only delays later departures and advances earlier latest-arrivals, so a node with no
+        feasible position stays without one until the next shake (exact under the triangle
+        inequality; elsewhere a harmless heuristic, insertions are still checked exactly).
+        O(N * L) worst case; the loops are written inline with local variables on purpose,
+        this is where the solver spends most of its time in pure Python.
         """
         open_tours = [r for r in range(self.m) if len(self.routes[r]) - 2 < self.max_stops]
         if not open_tours:
-            return None
+            return None, []
         left = self.budget - self.spent
-        visited, cost, sscore = self.visited, self.cost, self.sscore
+        visited, cost, weight = self.visited, self.cost, self.weight
         wo, wc, d, T, Tin, multi, wins = (self.wo, self.wc, self.d, self.T, self.Tin,
                                           self.multi, self.wins)
         tour_data = [(r, self.routes[r], self.arr[r], self.dep[r], self.la[r]) for r in open_tours]
         best_ratio = 0.0
         best: tuple[int, int, int] | None = None
-        for j in self.cands:
+        noise, rand = self.noise, self.rng.random
+        alive: list[int] = []
+        for j in cands:
             if visited[j] or cost[j] > left:
                 continue
             o, c, dj, tout, tin, mw = wo[j], wc[j], d[j], T[j], Tin[j], multi[j]
@@ -194,16 +213,27 @@ class _Search:
                         if sh < bshift:
                             bshift, br, bp = sh, r, q
             if br >= 0:
-                s = sscore[j]
-                ratio = s * s / (bshift if bshift > 0 else 0.5)
+                alive.append(j)
+                ratio = weight[j] / (bshift if bshift > 0 else 0.5)
+                if noise:
+                    ratio *= 1.0 + noise * rand()
                 if ratio > best_ratio:
                     best_ratio, best = ratio, (j, br, bp)
-        return best
+        return best, alive
+
+    def set_exponent(self, exponent: float) -> None:
+        """Insertion priority becomes score**exponent / added time (2 in the paper). O(1)."""
+        weights = self._weights.get(exponent)
+        if weights is None:
+            weights = [s**exponent if s > 0 else 0.0 for s in self.sscore]
+            self._weights[exponent] = weights
+        self.weight = weights
 
     def insert_all(self) -> None:
         """Greedy insertion until no node fits. O(k * N * L) for k insertions."""
+        cands = self.cands
         while True:
-            best = self._best_insertion()
+            best, cands = self._best_insertion(cands)
             if best is None:
                 return
             j, r, q = best
@@ -234,54 +264,104 @@ class _Search:
             self._recompute(r)
 
     # ----------------------------------------------------------------- local search
-    def relocate(self) -> bool:  # noqa: C901 - hot loop
-        """Move single visits inside their tour when that makes the tour end earlier.
+    def _accept(
+            self, r: int, trial: list[int], lo: int, hi: int) -> bool:
+        """Replace tour r by ``trial`` if it is feasible and reaches no position later.
 
-        Frees time for later insertions. First-improvement, O(L^2) per tour with an O(L)
-        feasibility check per candidate move (only evaluated when it saves travel time).
+        ``trial`` equals the tour outside positions ``lo <= q < hi``. Simulation starts at
+        ``lo``; past ``hi`` it stops as soon as the arrival is no later than before (the rest
+        is then unchanged and feasible) or later than the latest feasible arrival. O(L) worst
+        case, usually O(hi - lo).
         """
-        improved = False
+        arr, dep, la = self.arr[r], self.dep[r], self.la[r]
+        T, d, wo, wc, multi, wins = self.T, self.d, self.wo, self.wc, self.multi, self.wins
+        last = len(trial) - 1
+        t, prev = dep[lo - 1], trial[lo - 1]
+        for q in range(lo, last + 1):
+            j = trial[q]
+            a = t + T[prev][j]
+            if q >= hi:
+                if a <= arr[q]:
+                    break
+                if a > la[q] or q == last:
+                    return False
+            if multi[j]:
+                a = _first_start(wins[j], a)
+                if a == NEG:
+                    return False
+            elif a > wc[j]:
+                return False
+            elif a < wo[j]:
+                a = wo[j]
+            t, prev = a + d[j], j
+        else:
+            return False
+        self.routes[r] = trial
+        self._recompute(r)
+        return True
+
+    def two_opt(self, r: int) -> bool:
+        """First-improvement 2-opt on tour r (segment reversal), O(L^2) deltas + O(L) checks.
+
+        Deltas are exact for asymmetric matrices via prefix sums of forward/backward legs.
+        """
+        route = self.routes[r]
+        size = len(route)
+        if size < 5:
+            return False
         T = self.T
-        for r in range(self.m):
-            route = self.routes[r]
-            size = len(route)
-            if size < 4:
-                continue
-            for q in range(1, size - 1):
-                j = route[q]
-                prv, nxt = route[q - 1], route[q + 1]
-                gain = T[prv][j] + T[j][nxt] - T[prv][nxt]
+        fwd, bwd = [0] * size, [0] * size
+        for q in range(1, size):
+            fwd[q] = fwd[q - 1] + T[route[q - 1]][route[q]]
+            bwd[q] = bwd[q - 1] + T[route[q]][route[q - 1]]
+        for a in range(1, size - 2):
+            before, first = route[a - 1], route[a]
+            for b in range(a + 1, size - 1):
+                last, after = route[b], route[b + 1]
+                old = T[before][first] + fwd[b] - fwd[a] + T[last][after]
+                new = T[before][last] + bwd[b] - bwd[a] + T[first][after]
+                if new < old:
+                    trial = route[:a] + route[a:b + 1][::-1] + route[b + 1:]
+                    if self._accept(r, trial, a, b + 1):
+                        return True
+        return False
+
+    def or_opt(self, r: int) -> bool:
+        """Move a block of 1-3 consecutive visits elsewhere in tour r if it saves travel.
+
+        First-improvement, O(L^2) deltas per block length, O(L) check per improving move.
+        """
+        route = self.routes[r]
+        size = len(route)
+        T = self.T
+        for length in (1, 2, 3):
+            for q in range(1, size - length):
+                first, last = route[q], route[q + length - 1]
+                prv, nxt = route[q - 1], route[q + length]
+                gain = T[prv][first] + T[last][nxt] - T[prv][nxt]
                 if gain <= 0:
                     continue
-                for q2 in range(1, size - 1):
-                    if q2 in (q, q + 1):
+                block = route[q:q + length]
+                rest = route[:q] + route[q + length:]
+                for q2 in range(1, len(rest)):
+                    if q2 == q:
                         continue
-                    a, b = route[q2 - 1], route[q2]
-                    if T[a][j] + T[j][b] - T[a][b] >= gain:
-                        continue
-                    trial = route[:q] + route[q + 1:]
-                    trial.insert(q2 if q2 < q else q2 - 1, j)
-                    end_time = self._simulate_end(trial)
-                    if end_time is not None and end_time < self.arr[r][-1]:
-                        self.routes[r] = route = trial
-                        self._recompute(r)
-                        improved = True
-                        break
-        return improved
+                    a, b = rest[q2 - 1], rest[q2]
+                    saved = gain - (T[a][first] + T[last][b] - T[a][b])
+                    if saved > 0 and self._accept(r, rest[:q2] + block + rest[q2:],
+                                                  min(q, q2), max(q + length, q2 + length)):
+                        return True
+        return False
 
-    def _simulate_end(self, route: list[int]) -> int | None:
-        """Arrival time at the end of a candidate route, or None if infeasible. O(L)."""
-        T, d, wins = self.T, self.d, self.wins
-        t = self.p.day_start
-        prev = route[0]
-        for j in route[1:-1]:
-            t = _first_start(wins[j], t + T[prev][j])
-            if t == NEG:
-                return None
-            t += d[j]
-            prev = j
-        t += T[prev][route[-1]]
-        return t if t <= self.p.day_end else None
+    def improve(self) -> bool:
+        """Travel-saving local search (2-opt, or-opt) on every tour until no move applies."""
+        improved = False
+        for r in range(self.m):
+            for _ in range(50):
+                if not (self.or_opt(r) or self.two_opt(r)):
+                    break
+                improved = True
+        return improved
 
     # ----------------------------------------------------------------- snapshots
     def value(self) -> tuple[float, int]:
@@ -437,7 +517,7 @@ def _local_optimum(search: _Search) -> None:
     """Insert greedily, then alternate time-saving relocations and insertions."""
     search.insert_all()
     for _ in range(3):
-        if not search.relocate():
+        if not search.improve():
             return
         search.insert_all()
 
@@ -454,6 +534,8 @@ def _iterate(search: _Search, pool: _ElitePool, deadline: float,
     rng = search.rng
     while it < cap and time.perf_counter() < deadline:
         it += 1
+        search.noise = NOISE * rng.random() if it % 2 else 0.0
+        search.set_exponent(rng.choice(EXPONENTS))
         search.shake(shake_pos, shake_size)
         shake_pos += shake_size
         shake_size += 1
@@ -472,8 +554,13 @@ def _iterate(search: _Search, pool: _ElitePool, deadline: float,
             shake_size, stale = 1, 0
         else:
             stale += 1
-            if stale % 20 == 0:
-                search.restore(best)
+            if stale % RESTORE_AFTER == 0:
+                if (stale // RESTORE_AFTER) % 3 == 1:
+                    search.restore(best)
+                    inner = min(len(r) - 2 for r in best)
+                    search.shake(rng.randrange(1 << 16), max(1, inner // 2))
+                else:
+                    search.restore(best)
                 shake_pos = rng.randrange(1 << 16)
                 shake_size = rng.randint(1, 3)
     return best, it
