@@ -71,8 +71,9 @@ def districts() -> list[str]:
 
 
 def _search(column, q: str):
+    """Every folded search word must occur; ``%`` and ``_`` are letters, not LIKE wildcards."""
     terms = fold(q).split()
-    return [column.contains(term) for term in terms]
+    return [column.contains(term, autoescape=True) for term in terms]
 
 
 def _bookable_village_ids() -> Select:
