@@ -104,6 +104,10 @@ def parse_csv(text: str) -> dict[str, list[tuple[int, dict]]]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or "type" not in reader.fieldnames:
         raise ValidationError("a catalogue CSV needs a header row with a 'type' column")
+    known = {"type"}.union(*(spec.names for spec in SPECS.values()))
+    unknown = [name for name in reader.fieldnames if name not in known]
+    if unknown:  # a misspelt column would otherwise be dropped silently
+        raise ImportFailed([Problem(1, name, "unknown column") for name in unknown])
     sections: dict[str, list[tuple[int, dict]]] = {kind: [] for kind in RECORD_TYPES}
     bad: list[Problem] = []
     for line, row in enumerate(reader, start=2):
