@@ -1,5 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table with the metadata."""
 
+from tourplanner.adapters.orm.accounts import User
+from tourplanner.adapters.orm.booking import Booking, BookingItem, Notification, Slot
 from tourplanner.adapters.orm.catalogue import (
     Experience,
     Landmark,
@@ -8,4 +10,7 @@ from tourplanner.adapters.orm.catalogue import (
 )
 from tourplanner.adapters.orm.plans import Plan
 
-__all__ = ["Experience", "Landmark", "Plan", "Product", "Village"]
+__all__ = [
+    "Booking", "BookingItem", "Experience", "Landmark", "Notification", "Plan", "Product",
+    "Slot", "User", "Village",
+]

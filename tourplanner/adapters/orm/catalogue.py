@@ -46,6 +46,12 @@ class Village(db.Model):
     ip_protected: Mapped[bool | None] = mapped_column(Boolean)
     has_display_space: Mapped[bool | None] = mapped_column(Boolean)
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Booking notifications (migration 0002); set by the village in its back-office.
+    booking_email: Mapped[str | None] = mapped_column(String(254))
+    notify_phone: Mapped[str | None] = mapped_column(String(40))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    hold_expiry_hours: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
