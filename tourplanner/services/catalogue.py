@@ -117,7 +117,7 @@ def _product_filters() -> dict[str, Callable[[Select, str], Select]]:
         return stmt.where(Product.ocop_stars >= parse_int("ocop", v, 3, 5))
 
     return {
-        "village": lambda s, v: s.where(Product.village_id == _village_or_404(v).id),
+        "village": lambda s, v: s.where(Product.village_id == _village_id(v)),
         "category": lambda s, v: s.where(Product.category == _choice("category", v, CATEGORIES)),
         "ocop": ocop,
         "ip_protected": lambda s, v: s.where(
@@ -138,7 +138,7 @@ def _experience_filters() -> dict[str, Callable[[Select, str], Select]]:
         return stmt.where(Experience.id.in_(ids) if wanted else Experience.id.not_in(ids))
 
     return {
-        "village": lambda s, v: s.where(Experience.village_id == _village_or_404(v).id),
+        "village": lambda s, v: s.where(Experience.village_id == _village_id(v)),
         "kind": lambda s, v: s.where(Experience.kind == _choice("kind", v, ("visit", "workshop"))),
         "category": lambda s, v: s.where(Experience.village.has(
             Village.category == _choice("category", v, CATEGORIES))),
@@ -191,11 +191,15 @@ def _eager(model, stmt: Select) -> Select:
     return stmt
 
 
-def _village_or_404(slug: str) -> Village:
-    village = db.session.scalar(select(Village).where(Village.slug == slug))
-    if village is None:
-        raise NotFound(f"no village {slug!r}", code="village_not_found", slug=slug)
-    return village
+def _village_id(slug: str) -> int:
+    """The id of the village a ``village`` filter names; an unknown slug is a bad filter (400)."""
+    village_id = db.session.scalar(select(Village.id).where(Village.slug == slug))
+    if village_id is None:
+        raise ValidationError(
+            f"unknown value {slug!r} for 'village'",
+            code="invalid_filter", parameter="village", value=slug,
+        )
+    return village_id
 
 
 def get_village(slug: str) -> Village:
