@@ -14,6 +14,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from tourplanner.domain.errors import DomainError
+from tourplanner.i18n import current_lang
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
             return error_response(status, code, exc.description or exc.name)
-        return _page(status, exc.description or exc.name)
+        # Werkzeug's descriptions are English only; the page heading is translated.
+        return _page(status, exc.description if current_lang() == "en" else None)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # pragma: no cover - a 500 is a bug; keep the shape

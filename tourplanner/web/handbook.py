@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from tourplanner.domain.catalogue import CATEGORIES
 from tourplanner.domain.errors import ValidationError
@@ -11,11 +12,23 @@ from tourplanner.web import bp
 
 VILLAGE_FILTERS = ("district", "category", "traditional", "bookable", "q")
 PRODUCT_FILTERS = ("category", "ocop", "village", "q")
+#: How a refused parameter is named on a page (the service's own message is English-only).
+FILTER_LABELS = {
+    "q": _l("Search"), "district": _l("District"), "category": _l("Craft"), "ocop": _l("OCOP"),
+    "traditional": _l("Recognised traditional village"), "village": _l("Villages"),
+    "bookable": _l("Has bookable experiences"), "page": _l("Pages"),
+}
 
 
 def _args(allowed: tuple[str, ...]) -> dict[str, str]:
     """Only the known filters, without empty values: forms submit every field."""
     return {k: v for k, v in request.args.items() if k in (*allowed, "page") and v.strip()}
+
+
+def _refused(exc: ValidationError) -> str:
+    """The refused filter and its value, in the page's language: "Nghề: pottery"."""
+    name = str(exc.details.get("parameter", ""))
+    return f"{FILTER_LABELS.get(name, name)}: {exc.details.get('value', '')}"
 
 
 @bp.get("/")
@@ -35,7 +48,7 @@ def villages():
     try:
         page = catalogue.list_page("villages", args, default_size=60, max_size=60)
     except ValidationError as exc:
-        error, args = exc.message, {}
+        error, args = _refused(exc), {}
         page = catalogue.list_page("villages", {}, default_size=60, max_size=60)
     return render_template(
         "villages.html", page=page, args=args, error=error, categories=CATEGORIES,
@@ -63,7 +76,7 @@ def products():
     try:
         page = catalogue.list_page("products", args, default_size=60, max_size=60)
     except ValidationError as exc:
-        error, args = exc.message, {}
+        error, args = _refused(exc), {}
         page = catalogue.list_page("products", {}, default_size=60, max_size=60)
     return render_template(
         "products.html", page=page, args=args, error=error, categories=CATEGORIES,
