@@ -181,7 +181,10 @@ def test_filters_combine(client):
 def test_products_filter_by_village_and_category(client):
     items = client.get("/api/v1/products?village=bat-trang&per_page=200").get_json()["items"]
     assert items and {p["village"] for p in items} == {"bat-trang"}
-    assert client.get("/api/v1/products?village=nowhere").status_code == 404
+    for resource in ("products", "experiences"):
+        error = _error(client.get(f"/api/v1/{resource}?village=nowhere"), 400)
+        assert error["code"] == "invalid_filter"
+        assert error["details"] == {"parameter": "village", "value": "nowhere"}
 
 
 # --- pagination ------------------------------------------------------------------------------
