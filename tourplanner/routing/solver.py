@@ -32,7 +32,7 @@ from .problem import MustVisitInfeasible, Problem, Solution, Stop
 #: Upper bound of the multiplicative noise on insertion priorities (every other iteration).
 NOISE = 1.0
 #: Stale iterations before returning to the best solution (every third time: half shake).
-RESTORE_AFTER = 50
+RESTORE_AFTER = 100
 #: Exponents of the score in the insertion priority, drawn per iteration.
 EXPONENTS = (1.0, 2.0, 2.0, 3.0)
 NEG = -(1 << 62)
