@@ -1,0 +1,168 @@
+"""Day-trip plans: ``POST /api/v1/plans`` plans and saves, ``GET /api/v1/plans/<id>`` reads.
+
+The JSON API is exempt from CSRF (it takes no cookies-based action on behalf of a user: a plan
+is public and anonymous). Exports of a saved plan live in :mod:`tourplanner.api.plan_exports`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify, request, url_for
+
+from tourplanner.api import bp
+from tourplanner.api.openapi import (
+    add_paths,
+    add_schemas,
+    add_tag,
+    error_responses,
+    json_response,
+    path_param,
+    ref,
+)
+from tourplanner.domain.catalogue import CATEGORIES
+from tourplanner.domain.planning import LANGS, MAX_ALTERNATIVES, MAX_STOPS_LIMIT, MODES
+from tourplanner.extensions import csrf
+from tourplanner.services import planning
+
+
+def plan_links(plan_id: str) -> dict[str, str]:
+    """URLs of a saved plan: the page, the API resource and the exports that exist."""
+    endpoints = {
+        "page": ("web.plan_page", {}), "api": ("api.get_plan", {}),
+        "ics": ("web.plan_ics", {}), "geojson": ("api.plan_geojson", {}),
+        "print": ("web.plan_print", {}),
+    }
+    links = {}
+    for name, (endpoint, extra) in endpoints.items():
+        if endpoint in current_app.view_functions:
+            links[name] = url_for(endpoint, plan_id=plan_id, _external=True, **extra)
+    return links
+
+
+def plan_body(plan_id: str, result: dict[str, Any], stored: dict[str, Any] | None = None
+              ) -> dict[str, Any]:
+    links = plan_links(plan_id)
+    body = {"id": plan_id, "url": links.get("page", links["api"]), "links": links, **result}
+    if stored is not None:
+        body["request"] = stored
+    return body
+
+
+@bp.post("/plans")
+@csrf.exempt
+def create_plan():
+    plan_id, result = planning.create_plan(request.get_json(silent=True))
+    response = jsonify(plan_body(plan_id, result))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_plan", plan_id=plan_id, _external=True)
+    return response
+
+
+@bp.get("/plans/<plan_id>")
+def get_plan(plan_id: str):
+    row = planning.get_plan(plan_id)
+    return jsonify({**plan_body(row.id, row.result, row.request),
+                    "created_at": row.created_at.isoformat()})
+
+
+# --- OpenAPI -----------------------------------------------------------------------------
+
+NSTR = {"type": ["string", "null"]}
+INT = {"type": "integer"}
+TIME = {"type": "string", "pattern": r"^\d{2}:\d{2}$", "examples": ["08:00"]}
+ISO = {"type": "string", "format": "date-time", "examples": ["2026-12-05T09:05:00+07:00"]}
+
+
+def _obj(required: list[str], **props: Any) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": props}
+
+
+START = {"oneOf": [
+    _obj(["landmark"], landmark={"type": "string", "examples": ["hoan-kiem-lake"]}),
+    _obj(["lat", "lon"], lat={"type": "number"}, lon={"type": "number"}),
+    _obj(["address"], address={"type": "string"}),
+], "description": "A landmark slug, a map point, or an address (geocoded when a geocoder is "
+                  "reachable, else 422 geocoder_unavailable)."}
+PLAN_REQUEST = _obj(
+    ["start", "date", "party"], start=START,
+    date={"type": "string", "format": "date", "description": "Today or later"},
+    start_time={**TIME, "default": "08:00"}, end_time={**TIME, "default": "18:00"},
+    mode={"type": "string", "enum": list(MODES), "default": "car"},
+    party=_obj([], adults={**INT, "minimum": 0}, children={**INT, "minimum": 0,
+                                                            "description": "Under 16"},
+               seniors={**INT, "minimum": 0}),
+    interests={"type": "object", "description": "Craft category -> weight 0..1; unnamed "
+               "categories weigh 0.2 (all 1.0 when empty)",
+               "propertyNames": {"enum": list(CATEGORIES)},
+               "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}},
+    budget_vnd={"type": ["integer", "null"], "minimum": 0},
+    must_include={"type": "array", "items": {"type": "string"},
+                  "description": "Village or experience slugs"},
+    exclude={"type": "array", "items": {"type": "string"},
+             "description": "Village or experience slugs"},
+    max_stops={**INT, "minimum": 1, "maximum": MAX_STOPS_LIMIT, "default": 5},
+    alternatives={**INT, "minimum": 1, "maximum": MAX_ALTERNATIVES, "default": 3,
+                  "description": "How many itineraries to return at most (the best one "
+                                 "included)"},
+    lang={"type": "string", "enum": list(LANGS), "default": "vi"},
+)
+PLAN_REQUEST["additionalProperties"] = False
+STOP = _obj(
+    ["village", "experience_id", "slot_id", "arrive", "start", "end", "wait_minutes",
+     "price_vnd", "explanation"],
+    village={"type": "string"}, experience_id=INT, slot_id={"type": ["integer", "null"]},
+    arrive=ISO, start=ISO, end=ISO, wait_minutes=INT, price_vnd=INT,
+    price_note={"type": ["object", "null"]}, experience_slug={"type": "string"},
+    kind={"type": "string", "enum": ["visit", "workshop"]}, category={"type": "string"},
+    title={"type": "object"}, village_name={"type": "object"}, lat={"type": "number"},
+    lon={"type": "number"}, sample={"type": "boolean"}, hours_are_default={"type": "boolean"},
+    score={"type": "number"}, reasons={"type": "array", "items": {"type": "object"}},
+    explanation={"type": "string"},
+)
+LEG = _obj(["from", "to", "mode", "km", "minutes"], **{
+    "from": {"type": "string", "description": "Village slug or 'start'"},
+    "to": {"type": "string"}, "mode": {"type": "string"}, "km": {"type": "number"},
+    "minutes": INT})
+ITINERARY = _obj(
+    ["stops", "legs", "totals", "explanation"],
+    stops={"type": "array", "items": ref("PlanStop")},
+    legs={"type": "array", "items": ref("PlanLeg")},
+    totals=_obj(["cost_vnd", "travel_minutes", "visit_minutes", "score"], cost_vnd=INT,
+                travel_minutes=INT, visit_minutes=INT, wait_minutes=INT, km={"type": "number"},
+                score={"type": "number"}),
+    leave=ISO, explanation={"type": "string"}, **{"return": ISO},
+)
+PLAN = _obj(
+    ["id", "url", "links", "itineraries"], id={"type": "string"}, url={"type": "string"},
+    links={"type": "object", "additionalProperties": {"type": "string"}},
+    itineraries={"type": "array", "items": ref("Itinerary")},
+    reason={**_obj(["code", "message"], code={"type": "string"},
+                   message={"type": "string"}),
+            "description": "Why the result is empty or partial"},
+    request={"type": "object"}, created_at=ISO,
+)
+
+add_schemas({"PlanRequest": PLAN_REQUEST, "PlanStop": STOP, "PlanLeg": LEG,
+             "Itinerary": ITINERARY, "Plan": PLAN})
+add_tag("plans", "Day-trip planning")
+add_paths({
+    "/api/v1/plans": {"post": {
+        "tags": ["plans"], "summary": "Plan a day trip and save it under a stable URL",
+        "operationId": "createPlan",
+        "description": "Only experiences open that date with enough free places for the "
+                       "party are planned. An impossible request (nothing open) returns an "
+                       "empty list of itineraries with a reason. Bad fields give 400 with "
+                       "details.field naming the field.",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": ref("PlanRequest")}}},
+        "responses": {"201": json_response("The saved plan", ref("Plan")),
+                      **error_responses(400, 422)},
+    }},
+    "/api/v1/plans/{plan_id}": {"get": {
+        "tags": ["plans"], "summary": "A saved plan", "operationId": "getPlan",
+        "parameters": [path_param("plan_id", "Plan id")],
+        "responses": {"200": json_response("The plan with its request", ref("Plan")),
+                      **error_responses(404)},
+    }},
+})
