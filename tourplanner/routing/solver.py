@@ -23,9 +23,11 @@ All times are integers. The public entry point is :func:`solve`.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from bisect import bisect_left
+from dataclasses import replace
 
 from .problem import MustVisitInfeasible, Problem, Solution, Stop
 
@@ -394,6 +396,8 @@ class _ElitePool:
 
     def offer(self, value: tuple[float, int], routes: list[list[int]]) -> None:
         """Keep ``routes`` if its visited set is new and good enough. O(L + size)."""
+        if self.size == 0:
+            return
         key = frozenset(j for route in routes for j in route[1:-1])
         old = self.items.get(key)
         if old is not None and old[0] >= value:
@@ -500,11 +504,10 @@ def solve(problem: Problem, *, tours: int = 1, time_limit: float | None = 1.0, s
     deadline = clock + time_limit if time_limit is not None else float("inf")
     cap = max_iterations if max_iterations is not None else 1 << 62
     search = _Search(problem, max(1, tours), random.Random(seed))
-    pool = _ElitePool(size=max(16, 4 * alternatives))
-    if search.m == 1 and len(search.cands) <= EXACT_MAX_CANDIDATES:
-        best_routes, iterations = _exact_single(search, pool), 0
-    else:
-        best_routes, iterations = _iterate(search, pool, deadline, cap)
+    # A wide pool keeps solutions different enough from the best; none is kept if unused.
+    pool = _ElitePool(size=200 if alternatives > 0 else 0)
+    main_deadline = clock + 0.6 * (deadline - clock) if alternatives > 0 else deadline
+    best_routes, iterations = _run(search, pool, main_deadline, cap)
     best_key = frozenset(j for route in best_routes for j in route[1:-1])
     missing = search.must - best_key
     if missing:
@@ -512,8 +515,46 @@ def solve(problem: Problem, *, tours: int = 1, time_limit: float | None = 1.0, s
     solution = _build_solution(search, best_routes, iterations)
     if alternatives > 0:
         picked = _pick_alternatives(pool, best_key, alternatives, min_difference)
+        if len(picked) < alternatives:
+            picked += _banned_alternatives(search, best_key, picked, alternatives - len(picked),
+                                           min_difference, deadline, min(cap, 200), seed)
         solution.alternatives = [_build_solution(search, routes, iterations) for routes in picked]
     return solution
+
+
+def _run(search: _Search, pool: _ElitePool, deadline: float,
+         cap: int) -> tuple[list[list[int]], int]:
+    """Exact DP for small single tours, the iterated local search otherwise."""
+    if search.m == 1 and len(search.cands) <= EXACT_MAX_CANDIDATES:
+        return _exact_single(search, pool), 0
+    return _iterate(search, pool, deadline, cap)
+
+
+def _banned_alternatives(search: _Search, best: frozenset[int], picked: list[list[list[int]]],
+                         wanted: int, min_difference: float, deadline: float, cap: int,
+                         seed: int) -> list[list[list[int]]]:
+    """Alternatives forced to differ: re-solve with a rotating share of the best stops banned.
+
+    Used when the elite pool holds too few different solutions (small or tight days).
+    """
+    chosen = [best, *(frozenset(j for r in routes for j in r[1:-1]) for routes in picked)]
+    stops = sorted(best - search.must)
+    need = max(1, math.ceil(min_difference * len(best)))
+    out: list[list[list[int]]] = []
+    for attempt in range(3 * wanted):
+        if len(out) >= wanted or need > len(stops) or time.perf_counter() >= deadline:
+            break
+        ban = frozenset(stops[(attempt * need + q) % len(stops)] for q in range(need))
+        sub = replace(search.p, excluded=search.p.excluded | ban)
+        share = (deadline - time.perf_counter()) / max(1, wanted - len(out))
+        trial = _Search(sub, search.m, random.Random(seed + attempt + 1))
+        routes, _ = _run(trial, _ElitePool(0), time.perf_counter() + share, cap)
+        key = frozenset(j for r in routes for j in r[1:-1])
+        if key and search.must <= key and all(
+                _difference(key, other) >= min_difference for other in chosen):
+            chosen.append(key)
+            out.append(routes)
+    return out
 
 
 #: Single-tour problems with at most this many candidate nodes are solved exactly.
