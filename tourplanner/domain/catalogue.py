@@ -56,20 +56,25 @@ def parse_daily_hours(text: str | None) -> dict[str, list[list[str]]] | None:
         return None
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     window = [f"{h1:02d}:{m1:02d}", f"{h2:02d}:{m2:02d}"]
-    return {d: [list(window)] for d in WEEKDAYS}
+    hours = {d: [list(window)] for d in WEEKDAYS}
+    try:  # "08:00–24:00" or "18:00–08:00" is no window we can plan with: treat as not stated
+        return validate_weekly_hours(hours)
+    except ValueError:
+        return None
 
 
 def parse_hhmm(value: str) -> time:
     """Parse "HH:MM" (24 h). Raises ValueError on anything else."""
-    if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}", value):
-        raise ValueError(f"expected HH:MM, got {value!r}")
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"expected HH:MM (00:00 to 23:59), got {value!r}")
     return time(int(value[:2]), int(value[3:]))
 
 
 def validate_weekly_hours(hours: object) -> dict[str, list[list[str]]]:
     """Check a weekly-hours mapping ``{"mon": [["08:00", "11:30"], ...], ...}``.
 
-    Raises ValueError naming the first bad entry.
+    Windows of a day must not overlap (they may come in any order). Raises ValueError naming
+    the first bad entry.
     """
     if not isinstance(hours, dict):
         raise ValueError("weekly hours must be an object keyed by weekday")
@@ -78,13 +83,23 @@ def validate_weekly_hours(hours: object) -> dict[str, list[list[str]]]:
             raise ValueError(f"unknown weekday {day!r}; use one of {', '.join(WEEKDAYS)}")
         if not isinstance(windows, list):
             raise ValueError(f"{day}: expected a list of [open, close] pairs")
-        for window in windows:
-            if not (isinstance(window, list | tuple) and len(window) == 2):
-                raise ValueError(f"{day}: expected [open, close], got {window!r}")
-            opens, closes = parse_hhmm(window[0]), parse_hhmm(window[1])
-            if closes <= opens:
-                raise ValueError(f"{day}: window {window[0]}–{window[1]} closes before it opens")
+        _check_day(day, windows)
     return hours  # type: ignore[return-value]
+
+
+def _check_day(day: str, windows: list) -> None:
+    seen: list[tuple[time, time, str]] = []
+    for window in windows:
+        if not (isinstance(window, list | tuple) and len(window) == 2):
+            raise ValueError(f"{day}: expected [open, close], got {window!r}")
+        opens, closes = parse_hhmm(window[0]), parse_hhmm(window[1])
+        label = f"{window[0]}–{window[1]}"
+        if closes <= opens:
+            raise ValueError(f"{day}: window {label} closes before it opens")
+        for other_opens, other_closes, other in seen:
+            if opens < other_closes and other_opens < closes:
+                raise ValueError(f"{day}: window {label} overlaps {other}")
+        seen.append((opens, closes, label))
 
 
 def windows_on(
