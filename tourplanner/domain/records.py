@@ -10,6 +10,7 @@ digitiser can fix a whole file in one pass.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,10 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+#: Largest value an integer column holds on every supported database (PostgreSQL INTEGER).
+INT_MAX = 2_147_483_647
+
+
 def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("expected a whole number")
@@ -52,8 +57,10 @@ def _int(value: Any) -> int:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"expected a whole number, got {value!r}") from None
-    if number != int(number):
+    if not math.isfinite(number) or number != int(number):
         raise ValueError(f"expected a whole number, got {value!r}")
+    if abs(number) > INT_MAX:
+        raise ValueError(f"{value!r} is too large (at most {INT_MAX:,})")
     return int(number)
 
 
@@ -180,6 +187,7 @@ class Field:
     convert: Converter
     required: bool = False
     default: Any = None
+    max_length: int | None = None  # the column's length, for text values
 
 
 @dataclass(frozen=True)
@@ -194,11 +202,12 @@ class RecordSpec:
 
 
 VILLAGE = RecordSpec("village", (
-    Field("slug", _slug, True), Field("name_vi", _text, True), Field("name_en", _text, True),
-    Field("district", _text, True), Field("commune", _text), Field("category", _category, True),
+    Field("slug", _slug, True, max_length=80), Field("name_vi", _text, True, max_length=200),
+    Field("name_en", _text, True, max_length=200), Field("district", _text, True, max_length=100),
+    Field("commune", _text, max_length=100), Field("category", _category, True),
     Field("crafts", _list, default=[]), Field("lat", _lat, True), Field("lon", _lon, True),
     Field("coord_quality", _coord_quality, True), Field("coord_note", _text),
-    Field("recognised_traditional", _bool), Field("founded", _text),
+    Field("recognised_traditional", _bool), Field("founded", _text, max_length=200),
     Field("story_vi", _text), Field("story_en", _text), Field("notes", _text),
     Field("contact", _object), Field("videos", _list, default=[]),
     Field("has_ocop_products", _bool), Field("ip_protected", _bool),
@@ -206,8 +215,9 @@ VILLAGE = RecordSpec("village", (
 ))
 
 PRODUCT = RecordSpec("product", (
-    Field("slug", _slug, True), Field("village", _slug, True), Field("name_vi", _text, True),
-    Field("name_en", _text), Field("category", _category, True), Field("ocop_stars", _ocop),
+    Field("slug", _slug, True), Field("village", _slug, True),
+    Field("name_vi", _text, True, max_length=200), Field("name_en", _text, max_length=200),
+    Field("category", _category, True), Field("ocop_stars", _ocop),
     Field("ip_protected", _bool), Field("price_min_vnd", _nonneg_int),
     Field("price_max_vnd", _nonneg_int), Field("images", _list, default=[]),
     Field("source", _text), Field("is_sample", _bool, default=False),
@@ -215,7 +225,7 @@ PRODUCT = RecordSpec("product", (
 
 EXPERIENCE = RecordSpec("experience", (
     Field("slug", _slug, True), Field("village", _slug, True), Field("kind", _kind, True),
-    Field("title_vi", _text, True), Field("title_en", _text, True),
+    Field("title_vi", _text, True, max_length=200), Field("title_en", _text, True, max_length=200),
     Field("description_vi", _text), Field("description_en", _text),
     Field("duration_minutes", _positive_int, True),
     Field("duration_is_default", _bool, default=False), Field("capacity", _positive_int),
@@ -256,6 +266,9 @@ def clean_row(spec: RecordSpec, raw: Mapping[str, Any], row: int) -> tuple[dict,
             clean[f.name] = f.convert(value)
         except ValueError as exc:
             problems.append(Problem(row, f.name, str(exc), spec.kind))
+            continue
+        if f.max_length and len(clean[f.name]) > f.max_length:
+            problems.append(Problem(row, f.name, f"at most {f.max_length} characters", spec.kind))
     _check_ranges(clean, row, spec.kind, problems)
     return clean, problems
 
