@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request, url_for
 
+from tourplanner.adapters.orm import Plan
 from tourplanner.api import bp
 from tourplanner.api.openapi import (
     add_paths,
@@ -18,12 +19,14 @@ from tourplanner.api.openapi import (
     error_responses,
     json_response,
     path_param,
+    query_param,
     ref,
 )
 from tourplanner.domain.catalogue import CATEGORIES
+from tourplanner.domain.errors import ValidationError
 from tourplanner.domain.planning import LANGS, MAX_ALTERNATIVES, MAX_STOPS_LIMIT, MODES
 from tourplanner.extensions import csrf
-from tourplanner.services import planning
+from tourplanner.services import exports, planning
 
 
 def plan_links(plan_id: str) -> dict[str, str]:
@@ -40,20 +43,23 @@ def plan_links(plan_id: str) -> dict[str, str]:
     return links
 
 
-def plan_body(plan_id: str, result: dict[str, Any], stored: dict[str, Any] | None = None
-              ) -> dict[str, Any]:
-    links = plan_links(plan_id)
-    body = {"id": plan_id, "url": links.get("page", links["api"]), "links": links, **result}
-    if stored is not None:
-        body["request"] = stored
+def plan_body(row: Plan, with_request: bool = False) -> dict[str, Any]:
+    """The API representation of a saved plan: result, links and map-app directions."""
+    links = plan_links(row.id)
+    body = {"id": row.id, "url": links.get("page", links["api"]), "links": links, **row.result}
+    body["directions"] = [exports.directions(row, i)
+                          for i in range(len(row.result.get("itineraries", [])))]
+    if with_request:
+        body["request"] = row.request
+        body["created_at"] = row.created_at.isoformat() if row.created_at else None
     return body
 
 
 @bp.post("/plans")
 @csrf.exempt
 def create_plan():
-    plan_id, result = planning.create_plan(request.get_json(silent=True))
-    response = jsonify(plan_body(plan_id, result))
+    plan_id, _ = planning.create_plan(request.get_json(silent=True))
+    response = jsonify(plan_body(planning.get_plan(plan_id)))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_plan", plan_id=plan_id, _external=True)
     return response
@@ -61,9 +67,24 @@ def create_plan():
 
 @bp.get("/plans/<plan_id>")
 def get_plan(plan_id: str):
+    return jsonify(plan_body(planning.get_plan(plan_id), with_request=True))
+
+
+def itinerary_arg() -> int:
+    """``?itinerary=N`` (default 0, the best itinerary)."""
+    value = request.args.get("itinerary", "0")
+    if not value.isdigit():
+        raise ValidationError("'itinerary' must be a whole number from 0",
+                              code="invalid_parameter", parameter="itinerary", value=value)
+    return int(value)
+
+
+@bp.get("/plans/<plan_id>.geojson")
+def plan_geojson(plan_id: str):
     row = planning.get_plan(plan_id)
-    return jsonify({**plan_body(row.id, row.result, row.request),
-                    "created_at": row.created_at.isoformat()})
+    response = jsonify(exports.to_geojson(row, itinerary_arg()))
+    response.mimetype = "application/geo+json"
+    return response
 
 
 # --- OpenAPI -----------------------------------------------------------------------------
@@ -141,6 +162,10 @@ PLAN = _obj(
                    message={"type": "string"}),
             "description": "Why the result is empty or partial"},
     request={"type": "object"}, created_at=ISO,
+    directions={"type": "array", "description": "Per itinerary: a Google Maps route with "
+                "waypoints and one OpenStreetMap link per leg",
+                "items": _obj(["google", "osm"], google={"type": "string"},
+                              osm={"type": "array", "items": {"type": "string"}})},
 )
 
 add_schemas({"PlanRequest": PLAN_REQUEST, "PlanStop": STOP, "PlanLeg": LEG,
@@ -164,5 +189,21 @@ add_paths({
         "parameters": [path_param("plan_id", "Plan id")],
         "responses": {"200": json_response("The plan with its request", ref("Plan")),
                       **error_responses(404)},
+    }},
+    "/api/v1/plans/{plan_id}.geojson": {"get": {
+        "tags": ["plans"], "summary": "One itinerary of a plan as GeoJSON",
+        "operationId": "getPlanGeojson",
+        "description": "RFC 7946 FeatureCollection: the start and the stops as Points "
+                       "([longitude, latitude]) and the legs as LineStrings.",
+        "parameters": [path_param("plan_id", "Plan id"),
+                       query_param("itinerary", "Which itinerary (0 = the best)",
+                                   {"type": "integer", "minimum": 0, "default": 0})],
+        "responses": {"200": {"description": "RFC 7946 FeatureCollection",
+                              "content": {"application/geo+json": {
+                                  "schema": {"type": "object", "required": ["type", "features"],
+                                             "properties": {
+                                                 "type": {"const": "FeatureCollection"},
+                                                 "features": {"type": "array"}}}}}},
+                      **error_responses(400, 404)},
     }},
 })

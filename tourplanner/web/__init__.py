@@ -5,3 +5,4 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 from tourplanner.web import handbook  # noqa: E402,F401  (route registration)
+from tourplanner.web import planner  # noqa: E402,F401  (day-trip planner)
