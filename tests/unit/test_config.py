@@ -1,0 +1,89 @@
+"""Configuration from the environment: no server needed by default, scale-out by variables."""
+
+from __future__ import annotations
+
+import pytest
+
+from tourplanner import config
+
+VARIABLES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MAIL_ENABLED", "MAIL_PORT",
+             "MAP_TILE_URL", "OSRM_URL")
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_defaults_need_no_server(env):
+    settings = config.from_environment()
+    assert settings["SQLALCHEMY_DATABASE_URI"] == (
+        f"sqlite:///{config.INSTANCE_DIR / 'tourplanner.sqlite3'}"
+    )
+    assert config.INSTANCE_DIR.name == "instance"
+    assert settings["REDIS_URL"] is None
+    assert settings["CELERY"]["task_always_eager"] is True
+    assert settings["CELERY"]["broker_url"] == "memory://"
+    assert settings["CELERY"]["timezone"] == "Asia/Ho_Chi_Minh"
+    assert settings["BABEL_DEFAULT_LOCALE"] == "vi"
+    assert settings["MAIL_ENABLED"] is False
+    assert settings["OSRM_URL"] is None
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("postgres://u:p@db:5432/tp", "postgresql+psycopg://u:p@db:5432/tp"),
+    ("postgresql://u:p@db/tp", "postgresql+psycopg://u:p@db/tp"),
+    ("postgresql+psycopg://u@db/tp", "postgresql+psycopg://u@db/tp"),
+    ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
+])
+def test_database_url_uses_psycopg_3_for_postgres(env, given, expected):
+    env.setenv("DATABASE_URL", given)
+    assert config.from_environment()["SQLALCHEMY_DATABASE_URI"] == expected
+
+
+def test_empty_database_url_means_sqlite(env):
+    env.setenv("DATABASE_URL", "")
+    assert config.from_environment()["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+
+
+def test_redis_url_turns_off_eager_celery(env):
+    env.setenv("REDIS_URL", "redis://127.0.0.1:6390/0")
+    settings = config.from_environment()
+    assert settings["REDIS_URL"] == "redis://127.0.0.1:6390/0"
+    assert settings["CELERY"]["broker_url"] == "redis://127.0.0.1:6390/0"
+    assert settings["CELERY"]["task_always_eager"] is False
+
+
+def test_empty_redis_url_keeps_eager(env):
+    env.setenv("REDIS_URL", "")
+    assert config.from_environment()["CELERY"]["task_always_eager"] is True
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1", True), ("true", True), ("Yes", True), (" on ", True), ("0", False), ("no", False),
+    ("", False),
+])
+def test_flags(env, value, expected):
+    env.setenv("MAIL_ENABLED", value)
+    assert config.from_environment()["MAIL_ENABLED"] is expected
+
+
+def test_other_variables_are_read(env):
+    env.setenv("SECRET_KEY", "s3cret")
+    env.setenv("MAIL_PORT", "2525")
+    env.setenv("MAP_TILE_URL", "http://127.0.0.1:9/{z}/{x}/{y}.png")
+    settings = config.from_environment()
+    assert settings["SECRET_KEY"] == "s3cret"
+    assert settings["MAIL_PORT"] == 2525
+    assert settings["MAP_TILE_URL"] == "http://127.0.0.1:9/{z}/{x}/{y}.png"
+
+
+def test_app_uses_eager_celery_without_redis(env, tmp_path):
+    from tests.conftest import make_app
+
+    app = make_app(tmp_path / "x.sqlite3")
+    celery = app.extensions["celery"]
+    assert celery.conf.task_always_eager is True
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'x.sqlite3'}"
