@@ -1,0 +1,159 @@
+"""The handbook on a phone (390x844) in a real browser, with no network beyond loopback.
+
+Map tiles cannot load here (as on a bad connection): the page must still list every village,
+draw the markers from our own GeoJSON, and never scroll sideways.
+
+Runs Debian's Chromium (``/usr/bin/chromium``) through Playwright against the app served by a
+werkzeug server on a free port. The fixtures are local to this module (named so that they do
+not clash with tests/e2e/conftest.py fixtures).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import make_app
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+PHONE = {"width": 390, "height": 844}
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="module")
+def handbook_url(template_db, tmp_path_factory) -> Iterator[str]:
+    """The app on a copy of the seeded database, served on a free loopback port."""
+    path = tmp_path_factory.mktemp("e2e-handbook") / "live.sqlite3"
+    shutil.copy(template_db, path)
+    app = make_app(path, SERVER_NAME=None, TESTING=False,
+                   MAP_TILE_URL="http://127.0.0.1:9/tiles/{z}/{x}/{y}.png")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        with app.app_context():
+            from tourplanner.extensions import db
+
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make system-deps)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser, handbook_url):
+    """A phone-sized page that may only talk to loopback; records page errors."""
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="vi-VN")
+    context.set_default_timeout(TIMEOUT_MS)
+    blocked: list[str] = []
+
+    def only_loopback(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_loopback)
+    page = context.new_page()
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def no_sideways_scroll(page) -> None:
+    width, inner = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert width <= inner, f"page is {width}px wide on a {inner}px screen"
+
+
+def test_home_on_a_phone_lists_every_village_and_draws_the_map(phone, handbook_url):
+    phone.goto(handbook_url + "/")
+    assert phone.locator("html").get_attribute("lang") == "vi"
+    assert phone.locator("#village-list > li").count() == 42
+    phone.wait_for_selector('#map[data-loaded="42"]')
+    assert phone.locator("#map").is_visible()
+    assert phone.locator("#map .leaflet-marker-icon").count() == 42
+    assert phone.get_by_role("heading", name="Sổ tay điện tử làng nghề Hà Nội").is_visible()
+    no_sideways_scroll(phone)
+    assert phone.errors == []  # type: ignore[attr-defined]
+
+
+def test_switch_language_then_open_a_village(phone, handbook_url):
+    phone.goto(handbook_url + "/")
+    phone.get_by_role("link", name="English").click()
+    phone.wait_for_selector('html[lang="en"]')
+    assert phone.get_by_role("heading", name="All villages").is_visible()
+    no_sideways_scroll(phone)
+
+    phone.get_by_role("link", name="Bat Trang Ceramic Village").first.click()
+    phone.wait_for_url("**/villages/bat-trang*")
+    assert phone.locator("h1").inner_text() == "Bat Trang Ceramic Village"
+    assert phone.get_by_text("Pottery wheel workshop").is_visible()
+    assert phone.locator(".badge-sample").first.is_visible()
+    phone.wait_for_selector('#map[data-loaded="1"]')
+    no_sideways_scroll(phone)
+
+    phone.get_by_role("link", name="Tiếng Việt").click()
+    phone.wait_for_selector('html[lang="vi"]')
+    assert phone.locator("h1").inner_text() == "Làng gốm Bát Tràng"
+    no_sideways_scroll(phone)
+    assert phone.errors == []  # type: ignore[attr-defined]
+
+
+def test_village_list_filters_on_a_phone(phone, handbook_url):
+    phone.goto(handbook_url + "/villages?lang=en")
+    assert phone.locator("li.card").count() == 42
+    phone.locator("select[name=category]").select_option("ceramics")
+    phone.get_by_role("button", name="Filter").click()
+    phone.wait_for_url("**category=ceramics*")
+    assert 1 <= phone.locator("li.card").count() < 42
+    assert phone.get_by_role("link", name="Bat Trang Ceramic Village").is_visible()
+    no_sideways_scroll(phone)
+
+
+def test_product_catalogue_search_without_diacritics(phone, handbook_url):
+    phone.goto(handbook_url + "/products?lang=vi")
+    no_sideways_scroll(phone)
+    phone.locator("input[name=q]").fill("binh lo")
+    phone.locator("form.filters button[type=submit]").click()
+    phone.wait_for_url("**q=binh*")
+    cards = phone.locator("li.card")
+    assert cards.count() >= 1
+    assert "bình, lọ" in cards.first.inner_text()
+    no_sideways_scroll(phone)
+
+
+def test_bad_filter_on_a_phone_is_a_message_not_an_error(phone, handbook_url):
+    response = phone.goto(handbook_url + "/villages?category=pottery&lang=vi")
+    assert response is not None and response.status == 200
+    assert "Bộ lọc không hợp lệ" in phone.get_by_role("alert").inner_text()
+    no_sideways_scroll(phone)
