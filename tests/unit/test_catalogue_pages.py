@@ -174,3 +174,13 @@ def test_seeded_facts_leave_empty_fields_empty(empty_app):
     visit = village.experiences[0]
     assert visit.capacity is None and visit.price_adult_vnd is None and not visit.bookable
     assert visit.duration_is_default is True
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_village_page_renders(client, lang):
+    slugs = [v["id"] for v in json.loads(DATASET.read_text("utf-8"))["villages"]]
+    for slug in slugs:
+        response = client.get(f"/villages/{slug}?lang={lang}")
+        assert response.status_code == 200, slug
+        assert f'<html lang="{lang}">' in response.text
+        assert "None" not in texts(response.text), slug  # an empty fact printed as "None"
