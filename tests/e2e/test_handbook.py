@@ -3,74 +3,31 @@
 Map tiles cannot load here (as on a bad connection): the page must still list every village,
 draw the markers from our own GeoJSON, and never scroll sideways.
 
-Runs Debian's Chromium (``/usr/bin/chromium``) through Playwright against the app served by a
-werkzeug server on a free port. The fixtures are local to this module (named so that they do
-not clash with tests/e2e/conftest.py fixtures).
+Uses tests/e2e/conftest.py: ``live_server`` (the seeded app on a free loopback port, tiles
+pointing at a closed port) and ``new_page`` (Debian's Chromium through Playwright).
 """
 
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from werkzeug.serving import make_server
-
-from tests.conftest import make_app
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def handbook_url(template_db, tmp_path_factory) -> Iterator[str]:
-    """The app on a copy of the seeded database, served on a free loopback port."""
-    path = tmp_path_factory.mktemp("e2e-handbook") / "live.sqlite3"
-    shutil.copy(template_db, path)
-    app = make_app(path, SERVER_NAME=None, TESTING=False,
-                   MAP_TILE_URL="http://127.0.0.1:9/tiles/{z}/{x}/{y}.png")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        with app.app_context():
-            from tourplanner.extensions import db
-
-            db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make system-deps)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
-def phone(browser, handbook_url):
-    """A phone-sized page that may only talk to loopback; records page errors."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                  has_touch=True, locale="vi-VN")
-    context.set_default_timeout(TIMEOUT_MS)
+def handbook_url(live_server) -> str:
+    return live_server.url
+
+
+@pytest.fixture
+def phone(new_page):
+    """A phone page that may only talk to loopback; records page errors."""
+    page = new_page(**PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                    locale="vi-VN")
     blocked: list[str] = []
 
     def only_loopback(route):
@@ -80,12 +37,10 @@ def phone(browser, handbook_url):
             blocked.append(route.request.url)
             route.abort()
 
-    context.route("**/*", only_loopback)
-    page = context.new_page()
+    page.route("**/*", only_loopback)
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
-    yield page
-    context.close()
+    return page
 
 
 def no_sideways_scroll(page) -> None:
