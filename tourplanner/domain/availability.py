@@ -93,3 +93,25 @@ class Capacity:
 
     def release(self, places: int) -> Capacity:
         return Capacity(self.capacity, max(0, self.taken - places))
+
+
+def parse_windows(text: str) -> list[list[str]]:
+    """``"08:00-11:30, 13:30-17:00"`` → ``[["08:00", "11:30"], ["13:30", "17:00"]]``.
+
+    The form format of one weekday in the village back-office; empty means closed.
+    Raises ValueError on anything else.
+    """
+    windows = []
+    for part in (text or "").replace(";", ",").split(","):
+        part = part.strip().replace("–", "-")
+        if not part:
+            continue
+        opens, sep, closes = part.partition("-")
+        if not sep:
+            raise ValueError(f"expected HH:MM-HH:MM, got {part!r}")
+        windows.append([opens.strip(), closes.strip()])
+    return windows
+
+
+def format_windows(windows: list[list[str]]) -> str:
+    return ", ".join(f"{a}-{b}" for a, b in windows)

@@ -202,3 +202,37 @@ def apply_capacity(experience_id: int, capacity: int, *, now: datetime | None = 
             .values(capacity=case((Slot.taken > capacity, Slot.taken), else_=capacity))
         )
     return result.rowcount or 0
+
+
+def update_schedule(experience_id: int, village_id: int | None, *, weekly_hours: dict,
+                    capacity: int, closed_dates: list[str], booking_cutoff_hours: int,
+                    free_cancellation_hours: int) -> Experience:
+    """The village edits a workshop's schedule; future slots get the new capacity.
+
+    Raises ValidationError naming the first bad field, NotFound for another village's
+    experience (``village_id`` None: an admin).
+    """
+    from tourplanner.domain.catalogue import validate_weekly_hours
+
+    experience = db.session.get(Experience, experience_id)
+    if experience is None or (village_id is not None and experience.village_id != village_id):
+        raise NotFound("no such experience in your village", code="experience_not_found")
+    try:
+        validate_weekly_hours(weekly_hours)
+        dates = sorted({date.fromisoformat(d).isoformat() for d in closed_dates})
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="invalid_schedule") from None
+    for name, value, low in (("capacity", capacity, 1), ("booking_cutoff_hours",
+                             booking_cutoff_hours, 0), ("free_cancellation_hours",
+                             free_cancellation_hours, 0)):
+        if not isinstance(value, int) or value < low or value > 10_000:
+            raise ValidationError(f"{name} must be a whole number of at least {low}",
+                                  code="invalid_schedule", field=name)
+    with unit_of_work():
+        experience.weekly_hours = weekly_hours
+        experience.capacity = capacity
+        experience.closed_dates = dates
+        experience.booking_cutoff_hours = booking_cutoff_hours
+        experience.free_cancellation_hours = free_cancellation_hours
+    apply_capacity(experience_id, capacity)
+    return experience

@@ -1,0 +1,142 @@
+"""Accounts and signed links: village staff and admins, password hashing, signed tokens.
+
+Passwords are hashed with Werkzeug (scrypt). Signed links use itsdangerous with the app's
+``SECRET_KEY`` and a distinct salt per purpose, so a tourist's management link can never be
+used as a village decision link and the other way round.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tourplanner.adapters.orm import User, Village
+from tourplanner.adapters.orm.accounts import ROLES
+from tourplanner.domain.errors import Forbidden, NotFound, ValidationError
+from tourplanner.extensions import db
+from tourplanner.services.unit_of_work import unit_of_work
+
+MANAGE_SALT = "booking-manage"
+DECISION_SALT = "village-decision"
+MANAGE_MAX_AGE = timedelta(days=400)
+DECISION_MAX_AGE = timedelta(days=14)
+MIN_PASSWORD = 10
+
+DEMO_ACCOUNTS = (
+    {"email": "village@bat-trang.example", "password": "demo-bat-trang-2026", "role": "village",
+     "village": "bat-trang"},
+    {"email": "admin@tourplanner.example", "password": "demo-admin-2026", "role": "admin",
+     "village": None},
+)
+
+
+# --- users ---------------------------------------------------------------------------------
+
+
+def create_user(email: str, password: str, role: str, village_slug: str | None = None) -> User:
+    """Create (or reset the password of) a staff account. Raises ValidationError on bad input."""
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        raise ValidationError("an e-mail address is required", code="invalid_email")
+    if role not in ROLES:
+        raise ValidationError(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationError(f"the password needs at least {MIN_PASSWORD} characters",
+                              code="weak_password")
+    village = None
+    if role == "village":
+        village = db.session.scalars(select(Village).where(Village.slug == village_slug)).first()
+        if village is None:
+            raise ValidationError("a village account needs an existing --village slug",
+                                  code="invalid_village", village=village_slug)
+    with unit_of_work() as session:
+        user = session.scalars(select(User).where(func.lower(User.email) == email)).first()
+        if user is None:
+            user = User(email=email)
+            session.add(user)
+        user.password_hash = generate_password_hash(password)
+        user.role, user.village_id, user.active = role, village.id if village else None, True
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (same answer for unknown e-mails)."""
+    user = db.session.scalars(
+        select(User).where(func.lower(User.email) == (email or "").strip().lower())).first()
+    if user is None or not user.active:
+        check_password_hash(generate_password_hash("x"), password or "")  # even timing
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def get_user(user_id: int | None) -> User | None:
+    user = db.session.get(User, user_id) if user_id else None
+    return user if user is not None and user.active else None
+
+
+def seed_demo_accounts() -> list[dict[str, Any]]:
+    """Create the documented demo accounts (idempotent); only for ``flask seed --demo``."""
+    created = []
+    for account in DEMO_ACCOUNTS:
+        create_user(account["email"], account["password"], account["role"], account["village"])
+        created.append(account)
+    return created
+
+
+# --- signed links --------------------------------------------------------------------------
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _load(token: str | None, salt: str, max_age: timedelta) -> Any:
+    if not token:
+        raise Forbidden("this link needs its token", code="missing_token")
+    try:
+        return _serializer(salt).loads(token, max_age=int(max_age.total_seconds()))
+    except SignatureExpired:
+        raise Forbidden("this link has expired", code="link_expired") from None
+    except BadSignature:
+        raise Forbidden("this link is not valid", code="invalid_token") from None
+
+
+def manage_token(reference: str) -> str:
+    return _serializer(MANAGE_SALT).dumps({"r": reference})
+
+
+def check_manage_token(token: str | None, reference: str) -> None:
+    data = _load(token, MANAGE_SALT, MANAGE_MAX_AGE)
+    if not isinstance(data, dict) or data.get("r") != reference:
+        raise Forbidden("this link is not valid for this booking", code="invalid_token")
+
+
+def decision_token(item_id: int, village_id: int) -> str:
+    return _serializer(DECISION_SALT).dumps({"i": item_id, "v": village_id})
+
+
+def check_decision_token(token: str | None) -> tuple[int, int]:
+    """``(item_id, village_id)`` from a village decision link."""
+    data = _load(token, DECISION_SALT, DECISION_MAX_AGE)
+    try:
+        return int(data["i"]), int(data["v"])
+    except (TypeError, KeyError, ValueError):
+        raise Forbidden("this link is not valid", code="invalid_token") from None
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def require_village_user(user: User | None, village_id: int) -> None:
+    """Staff see only their own village; admins see every village."""
+    if user is None:
+        raise Forbidden("sign in first", code="login_required")
+    if not user.is_admin and user.village_id != village_id:
+        raise NotFound("no such booking for your village", code="booking_not_found")
