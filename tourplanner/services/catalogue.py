@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from tourplanner.adapters.orm import Experience, Landmark, Product, Village
@@ -76,12 +76,18 @@ def _search(column, q: str):
     return [column.contains(term, autoescape=True) for term in terms]
 
 
-def _bookable_village_ids() -> Select:
-    return select(Experience.village_id).where(
+def _bookable() -> tuple:
+    """SQL twin of :attr:`Experience.bookable`: a workshop with hours, capacity and adult price."""
+    return (
         Experience.kind == "workshop",
-        Experience.capacity.is_not(None),
+        cast(Experience.weekly_hours, String) != "{}",
+        Experience.capacity > 0,
         Experience.price_adult_vnd.is_not(None),
     )
+
+
+def _bookable_village_ids() -> Select:
+    return select(Experience.village_id).where(*_bookable())
 
 
 VillageFilter = Callable[[Select, str], Select]
@@ -130,10 +136,7 @@ def _product_filters() -> dict[str, Callable[[Select, str], Select]]:
 
 def _experience_filters() -> dict[str, Callable[[Select, str], Select]]:
     def bookable(stmt: Select, v: str) -> Select:
-        ids = select(Experience.id).where(
-            Experience.kind == "workshop", Experience.capacity.is_not(None),
-            Experience.price_adult_vnd.is_not(None),
-        )
+        ids = select(Experience.id).where(*_bookable())
         wanted = parse_bool("bookable", v)
         return stmt.where(Experience.id.in_(ids) if wanted else Experience.id.not_in(ids))
 
