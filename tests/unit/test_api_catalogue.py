@@ -276,3 +276,23 @@ def test_experience_by_id_and_by_slug(client):
     first = client.get("/api/v1/experiences?per_page=1").get_json()["items"][0]
     assert client.get(f"/api/v1/experiences/{first['id']}").get_json() == first
     assert client.get(f"/api/v1/experiences/{first['slug']}").get_json() == first
+
+
+def test_bookable_filter_agrees_with_the_bookable_flag(client, app):
+    """A workshop with capacity and price but no published hours cannot be booked."""
+    from tourplanner.services.catalogue_io import import_sections
+
+    import_sections({"experience": [(1, {
+        "slug": "kim-hoang-workshop-no-hours", "village": "vong", "kind": "workshop",
+        "title_vi": "Lớp in tranh", "title_en": "Print class", "duration_minutes": 60,
+        "capacity": 10, "price_adult_vnd": 100_000,
+    })]})
+    detail = client.get("/api/v1/experiences/kim-hoang-workshop-no-hours").get_json()
+    assert detail["bookable"] is False
+    listed = client.get("/api/v1/experiences?bookable=true&per_page=200").get_json()["items"]
+    assert all(e["bookable"] for e in listed)
+    assert "kim-hoang-workshop-no-hours" not in {e["slug"] for e in listed}
+    villages = client.get("/api/v1/villages?bookable=true&per_page=200").get_json()["items"]
+    assert all(v["has_bookable_experiences"] for v in villages)
+    unbookable = client.get("/api/v1/villages?bookable=false&per_page=200").get_json()["items"]
+    assert not any(v["has_bookable_experiences"] for v in unbookable)
