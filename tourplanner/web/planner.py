@@ -1,14 +1,26 @@
 """The day-trip planner pages: the form, a saved plan at /plans/<id>, its exports.
 
 Progressive: the form is a plain HTML form POST (the server plans and redirects to the plan's
-stable URL); ``static/js/planner.js`` enhances it (fetch, re-plan after removing a stop, ...).
+stable URL), and a plan page's changes (remove a stop, add a must-visit, change the start
+time) are small forms that re-plan on the server too. ``static/js/planner.js`` enhances both
+with fetch calls to ``/api/v1/plans`` and draws the map; "Book this day" needs JavaScript
+(it posts JSON to ``/api/v1/bookings``).
 """
 
 from __future__ import annotations
 
-from flask import Response, request, url_for
+from datetime import datetime, timedelta
+from typing import Any
 
-from tourplanner.services import exports, planning
+from flask import Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from tourplanner.domain.catalogue import CATEGORIES
+from tourplanner.domain.errors import DomainError
+from tourplanner.domain.planning import MAX_ALTERNATIVES, MAX_STOPS_LIMIT, MODES
+from tourplanner.i18n import current_lang
+from tourplanner.services import catalogue, exports, planning
 from tourplanner.web import bp
 
 
@@ -17,17 +29,149 @@ def _itinerary_arg() -> int:
     return int(value) if value.isdigit() else 0
 
 
+def _mode_labels() -> dict[str, str]:
+    return {"car": _("Car"), "motorbike": _("Motorbike"), "bus_taxi": _("Bus or taxi"),
+            "bicycle": _("Bicycle"), "walk": _("On foot")}
+
+
+def _defaults() -> dict[str, Any]:
+    day = datetime.now(planning.HANOI).date() + timedelta(days=7)
+    return {"start": {"landmark": "hoan-kiem-lake"}, "date": day.isoformat(),
+            "start_time": "08:00", "end_time": "18:00", "mode": "car",
+            "party": {"adults": 2, "children": 0, "seniors": 0}, "interests": {},
+            "budget_vnd": None, "must_include": [], "exclude": [], "max_stops": 5,
+            "alternatives": 3}
+
+
+def _form_page(values: dict[str, Any], error: DomainError | None = None, status: int = 200):
+    return render_template(
+        "planner/form.html", values=values, error=error,
+        error_field=(error.details.get("field") if error else None),
+        landmarks=catalogue.all_landmarks(), villages=catalogue.all_villages(),
+        categories=CATEGORIES, modes=MODES, mode_labels=_mode_labels(),
+        max_stops_limit=MAX_STOPS_LIMIT, max_alternatives=MAX_ALTERNATIVES,
+        map_tiles=current_app.config["MAP_TILE_URL"],
+        map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
+    ), status
+
+
+@bp.get("/plan")
+def planner_form():
+    values = _defaults()
+    source = request.args.get("from")
+    if source:
+        values = {**values, **planning.get_plan(source).request}
+    for slug in request.args.getlist("must"):
+        values["must_include"] = [*values["must_include"], slug]
+    return _form_page(values)
+
+
+def _number(form: MultiDict, name: str, kind: type = int) -> Any:
+    text = (form.get(name) or "").strip()
+    if kind is int:
+        text = text.replace(".", "").replace(",", "").replace(" ", "")  # 2.000.000 VND
+    if not text:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        return text  # left for the domain validation to name the field
+
+
+def request_from_form(form: MultiDict) -> dict[str, Any]:
+    """The JSON plan request a submitted planner form stands for."""
+    kind = form.get("start_kind", "landmark")
+    if kind == "point":
+        start: dict[str, Any] = {"lat": _number(form, "lat", float),
+                                 "lon": _number(form, "lon", float)}
+    elif kind == "address":
+        start = {"address": form.get("address", "")}
+    else:
+        start = {"landmark": form.get("landmark", "")}
+    interests = {c: float(form[f"interest-{c}"]) for c in CATEGORIES
+                 if form.get(f"interest-{c}") in ("0", "0.5", "1")}
+    data = {
+        "start": start, "date": form.get("date", ""), "start_time": form.get("start_time"),
+        "end_time": form.get("end_time"), "mode": form.get("mode"),
+        "party": {k: _number(form, k) or 0 for k in ("adults", "children", "seniors")},
+        "interests": interests, "budget_vnd": _number(form, "budget_vnd"),
+        "must_include": [s for s in form.getlist("must_include") if s],
+        "exclude": [s for s in form.getlist("exclude") if s],
+        "max_stops": _number(form, "max_stops"), "alternatives": _number(form, "alternatives"),
+        "lang": current_lang(),
+    }
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@bp.post("/plan")
+def planner_submit():
+    data = request_from_form(request.form)
+    try:
+        plan_id, _result = planning.create_plan(data)
+    except DomainError as exc:
+        return _form_page({**_defaults(), **data}, exc, exc.status)
+    return redirect(url_for("web.plan_page", plan_id=plan_id), code=303)
+
+
+def changed_request(stored: dict[str, Any], form: MultiDict) -> dict[str, Any]:
+    """A stored request with one change from a plan page: remove, add or new start time."""
+    data = {k: v for k, v in stored.items() if k != "start_point"}
+    data["lang"] = current_lang()
+    remove, add, start_time = form.get("remove"), form.get("add"), form.get("start_time")
+    if remove:
+        data["must_include"] = [s for s in data.get("must_include", []) if s != remove]
+        data["exclude"] = list(dict.fromkeys([*data.get("exclude", []), remove]))
+    if add:
+        data["exclude"] = [s for s in data.get("exclude", []) if s != add]
+        data["must_include"] = list(dict.fromkeys([*data.get("must_include", []), add]))
+    if start_time:
+        data["start_time"] = start_time
+    return data
+
+
+@bp.post("/plans/<plan_id>/replan")
+def plan_replan(plan_id: str):
+    row = planning.get_plan(plan_id)
+    data = changed_request(row.request, request.form)
+    try:
+        new_id, _result = planning.create_plan(data)
+    except DomainError as exc:
+        return _form_page({**_defaults(), **data}, exc, exc.status)
+    return redirect(url_for("web.plan_page", plan_id=new_id), code=303)
+
+
+def _plan_context(plan_id: str) -> dict[str, Any]:
+    row = planning.get_plan(plan_id)
+    itineraries = row.result.get("itineraries", [])
+    return {
+        "plan": row, "req": row.request, "itineraries": itineraries,
+        "reason": row.result.get("reason"),
+        "directions": [exports.directions(row, i) for i in range(len(itineraries))],
+        "villages": catalogue.all_villages(), "mode_labels": _mode_labels(),
+        "map_tiles": current_app.config["MAP_TILE_URL"],
+        "map_attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
+    }
+
+
+@bp.get("/plans/<plan_id>")
+def plan_page(plan_id: str):
+    return render_template("planner/plan.html", **_plan_context(plan_id))
+
+
+@bp.get("/plans/<plan_id>/print")
+def plan_print(plan_id: str):
+    context = _plan_context(plan_id)
+    index = _itinerary_arg()
+    context["chosen"] = exports.pick(context["plan"], index)
+    context["index"] = index
+    return render_template("planner/print.html", **context)
+
+
 @bp.get("/plans/<plan_id>.ics")
 def plan_ics(plan_id: str):
     row = planning.get_plan(plan_id)
     index = _itinerary_arg()
     body = exports.to_ics(row, index, url=url_for("web.plan_page", plan_id=plan_id,
-                                                  _external=True) if _has_page() else "")
+                                                  _external=True))
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="tourplanner-{plan_id}-{index}.ics"'})
-
-
-def _has_page() -> bool:
-    from flask import current_app
-
-    return "web.plan_page" in current_app.view_functions

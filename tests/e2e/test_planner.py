@@ -1,0 +1,61 @@
+"""The planner in a real browser on a phone-sized screen: fill the form, get an itinerary with
+its map and timeline, remove a stop and re-plan."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def test_plan_a_day_then_remove_a_stop_and_replan(live_server, page):
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    day = (datetime.now(HANOI).date() + timedelta(days=10)).isoformat()
+
+    page.goto(f"{live_server.url}/plan?lang=en")
+    page.select_option("#landmark", "hoan-kiem-lake")
+    page.fill("#date", day)
+    page.fill("#start_time", "08:00")
+    page.fill("#end_time", "18:00")
+    page.select_option("#mode", "car")
+    page.fill("#adults", "2")
+    page.fill("#children", "1")
+    page.fill("#budget_vnd", "2000000")
+    page.select_option("#interest-ceramics", "1")
+    page.select_option("#interest-silk_textiles", "0.5")
+    page.click("#plan-submit")
+
+    page.wait_for_url("**/plans/*")
+    page.wait_for_selector("#plan-map[data-loaded]")
+    first_url = page.url
+    stops = page.locator("#itinerary-0 .timeline li.stop")
+    assert stops.count() >= 2
+    assert int(page.get_attribute("#plan-map", "data-loaded")) == stops.count()
+    assert page.locator("#plan-map .stop-number").count() >= stops.count()
+    assert page.locator(".itinerary").count() >= 1
+    # nothing scrolls sideways on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    removed = stops.nth(0).get_attribute("data-village")
+    stops.nth(0).locator("button.remove-stop").click()
+    page.wait_for_url(lambda url: url != first_url and "/plans/" in url)
+    page.wait_for_selector("#plan-map[data-loaded]")
+    villages = page.locator("#itinerary-0 .timeline li.stop").evaluate_all(
+        "els => els.map(e => e.dataset.village)")
+    assert villages and removed not in villages
+    assert errors == []
+
+
+def test_a_bad_field_is_explained_on_the_form(live_server, page):
+    page.goto(f"{live_server.url}/plan?lang=en")
+    page.fill("#start_time", "18:00")
+    page.fill("#end_time", "08:00")
+    page.click("#plan-submit")
+    page.wait_for_selector("#form-error:not([hidden])")
+    assert "end_time" in page.text_content("#form-error")
+    assert page.get_attribute("#end_time", "aria-invalid") == "true"
