@@ -6,6 +6,7 @@ Also exposes ``lang`` and ``lang_url`` to templates.
 from __future__ import annotations
 
 from flask import Flask, current_app, request, session, url_for
+from flask_babel import refresh
 
 
 def select_locale() -> str:
@@ -34,6 +35,10 @@ def lang_url(lang: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    # Flask-Babel caches the locale on the app context; when several requests share one (tests,
+    # or a request made from inside a task), each request must choose its own language.
+    app.before_request(refresh)
+
     @app.context_processor
     def inject_lang() -> dict:
         return {"lang": current_lang(), "lang_url": lang_url}
