@@ -17,6 +17,14 @@ from tourplanner.services import catalogue_io
 def seed_command(demo: bool) -> None:
     """Load the factual Hanoi craft-village catalogue (idempotent)."""
     click.echo(catalogue_io.seed(demo=demo))
+    if demo:
+        from tourplanner.services import accounts
+
+        click.echo("demo accounts (sample data, change them before any real use):")
+        for account in accounts.seed_demo_accounts():
+            where = f" for {account['village']}" if account["village"] else ""
+            click.echo(f"  {account['role']}{where}: {account['email']} / "
+                       f"{account['password']}  (sign in at /village/login)")
 
 
 @click.group("catalogue")
@@ -57,6 +65,45 @@ def export_command(fmt: str, output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
+@click.group("users")
+def users_group() -> None:
+    """Accounts for village staff and admins."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--role", type=click.Choice(["village", "admin"]), required=True)
+@click.option("--village", "village", help="Village slug (required for --role village).")
+def create_user_command(email: str, password: str, role: str, village: str | None) -> None:
+    """Create an account, or reset the password and role of an existing one."""
+    from tourplanner.services import accounts
+
+    try:
+        user = accounts.create_user(email, password, role, village)
+    except ValidationError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"{user.role} account {user.email} ready")
+
+
+@click.group("bookings")
+def bookings_group() -> None:
+    """Booking maintenance (Celery beat runs these when a worker is up)."""
+
+
+@bookings_group.command("maintain")
+def maintain_command() -> None:
+    """Expire unanswered holds, queue reminders and hand pending notifications over."""
+    from tourplanner.services import booking, notifications
+
+    click.echo(f"expired holds: {len(booking.expire_holds())}; "
+               f"reminders: {len(booking.queue_reminders())}; "
+               f"notifications handed over: {notifications.dispatch_due()}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(catalogue_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(bookings_group)

@@ -61,6 +61,12 @@ def from_environment() -> dict:
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_SENDER": os.environ.get("MAIL_SENDER", "tourplanner@localhost"),
         "MAIL_ENABLED": _flag("MAIL_ENABLED", False),
+        # Bookings and notifications (docs/bookings.md).
+        "BOOKING_HOLD_HOURS": int(os.environ.get("BOOKING_HOLD_HOURS", "24")),
+        "NOTIFY_RETRY_BASE_SECONDS": float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "30")),
+        "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6")),
+        "OUTBOX_DISPATCH_SECONDS": float(os.environ.get("OUTBOX_DISPATCH_SECONDS", "30")),
+        "HOLD_EXPIRY_CHECK_SECONDS": float(os.environ.get("HOLD_EXPIRY_CHECK_SECONDS", "60")),
         "TRAVEL_TIME_PROVIDER": os.environ.get("TRAVEL_TIME_PROVIDER", "geodesic"),
         "OSRM_URL": os.environ.get("OSRM_URL") or None,
         "GEOCODER": os.environ.get("GEOCODER", "nominatim"),

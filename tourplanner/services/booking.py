@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -243,7 +244,8 @@ def _take(session: Session, slot_id: int, places: int) -> None:
 
 
 def _item(slot: Slot, party: Party, now: datetime) -> BookingItem:
-    hours = slot.experience.village.hold_expiry_hours or DEFAULT_HOLD_HOURS
+    hours = (slot.experience.village.hold_expiry_hours
+             or current_app.config.get("BOOKING_HOLD_HOURS", DEFAULT_HOLD_HOURS))
     prices = _prices(slot)
     return BookingItem(
         slot_id=slot.id, experience_id=slot.experience_id,

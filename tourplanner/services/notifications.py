@@ -190,28 +190,43 @@ def _celery():
 
 def dispatch_after_commit(rows: list[Notification]) -> None:
     """Hand freshly committed rows to Celery; never raises (the outbox keeps what fails)."""
-    ids = [row.id for row in rows]
-    for nid in ids:
-        if not _hand_over(nid):
-            break  # the broker is down: the periodic dispatcher will retry
+    _hand_over_all([row.id for row in rows])
 
 
-def _hand_over(nid: int, countdown: float | None = None) -> bool:
+def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
+    """Give ``ids`` to the workers over one broker connection; stop at the first failure.
+
+    The connection is tried once, without the usual retry loop, so a booking made while Redis
+    is down is not slowed down: its rows simply stay pending for :func:`dispatch_due`.
+    """
+    if not ids:
+        return 0
     celery = _celery()
-    try:
-        if celery.conf.task_always_eager:
+    if celery.conf.task_always_eager:
+        for nid in ids:
             deliver(nid)
-            return True
-        celery.send_task(DELIVER_TASK, args=[nid], countdown=countdown, retry=False)
+        return len(ids)
+    handed = 0
+    try:
+        with celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
+                                   interval_max=0)
+            for nid in ids:
+                celery.send_task(DELIVER_TASK, args=[nid], countdown=countdown,
+                                 connection=conn, retry=False)
+                _mark_queued(nid)
+                handed += 1
     except Exception as exc:  # broker unreachable (kombu OperationalError, redis, OSError...)
-        log.warning("notification %s stays in the outbox: %s", nid, exc)
-        return False
+        log.warning("%s notification(s) stay in the outbox: %s", len(ids) - handed, exc)
+    return handed
+
+
+def _mark_queued(nid: int) -> None:
     with unit_of_work() as session:
         session.execute(update(Notification)
                         .where(Notification.id == nid, Notification.status == "pending")
                         .values(queued_at=now_utc())
                         .execution_options(synchronize_session=False))
-    return True
 
 
 def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
@@ -231,12 +246,7 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
             or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
             or_(Notification.queued_at.is_(None), Notification.queued_at < now - QUEUED_STALE),
         ).order_by(Notification.id).limit(limit)).all()
-    handed = 0
-    for nid in ids:
-        if not _hand_over(nid):
-            break
-        handed += 1
-    return handed
+    return _hand_over_all(list(ids))
 
 
 # --- delivering ----------------------------------------------------------------------------
@@ -314,7 +324,7 @@ def _failed(row: Notification, error: str, now: datetime) -> Outcome:
 def retry_later(nid: int, delay: float) -> None:
     """Re-queue a failed row after its backoff (worker side; the dispatcher is the safety net)."""
     if not _celery().conf.task_always_eager:
-        _hand_over(nid, countdown=delay)
+        _hand_over_all([nid], countdown=delay)
 
 
 def delivery_log(status: str | None = None, limit: int = 200) -> list[Notification]:

@@ -1,0 +1,26 @@
+"""Notification tasks: deliver one outbox row; hand every due row to the workers (beat).
+
+Thin wrappers: the outbox logic (claiming, backoff, delivered-once) is in
+:mod:`tourplanner.services.notifications`.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from tourplanner.services import notifications
+
+
+@shared_task(name="tasks.notifications.deliver", ignore_result=True)
+def deliver(notification_id: int) -> str:
+    """Send one notification; a failed send is re-queued after its backoff."""
+    outcome = notifications.deliver(notification_id)
+    if outcome.status == "retry" and outcome.retry_in is not None:
+        notifications.retry_later(notification_id, outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name="tasks.notifications.dispatch_outbox", ignore_result=True)
+def dispatch_outbox() -> int:
+    """Hand pending rows to the workers (those written while Redis was down, retries due)."""
+    return notifications.dispatch_due()
