@@ -261,13 +261,27 @@ def catalogue_version() -> str:
     return "|".join(parts)
 
 
-def directions_from(lat: float, lon: float, dest_lat: float, dest_lon: float) -> dict[str, Any]:
-    """Straight-line distance and directions links from a start point to a village."""
+def directions_from(lat: float, lon: float, dest_lat: float, dest_lon: float,
+                    config: Mapping[str, Any]) -> dict[str, Any]:
+    """Straight-line distance, estimated travel minutes per mode and directions links.
+
+    The estimates come from the route engine's travel-time provider (the same model the
+    planner uses; see docs/routing.md), so the handbook and the planner never disagree.
+    """
     from geopy.distance import geodesic
 
-    km = geodesic((lat, lon), (dest_lat, dest_lon)).km
+    from tourplanner.routing.travel_time import Mode, provider_from_config
+
+    provider = provider_from_config(dict(config))
+    points = [(lat, lon), (dest_lat, dest_lon)]
+    estimates = []
+    for mode in (Mode.MOTORBIKE, Mode.CAR, Mode.BUS_TAXI, Mode.BICYCLE):
+        minutes, km = provider.matrix(points, mode)
+        estimates.append({"mode": mode.value, "minutes": round(minutes[0][1]),
+                          "km": round(km[0][1], 1)})
     return {
-        "km": round(km, 1),
+        "km": round(geodesic((lat, lon), (dest_lat, dest_lon)).km, 1),
+        "estimates": estimates,
         "google": "https://www.google.com/maps/dir/?api=1"
                   f"&origin={lat},{lon}&destination={dest_lat},{dest_lon}",
         "osm": "https://www.openstreetmap.org/directions?engine=fossgis_osrm_car"

@@ -60,8 +60,8 @@ def villages():
 def village(slug: str):
     village = catalogue.get_village(slug)
     centre = next((lm for lm in catalogue.all_landmarks() if lm.slug == "hoan-kiem-lake"), None)
-    directions = centre and catalogue.directions_from(centre.lat, centre.lon,
-                                                      village.lat, village.lon)
+    directions = centre and catalogue.directions_from(
+        centre.lat, centre.lon, village.lat, village.lon, current_app.config)
     return render_template(
         "village.html", village=village, centre=centre, directions=directions,
         map_tiles=current_app.config["MAP_TILE_URL"],

@@ -1,4 +1,4 @@
-"""Translated labels for catalogue vocabulary (craft categories, weekdays)."""
+"""Translated labels for catalogue vocabulary (craft categories, weekdays, travel modes)."""
 
 from __future__ import annotations
 
@@ -33,11 +33,18 @@ WEEKDAY_LABELS = {
 }
 
 
+MODE_LABELS = {
+    "car": _l("Car"), "motorbike": _l("Motorbike"), "bus_taxi": _l("Bus or taxi"),
+    "bicycle": _l("Bicycle"), "walk": _l("On foot"),
+}
+
+
 def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_labels() -> dict:
         return {"category_label": lambda c: CATEGORY_LABELS.get(c, c),
-                "weekday_label": lambda d: WEEKDAY_LABELS.get(d, d)}
+                "weekday_label": lambda d: WEEKDAY_LABELS.get(d, d),
+                "mode_label": lambda m: MODE_LABELS.get(m, m)}
 
     @app.template_filter("vnd")
     def vnd(value: int | None) -> str:
