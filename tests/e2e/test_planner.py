@@ -59,3 +59,22 @@ def test_a_bad_field_is_explained_on_the_form(live_server, page):
     page.wait_for_selector("#form-error:not([hidden])")
     assert "end_time" in page.text_content("#form-error")
     assert page.get_attribute("#end_time", "aria-invalid") == "true"
+
+
+def test_book_this_day_books_the_itinerary_in_one_step(live_server, page):
+    day = (datetime.now(HANOI).date() + timedelta(days=12)).isoformat()
+    created = page.request.post(f"{live_server.url}/api/v1/plans", data={
+        "start": {"landmark": "hoan-kiem-lake"}, "date": day, "party": {"adults": 2},
+        "interests": {"ceramics": 1.0}, "must_include": ["bat-trang-workshop-pottery-wheel"],
+        "lang": "en"})
+    assert created.status == 201
+    page.goto(created.json()["url"] + "?lang=en")
+    form = page.locator("#itinerary-0 .book-form")
+    form.locator("input[name=name]").fill("Lan Nguyen")
+    form.locator("input[name=email]").fill("lan@example.org")
+    form.locator("input[name=phone]").fill("+84900000000")
+    form.locator(".book-button").click()
+    result = form.locator(".book-result")
+    result.wait_for(state="visible")
+    assert "TP-" in result.text_content()
+    assert "/bookings/" in form.locator("a.manage-link").get_attribute("href")
