@@ -280,7 +280,7 @@ def test_booking_a_saved_plan_books_its_slots_with_the_plan_party(client):
 
 
 def test_village_and_tourist_are_notified_through_the_outbox(client):
-    body, item = _pending_item(client)
+    body, _item = _pending_item(client)
     rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
     assert [(n.event, n.channel, n.status) for n in rows] == [
         ("requested", "email", "sent")]  # the demo village has no address or staff yet
