@@ -41,10 +41,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from tourplanner import i18n
+    from tourplanner import i18n, labels
     from tourplanner.adapters import orm  # noqa: F401  (registers the tables)
     from tourplanner.extensions import babel, celery_init_app, csrf, db, migrate
-    from tourplanner.web import labels
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

@@ -8,6 +8,5 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from tourplanner.api import bookings as _bookings  # noqa: E402,F401  (availability, bookings)
-from tourplanner.api import catalogue, openapi  # noqa: E402,F401  (route registration)
-from tourplanner.api import plans  # noqa: E402,F401  (day-trip plans)
+# Importing the modules registers their routes on bp.
+from tourplanner.api import bookings, catalogue, openapi, plans  # noqa: E402,F401

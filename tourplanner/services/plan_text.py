@@ -19,7 +19,7 @@ def _vnd(value: int | None) -> str:
 
 
 def _category(code: str) -> str:
-    from tourplanner.web.labels import CATEGORY_LABELS
+    from tourplanner.labels import CATEGORY_LABELS
 
     label = CATEGORY_LABELS.get(code)
     return str(label) if label is not None else code

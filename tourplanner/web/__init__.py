@@ -1,11 +1,12 @@
-"""Server-rendered pages (Vietnamese and English). Views are thin: one service call each."""
+"""Server-rendered pages (Vietnamese and English). Views are thin: one service call each.
+
+Modules: handbook (the catalogue), planner (day trips), bookings (the tourist's booking page),
+village (the village back-office), admin (delivery log).
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from tourplanner.web import admin as _admin  # noqa: E402,F401  (admin: delivery log)
-from tourplanner.web import bookings as _bookings  # noqa: E402,F401  (tourist booking page)
-from tourplanner.web import handbook  # noqa: E402,F401  (route registration)
-from tourplanner.web import planner  # noqa: E402,F401  (day-trip planner)
-from tourplanner.web import village as _village  # noqa: E402,F401  (village back-office)
+# Importing the modules registers their routes on bp.
+from tourplanner.web import admin, bookings, handbook, planner, village  # noqa: E402,F401

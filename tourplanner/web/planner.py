@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from tourplanner.domain.catalogue import CATEGORIES
 from tourplanner.domain.errors import DomainError
 from tourplanner.domain.planning import MAX_ALTERNATIVES, MAX_STOPS_LIMIT, MODES
 from tourplanner.i18n import current_lang
+from tourplanner.labels import MODE_LABELS
 from tourplanner.services import catalogue, exports, planning
 from tourplanner.web import bp
 
@@ -30,8 +30,7 @@ def _itinerary_arg() -> int:
 
 
 def _mode_labels() -> dict[str, str]:
-    return {"car": _("Car"), "motorbike": _("Motorbike"), "bus_taxi": _("Bus or taxi"),
-            "bicycle": _("Bicycle"), "walk": _("On foot")}
+    return {mode: str(label) for mode, label in MODE_LABELS.items()}
 
 
 def _defaults() -> dict[str, Any]:
