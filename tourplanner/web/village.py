@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from functools import wraps
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -27,9 +27,8 @@ from tourplanner.web import bp
 
 
 def current_user() -> User | None:
-    if "user" not in g:
-        g.user = accounts.get_user(session.get("user_id"))
-    return g.user
+    """The signed-in staff member (looked up per call: the identity map makes it cheap)."""
+    return accounts.get_user(session.get("user_id"))
 
 
 def login_required(role: str | None = None) -> Callable:
