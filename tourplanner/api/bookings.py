@@ -63,7 +63,8 @@ def _public(view: dict[str, Any]) -> dict[str, Any]:
     token = view.pop("manage_token")
     reference = view["reference"]
     return {**view,
-            "manage_url": public_url("web.booking_manage", reference=reference, token=token),
+            "manage_url": public_url("web.booking_manage", reference=reference, token=token,
+                                     lang=view["lang"]),
             "cancel_url": public_url("api.booking_cancel", reference=reference, token=token)}
 
 

@@ -56,9 +56,10 @@ def public_url(endpoint: str, **values: Any) -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
 
 
-def manage_url(reference: str) -> str:
+def manage_url(reference: str, lang: str | None = None) -> str:
+    """The tourist's signed page; ``lang`` opens it in the booking's language."""
     return public_url("web.booking_manage", reference=reference,
-                      token=accounts.manage_token(reference))
+                      token=accounts.manage_token(reference), lang=lang)
 
 
 def decide_url(item: BookingItem) -> str:
@@ -126,7 +127,7 @@ def _tourist_mail(session: Session, booking: Booking, event: str,
                   items: list[BookingItem]) -> Notification:
     lang = booking.lang
     body = _render("tourist", lang, event=event, booking=booking, items=items,
-                   manage_url=manage_url(booking.reference))
+                   manage_url=manage_url(booking.reference, lang))
     return _add(session, booking_id=booking.id, item_id=items[0].id if len(items) == 1 else None,
                 event=event, channel="email", recipient=booking.contact_email,
                 subject=_subject(event, booking.reference, lang), body=body)

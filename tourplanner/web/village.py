@@ -92,7 +92,8 @@ def village_dashboard():
     villages = (db.session.scalars(select(Village).order_by(Village.slug)).all()
                 if current_user().is_admin else [])
     return render_template("village/dashboard.html", items=items, village=village,
-                           status=status, villages=villages, now=availability.now_utc())
+                           status=status, villages=villages,
+                           now=availability.now_utc().astimezone(LOCAL_TZ))
 
 
 def _reason_and_action() -> tuple[bool, str | None]:

@@ -155,9 +155,9 @@ class BookingItem(db.Model):
 class Notification(db.Model):
     """Outbox row: written in the same transaction as the change it reports; sent once.
 
-    ``status``: pending (waiting to be handed to Celery) → queued (handed over) → sending
-    (claimed by one worker) → sent; a failed send goes back to pending with ``next_attempt_at``
-    (exponential backoff) until ``failed`` after the last attempt.
+    ``status``: pending (``queued_at`` set once handed to Celery) → sending (claimed by one
+    worker) → sent; a failed send goes back to pending with ``next_attempt_at`` (exponential
+    backoff) until ``failed`` after the last attempt.
     """
 
     __tablename__ = "notifications"
