@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify, request, url_for
 
 from tourplanner.api import bp
 from tourplanner.api.openapi import (
@@ -27,7 +27,6 @@ from tourplanner.domain.availability import local_today
 from tourplanner.domain.errors import ValidationError
 from tourplanner.extensions import csrf
 from tourplanner.services import availability, booking
-from tourplanner.services.notifications import public_url
 
 MAX_KEY_LENGTH = 200
 
@@ -63,9 +62,10 @@ def _public(view: dict[str, Any]) -> dict[str, Any]:
     token = view.pop("manage_token")
     reference = view["reference"]
     return {**view,
-            "manage_url": public_url("web.booking_manage", reference=reference, token=token,
-                                     lang=view["lang"]),
-            "cancel_url": public_url("api.booking_cancel", reference=reference, token=token)}
+            "manage_url": url_for("web.booking_manage", reference=reference, token=token,
+                                  lang=view["lang"], _external=True),
+            "cancel_url": url_for("api.booking_cancel", reference=reference, token=token,
+                                  _external=True)}
 
 
 @bp.post("/bookings")
@@ -79,8 +79,7 @@ def booking_create():
     view, replayed = booking.create_booking(parsed, idempotency_key=key)
     response: Response = jsonify(_public(view))
     response.status_code = 201
-    response.headers["Location"] = public_url("api.booking_detail",
-                                              reference=view["reference"])
+    response.headers["Location"] = url_for("api.booking_detail", reference=view["reference"])
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
