@@ -37,6 +37,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
+
+    from tourplanner.services.maintenance import start_embedded_loop
+
+    start_embedded_loop(app)
     return app
 
 

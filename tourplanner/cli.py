@@ -95,11 +95,10 @@ def bookings_group() -> None:
 @bookings_group.command("maintain")
 def maintain_command() -> None:
     """Expire unanswered holds, queue reminders and hand pending notifications over."""
-    from tourplanner.services import booking, notifications
+    from tourplanner.services import maintenance
 
-    click.echo(f"expired holds: {len(booking.expire_holds())}; "
-               f"reminders: {len(booking.queue_reminders())}; "
-               f"notifications handed over: {notifications.dispatch_due()}")
+    counts = maintenance.run_once()
+    click.echo("; ".join(f"{name.replace('_', ' ')}: {n}" for name, n in counts.items()))
 
 
 def register(app: Flask) -> None:
