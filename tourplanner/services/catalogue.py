@@ -216,28 +216,29 @@ def get_village(slug: str) -> Village:
     return village
 
 
+def _by_slug(model, slug: str, code: str):
+    obj = db.session.scalar(select(model).where(model.slug == slug))
+    if obj is None:
+        raise NotFound(f"no {model.__name__.lower()} {slug!r}", code=code, slug=slug)
+    return obj
+
+
 def get_product(slug: str) -> Product:
-    product = db.session.scalar(select(Product).where(Product.slug == slug))
-    if product is None:
-        raise NotFound(f"no product {slug!r}", code="product_not_found", slug=slug)
-    return product
+    return _by_slug(Product, slug, "product_not_found")
 
 
 def get_experience(ref: str) -> Experience:
     """An experience by numeric id or by slug."""
-    column = Experience.id if ref.isdigit() else Experience.slug
-    value: int | str = int(ref) if ref.isdigit() else ref
-    experience = db.session.scalar(select(Experience).where(column == value))
+    if not ref.isdigit():
+        return _by_slug(Experience, ref, "experience_not_found")
+    experience = db.session.get(Experience, int(ref))
     if experience is None:
         raise NotFound(f"no experience {ref!r}", code="experience_not_found", ref=ref)
     return experience
 
 
 def get_landmark(slug: str) -> Landmark:
-    landmark = db.session.scalar(select(Landmark).where(Landmark.slug == slug))
-    if landmark is None:
-        raise NotFound(f"no landmark {slug!r}", code="landmark_not_found", slug=slug)
-    return landmark
+    return _by_slug(Landmark, slug, "landmark_not_found")
 
 
 def all_villages() -> list[Village]:

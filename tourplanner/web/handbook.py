@@ -31,6 +31,17 @@ def _refused(exc: ValidationError) -> str:
     return f"{FILTER_LABELS.get(name, name)}: {exc.details.get('value', '')}"
 
 
+def _filtered(resource: str, allowed: tuple[str, ...]) -> dict:
+    """A page of a resource; a refused filter shows every row with a readable message."""
+    args = _args(allowed)
+    try:
+        page = catalogue.list_page(resource, args, default_size=60, max_size=60)
+        return {"page": page, "args": args, "error": None}
+    except ValidationError as exc:
+        page = catalogue.list_page(resource, {}, default_size=60, max_size=60)
+        return {"page": page, "args": {}, "error": _refused(exc)}
+
+
 @bp.get("/")
 def home():
     villages = catalogue.all_villages()
@@ -43,15 +54,8 @@ def home():
 
 @bp.get("/villages")
 def villages():
-    args = _args(VILLAGE_FILTERS)
-    error = None
-    try:
-        page = catalogue.list_page("villages", args, default_size=60, max_size=60)
-    except ValidationError as exc:
-        error, args = _refused(exc), {}
-        page = catalogue.list_page("villages", {}, default_size=60, max_size=60)
     return render_template(
-        "villages.html", page=page, args=args, error=error, categories=CATEGORIES,
+        "villages.html", **_filtered("villages", VILLAGE_FILTERS), categories=CATEGORIES,
         districts=catalogue.districts(),
     )
 
@@ -71,13 +75,6 @@ def village(slug: str):
 
 @bp.get("/products")
 def products():
-    args = _args(PRODUCT_FILTERS)
-    error = None
-    try:
-        page = catalogue.list_page("products", args, default_size=60, max_size=60)
-    except ValidationError as exc:
-        error, args = _refused(exc), {}
-        page = catalogue.list_page("products", {}, default_size=60, max_size=60)
     return render_template(
-        "products.html", page=page, args=args, error=error, categories=CATEGORIES,
+        "products.html", **_filtered("products", PRODUCT_FILTERS), categories=CATEGORIES,
     )
