@@ -137,9 +137,9 @@ def read_best_known(folder: Path) -> dict[tuple[str, int], float]:
 
 
 def run_single(instances: list[Instance], best: dict[tuple[str, int], float],
-               seconds: float) -> None:
+               seconds: float, with_peers: bool = True) -> None:
     """Table 1: every solver on every instance with one tour."""
-    peers = load_peers()
+    peers = load_peers() if with_peers else {}
     names = ["ours", *[p for p, fn in peers.items() if fn is not None]]
     ratios: dict[str, list[float]] = {name: [] for name in names}
     print(f"\nOPTW, 1 tour, {seconds:g} s per instance and solver (ratio = score / best-known)")
@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=1.0)
     parser.add_argument("--only", default="*", help="glob on instance names, e.g. 'pr*'")
     parser.add_argument("--tours-table", choices=("on", "off"), default="on")
+    parser.add_argument("--no-peers", action="store_true", help="run only our solver")
     args = parser.parse_args(argv)
     folder = args.instances
     files = sorted((folder / "instances").glob("*.txt")) or sorted(folder.glob("*.txt"))
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     instances = [load(f) for f in files]
     best = read_best_known(folder)
-    run_single(instances, best, args.time_limit)
+    run_single(instances, best, args.time_limit, with_peers=not args.no_peers)
     if args.tours_table == "on":
         run_tours(instances, best, args.time_limit)
     return 0

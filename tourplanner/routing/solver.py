@@ -14,6 +14,9 @@ Operations Research 36:3281-3290, with these changes:
   visits inside a tour, checked incrementally) frees time, then insertion runs again;
 * the insertion priority score**e / added time draws e from {1, 2, 3} and, every other
   iteration, multiplies by seeded random noise, so rebuilds after a shake differ;
+* a *replace* move swaps a visited node for one of its NEAR closest unvisited candidates with
+  a higher score when the tour stays feasible (O(1) check against the latest arrival of the
+  next node); it lifts the score directly where the travel-saving moves only free time;
 * after RESTORE_AFTER iterations without improvement the search returns to the best solution
   (every third time followed by removing half of each tour); an elite pool of distinct
   visited sets supplies the alternatives.
@@ -33,10 +36,12 @@ from .problem import MustVisitInfeasible, Problem, Solution, Stop
 
 #: Upper bound of the multiplicative noise on insertion priorities (every other iteration).
 NOISE = 1.0
-#: Stale iterations before returning to the best solution (every third time: half shake).
-RESTORE_AFTER = 100
 #: Exponents of the score in the insertion priority, drawn per iteration.
 EXPONENTS = (1.0, 2.0, 2.0, 3.0)
+#: Size of the nearest-candidate lists used by the replace move.
+NEAR = 12
+#: Stale iterations before returning to the best solution (every third time: half shake).
+RESTORE_AFTER = 100
 NEG = -(1 << 62)
 INF = 1 << 62
 
@@ -104,6 +109,10 @@ class _Search:
         self.sscore = [float(s) + (big if j in self.must else 0.0)
                        for j, s in enumerate(problem.scores)]
         self.cands = [j for j in range(n) if self._candidate(j)]
+        cand_set = set(self.cands)
+        self.near = [sorted((u for u in cand_set if u != v),
+                            key=lambda u, v=v: (self.T[v][u] + self.T[u][v], u))[:NEAR]
+                     for v in range(n)]
         self.routes = [[problem.start, problem.end] for _ in range(tours)]
         self.arr: list[list[int]] = [[] for _ in range(tours)]
         self.dep: list[list[int]] = [[] for _ in range(tours)]
@@ -262,8 +271,25 @@ class _Search:
                 else:
                     keep.append(j)
             keep.append(route[-1])
+            if not self._tour_feasible(keep):  # removal can delay a tour without triangle
+                for j in route[1:-1]:          # inequality: keep the old tour then
+                    if not self.visited[j]:
+                        self.visited[j] = True
+                        self.spent += self.cost[j]
+                continue
             self.routes[r] = keep
             self._recompute(r)
+
+    def _tour_feasible(self, route: list[int]) -> bool:
+        """Simulate a whole tour: every window met and back by the end of the day. O(L)."""
+        T, d, wins = self.T, self.d, self.wins
+        t, prev = self.p.day_start, route[0]
+        for j in route[1:-1]:
+            t = _first_start(wins[j], t + T[prev][j])
+            if t == NEG:
+                return False
+            t, prev = t + d[j], j
+        return t + T[prev][route[-1]] <= self.p.day_end
 
     # ----------------------------------------------------------------- local search
     def _accept(
@@ -354,6 +380,51 @@ class _Search:
                                                   min(q, q2), max(q + length, q2 + length)):
                         return True
         return False
+
+    def replace(self) -> bool:  # noqa: C901 - hot loop
+        """Swap a visited node for a nearby unvisited one of higher score, in place. O(L * K).
+
+        ``near[v]`` lists the K closest candidates of v; a swap at position q is feasible iff
+        the arrival at the next node stays within its latest feasible arrival (O(1)).
+        """
+        visited, sscore, cost, near, must = (self.visited, self.sscore, self.cost, self.near,
+                                             self.must)
+        T, d, wo, wc, multi, wins = self.T, self.d, self.wo, self.wc, self.multi, self.wins
+        changed = False
+        for r in range(self.m):
+            route = self.routes[r]
+            q = 1
+            while q < len(route) - 1:
+                v = route[q]
+                if v in must:
+                    q += 1
+                    continue
+                left = self.budget - self.spent + cost[v]
+                dep, la = self.dep[r], self.la[r]
+                t0, prev, nxt, limit = dep[q - 1], route[q - 1], route[q + 1], la[q + 1]
+                best_u, best_s = -1, sscore[v]
+                for u in near[v]:
+                    if visited[u] or sscore[u] <= best_s or cost[u] > left:
+                        continue
+                    a = t0 + T[prev][u]
+                    if multi[u]:
+                        a = _first_start(wins[u], a)
+                        if a == NEG:
+                            continue
+                    elif a > wc[u]:
+                        continue
+                    elif a < wo[u]:
+                        a = wo[u]
+                    if a + d[u] + T[u][nxt] <= limit:
+                        best_u, best_s = u, sscore[u]
+                if best_u >= 0:
+                    route[q] = best_u
+                    visited[v], visited[best_u] = False, True
+                    self.spent += cost[best_u] - cost[v]
+                    self._recompute(r)
+                    changed = True
+                q += 1
+        return changed
 
     def improve(self) -> bool:
         """Travel-saving local search (2-opt, or-opt) on every tour until no move applies."""
@@ -518,7 +589,12 @@ def solve(problem: Problem, *, tours: int = 1, time_limit: float | None = 1.0, s
         if len(picked) < alternatives:
             picked += _banned_alternatives(search, best_key, picked, alternatives - len(picked),
                                            min_difference, deadline, min(cap, 200), seed)
-        solution.alternatives = [_build_solution(search, routes, iterations) for routes in picked]
+        # A re-solve with banned stops may beat the main run: the best one leads (the
+        # pairwise differences are symmetric, so the set stays valid).
+        ranked = sorted([solution] + [_build_solution(search, routes, iterations)
+                                      for routes in picked],
+                        key=lambda sol: (sol.score, -sum(sol.returns)), reverse=True)
+        solution, solution.alternatives = ranked[0], ranked[1:]
     return solution
 
 
@@ -632,7 +708,9 @@ def _local_optimum(search: _Search) -> None:
     """Insert greedily, then alternate time-saving relocations and insertions."""
     search.insert_all()
     for _ in range(3):
-        if not search.improve():
+        moved = search.improve()
+        swapped = search.replace()
+        if not (moved or swapped):
             return
         search.insert_all()
 
