@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
