@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -38,27 +37,6 @@ def set_up_village(slug: str, *, email: str, webhook_url: str | None) -> Village
     village.webhook_secret = village.webhook_secret or "test-webhook-secret"
     db.session.commit()
     return village
-
-
-def race(app, slot_id: int, requests: int, party: dict, key: str | None = None) -> list:
-    """Fire ``requests`` bookings at once, each in its own app context and database session."""
-    barrier = threading.Barrier(requests)
-    results: list = [None] * requests
-
-    def one(n: int) -> None:
-        client = app.test_client()
-        headers = {"Idempotency-Key": key} if key else {}
-        barrier.wait()
-        response = client.post("/api/v1/bookings", headers=headers, json={
-            "items": [{"slot_id": slot_id, "party": party}], "contact": CONTACT})
-        results[n] = (response.status_code, response.get_json())
-
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(requests)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, what: str = "") -> Any:

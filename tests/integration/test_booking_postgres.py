@@ -4,7 +4,8 @@ that reserve all or nothing, concurrent retries with one Idempotency-Key."""
 from __future__ import annotations
 
 import pytest
-from booking_helpers import CONTACT, fresh_slot, race
+from booking_helpers import CONTACT, fresh_slot
+from booking_race import race
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import Booking, BookingItem, Slot

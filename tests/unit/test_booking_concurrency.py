@@ -6,37 +6,14 @@ every request has its own database session and connection, as under a threaded s
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
+from booking_race import race
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import BookingItem, Experience, Slot
 from tourplanner.extensions import db
 from tourplanner.services import availability
-
-CONTACT = {"name": "Load Test", "email": "load@example.org"}
-
-
-def race(app, slot_id: int, requests: int, party: dict, key=None) -> list:
-    """Fire ``requests`` bookings at once; returns the responses' (status, json)."""
-    barrier = threading.Barrier(requests)
-    results: list = [None] * requests
-
-    def one(n: int) -> None:
-        client = app.test_client()
-        headers = {"Idempotency-Key": key} if key else {}
-        barrier.wait()
-        response = client.post("/api/v1/bookings", headers=headers, json={
-            "items": [{"slot_id": slot_id, "party": party}], "contact": CONTACT})
-        results[n] = (response.status_code, response.get_json())
-
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(requests)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def _slot_with_ten_left(app) -> int:
