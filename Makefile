@@ -42,6 +42,7 @@ db: $(VENV)/.runtime
 	$(BIN)/flask seed --demo
 
 run: $(VENV)/.runtime translations db
+	$(BIN)/python -c "from tourplanner.routing.kernels import warm_up; warm_up()"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 worker: $(VENV)/.runtime

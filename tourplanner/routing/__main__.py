@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 
 from .check import check
+from .kernels import warm_up
 from .optw import load
 from .solver import solve
 
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 feasible, 1 infeasible)."""
     args = _parser().parse_args(argv)
+    warm_up()  # start-up: load (or, on a new machine, compile) the solver kernels
     began = time.perf_counter()
     instance = load(args.file)
     budget = max(0.05, args.time_limit - (time.perf_counter() - began) - 0.02)

@@ -1,0 +1,135 @@
+"""The compiled solver kernels against plain-Python references built on the checker.
+
+Each test puts a random feasible tour into a search state and compares a kernel's answer with
+an exhaustive evaluation that only uses ``tourplanner.routing.check`` and a direct schedule
+simulation, on metric and non-metric instances with one or several windows per node.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from routing_helpers import random_problem
+
+from tourplanner.routing import Problem, check, solve
+from tourplanner.routing.solver import _Search
+
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _arrivals(problem: Problem, tour: list[int]) -> list[int]:
+    """Arrival time at every stop and finally at the end node (direct simulation)."""
+    out, clock, prev = [], problem.day_start, problem.start
+    for node in [*tour, problem.end]:
+        arrival = clock + problem.travel[prev][node]
+        out.append(arrival)
+        if node != problem.end:
+            start = min((max(arrival, o) for o, c in problem.windows[node] if arrival <= c),
+                        default=arrival)
+            clock, prev = start + problem.service[node], node
+    return out
+
+
+def _travel(problem: Problem, tour: list[int]) -> int:
+    nodes = [problem.start, *tour, problem.end]
+    return sum(problem.travel[a][b] for a, b in itertools.pairwise(nodes))
+
+
+def _state(seed: int, n: int, metric: bool, multi: bool) -> tuple[Problem, _Search]:
+    """A search holding a feasible tour built by a short solve (with some stops dropped)."""
+    rng = random.Random(seed)
+    problem = random_problem(rng, n, metric=metric, multi=multi, costs=None)
+    tour = solve(problem, time_limit=None, max_iterations=5, seed=seed).tours[0]
+    tour = [v for v in tour if rng.random() < 0.7]
+    if check(problem, [tour]):  # without the triangle inequality dropping may break it
+        tour = []
+    search = _Search(problem, 1, random.Random(seed))
+    search.routes[0] = [problem.start, *tour, problem.end]
+    search.visited[tour] = True
+    search._recompute(0)
+    return problem, search
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10**6), n=st.integers(3, 16), metric=st.booleans(),
+       multi=st.booleans())
+def test_best_insertion_picks_the_best_feasible_ratio(seed: int, n: int, metric: bool,
+                                                      multi: bool) -> None:
+    problem, search = _state(seed, n, metric, multi)
+    tour = search.routes[0][1:-1]
+    before = _arrivals(problem, tour)
+    ratios: dict[int, float] = {}
+    for node in search.cands:
+        if node in tour:
+            continue
+        for q in range(len(tour) + 1):
+            trial = [*tour[:q], node, *tour[q:]]
+            if check(problem, [trial]):
+                continue
+            shift = _arrivals(problem, trial)[q + 1] - before[q]
+            ratio = search.weight[node] / (shift if shift > 0 else 0.5)
+            ratios[node] = max(ratios.get(node, 0.0), ratio)
+    best, alive = search._best_insertion(search.cands_np)
+    assert sorted(alive.tolist()) == sorted(ratios)
+    if not ratios:
+        assert best is None
+        return
+    assert best is not None
+    node, _, position = best
+    assert abs(ratios[node] - max(ratios.values())) <= 1e-9 * max(ratios.values())
+    assert check(problem, [[*tour[:position - 1], node, *tour[position - 1:]]]) == []
+
+
+def _neighbours(tour: list[int]) -> list[list[int]]:
+    """Every or-opt (block of 1-3 moved) and 2-opt (segment reversed) variant of a tour."""
+    out = []
+    for length in (1, 2, 3):
+        for q in range(len(tour) - length + 1):
+            rest = tour[:q] + tour[q + length:]
+            for pos in range(len(rest) + 1):
+                if pos != q:
+                    out.append(rest[:pos] + tour[q:q + length] + rest[pos:])
+    for a in range(len(tour)):
+        for b in range(a + 1, len(tour)):
+            out.append(tour[:a] + tour[a:b + 1][::-1] + tour[b + 1:])
+    return out
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10**6), n=st.integers(4, 24), metric=st.booleans(),
+       multi=st.booleans())
+def test_moves_save_travel_keep_feasibility_and_stop_only_at_local_optima(
+        seed: int, n: int, metric: bool, multi: bool) -> None:
+    problem, search = _state(seed, n, metric, multi)
+    while True:  # as in _Search.improve: until neither move applies
+        tour = search.routes[0][1:-1]
+        back = _arrivals(problem, tour)[-1]
+        if not (search.or_opt(0) or search.two_opt(0)):
+            break
+        new = search.routes[0][1:-1]
+        assert sorted(new) == sorted(tour) and check(problem, [new]) == []
+        assert _travel(problem, new) < _travel(problem, tour)
+        assert _arrivals(problem, new)[-1] <= back
+    tour = search.routes[0][1:-1]
+    back = _arrivals(problem, tour)[-1]
+    better = [t for t in _neighbours(tour)
+              if _travel(problem, t) < _travel(problem, tour) and not check(problem, [t])
+              and _arrivals(problem, t)[-1] <= back]
+    assert better == []
+
+
+def test_replace_takes_an_equal_score_stop_only_when_it_saves_time() -> None:
+    # 0 = depot; 1 is far, 2 is near, both score 5: swapping 1 for 2 frees time.
+    problem = Problem(travel=[[0, 20, 5], [20, 0, 18], [5, 18, 0]], service=[0, 5, 5],
+                      windows=[[(0, 100)], [(0, 100)], [(0, 100)]], scores=[0, 5, 5],
+                      day_end=100)
+    search = _Search(problem, 1, random.Random(0))
+    search.routes[0] = [0, 1, 0]
+    search.visited[1] = True
+    search._recompute(0)
+    assert search.replace() is True
+    assert search.routes[0] == [0, 2, 0] and search.visited[2] and not search.visited[1]
+    assert search.replace() is False  # and never back: 1 costs more time
