@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from routing_helpers import random_problem
 
-from tourplanner.routing import Problem, check, solve
+from tourplanner.routing import Problem, check, kernels, solve
 from tourplanner.routing.solver import _Search
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -36,6 +38,32 @@ def _arrivals(problem: Problem, tour: list[int]) -> list[int]:
 def _travel(problem: Problem, tour: list[int]) -> int:
     nodes = [problem.start, *tour, problem.end]
     return sum(problem.travel[a][b] for a, b in itertools.pairwise(nodes))
+
+
+def _geometry(search: _Search) -> tuple[np.ndarray, ...]:
+    """The arguments every kernel takes after the time arrays."""
+    return search.Tn, search.d_np, search.wopen, search.wclose, search.nwin
+
+
+def _move(search: _Search, kernel: Callable[..., bool]) -> bool:
+    """Run or_opt/two_opt on tour 0 and take over the result as _Search does."""
+    size = int(search.sizes[0])
+    if not kernel(search.R[0], size, search.arr[0], search.dep[0], search.la[0],
+                  *_geometry(search)):
+        return False
+    search.routes[0] = search.R[0, :size].tolist()
+    search._recompute(0)
+    return True
+
+
+def _replace(search: _Search) -> bool:
+    size = int(search.sizes[0])
+    changed, search.spent = kernels.replace(
+        search.R[0], size, search.arr[0], search.dep[0], search.la[0], search.near,
+        search.visited, search.sscore_np, search.cost_np, search.spent, search.budget,
+        search.must_np, *_geometry(search), search.p.day_start, search.p.day_end)
+    search.routes[0] = search.R[0, :size].tolist()
+    return changed
 
 
 def _state(seed: int, n: int, metric: bool, multi: bool) -> tuple[Problem, _Search]:
@@ -72,13 +100,15 @@ def test_best_insertion_picks_the_best_feasible_ratio(seed: int, n: int, metric:
             shift = _arrivals(problem, trial)[q + 1] - before[q]
             ratio = search.weight[node] / (shift if shift > 0 else 0.5)
             ratios[node] = max(ratios.get(node, 0.0), ratio)
-    best, alive = search._best_insertion(search.cands_np)
-    assert sorted(alive.tolist()) == sorted(ratios)
+    alive = np.empty(len(search.cands), dtype=np.int64)
+    node, _, position, count = kernels.best_insertion(
+        search.cands_np, search.visited, search.cost_np, search.budget, search.max_stops,
+        search.R, search.sizes, search.arr, search.dep, search.la, *_geometry(search),
+        search.weight, 0.0, np.zeros(len(search.cands)), alive)
+    assert sorted(alive[:count].tolist()) == sorted(ratios)
     if not ratios:
-        assert best is None
+        assert node == -1
         return
-    assert best is not None
-    node, _, position = best
     assert abs(ratios[node] - max(ratios.values())) <= 1e-9 * max(ratios.values())
     assert check(problem, [[*tour[:position - 1], node, *tour[position - 1:]]]) == []
 
@@ -107,7 +137,7 @@ def test_moves_save_travel_keep_feasibility_and_stop_only_at_local_optima(
     while True:  # as in _Search.improve: until neither move applies
         tour = search.routes[0][1:-1]
         back = _arrivals(problem, tour)[-1]
-        if not (search.or_opt(0) or search.two_opt(0)):
+        if not (_move(search, kernels.or_opt) or _move(search, kernels.two_opt)):
             break
         new = search.routes[0][1:-1]
         assert sorted(new) == sorted(tour) and check(problem, [new]) == []
@@ -130,6 +160,19 @@ def test_replace_takes_an_equal_score_stop_only_when_it_saves_time() -> None:
     search.routes[0] = [0, 1, 0]
     search.visited[1] = True
     search._recompute(0)
-    assert search.replace() is True
+    assert _replace(search) is True
     assert search.routes[0] == [0, 2, 0] and search.visited[2] and not search.visited[1]
-    assert search.replace() is False  # and never back: 1 costs more time
+    assert _replace(search) is False  # and never back: 1 costs more time
+
+
+def test_replace_swaps_a_visited_stop_for_a_nearby_higher_score_one() -> None:
+    # 0 = depot; 1 and 2 sit next to each other, the day fits only one of them.
+    problem = Problem(travel=[[0, 10, 11], [10, 0, 1], [11, 1, 0]], service=[0, 5, 5],
+                      windows=[[(0, 30)], [(0, 30)], [(0, 30)]], scores=[0, 1, 9], day_end=30)
+    search = _Search(problem, 1, random.Random(0))
+    search.routes[0] = [0, 1, 0]
+    search.visited[1] = True
+    search._recompute(0)
+    assert _replace(search) is True
+    assert search.routes[0] == [0, 2, 0] and search.visited[2] and not search.visited[1]
+    assert check(problem, [search.routes[0][1:-1]]) == []

@@ -110,20 +110,3 @@ def test_start_and_end_may_differ() -> None:
     problem = Problem(**{**base.__dict__, "start": 0, "end": 11})
     solution = solve(problem, max_iterations=50)
     assert 11 not in solution.visited and check(problem, solution.tours) == []
-
-
-def test_replace_swaps_a_visited_stop_for_a_nearby_higher_score_one() -> None:
-    import random as _random
-
-    from tourplanner.routing.solver import _Search
-
-    # 0 = depot; 1 and 2 sit next to each other, the day fits only one of them.
-    problem = Problem(travel=[[0, 10, 11], [10, 0, 1], [11, 1, 0]], service=[0, 5, 5],
-                      windows=[[(0, 30)], [(0, 30)], [(0, 30)]], scores=[0, 1, 9], day_end=30)
-    search = _Search(problem, 1, _random.Random(0))
-    search.routes[0] = [0, 1, 0]
-    search.visited[1] = True
-    search._recompute(0)
-    assert search.replace() is True
-    assert search.routes[0] == [0, 2, 0] and search.visited[2] and not search.visited[1]
-    assert check(problem, [search.routes[0][1:-1]]) == []

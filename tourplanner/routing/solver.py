@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -119,8 +118,7 @@ class _Search:
         for j, wins in enumerate(self.wins):
             for k, (open_, close) in enumerate(wins):
                 self.wopen[j, k], self.wclose[j, k] = open_, close
-        self.nprng = np.random.default_rng(rng.getrandbits(64))
-        self._zeros = np.zeros(n)
+        self.rng_state = np.array([rng.getrandbits(63) | 1], dtype=np.uint64)
         # near[v]: the NEAR candidates closest to v there and back (ties by index), -1 pads.
         self.near = np.full((n, NEAR), -1, dtype=np.int64)
         self.cands_np = cand_arr = np.array(self.cands, dtype=np.int64)
@@ -173,25 +171,6 @@ class _Search:
                           self.dep[r], self.la[r])
 
     # ----------------------------------------------------------------- insertion
-    def _best_insertion(
-            self, cands: np.ndarray) -> tuple[tuple[int, int, int] | None, np.ndarray]:
-        """Best (node, tour, position) by score**e / added time among ``cands``, or None.
-
-        Also returns the candidates that still have a feasible position: inserting a node
-        only delays later departures and advances earlier latest-arrivals, so a node with no
-        feasible position stays without one until the next shake (exact under the triangle
-        inequality; elsewhere a harmless heuristic, insertions are still checked exactly).
-        O(N * L) in :func:`.kernels.best_insertion`.
-        """
-        k = len(cands)
-        rand = self.nprng.random(k) if self.noise else self._zeros
-        alive = np.empty(k, dtype=np.int64)
-        j, r, q, count = kernels.best_insertion(
-            cands, self.visited, self.cost_np, self.budget - self.spent, self.max_stops,
-            self.R, self.sizes, self.arr, self.dep, self.la, self.Tn, self.d_np, self.wopen,
-            self.wclose, self.nwin, self.weight, self.noise, rand, alive)
-        return (None if j < 0 else (j, r, q)), alive[:count]
-
     def set_exponent(self, exponent: float) -> None:
         """Insertion priority becomes score**exponent / added time (2 in the paper). O(1)."""
         weights = self._weights.get(exponent)
@@ -199,19 +178,6 @@ class _Search:
             weights = np.array([s**exponent if s > 0 else 0.0 for s in self.sscore])
             self._weights[exponent] = weights
         self.weight = weights
-
-    def insert_all(self) -> None:
-        """Greedy insertion until no node fits. O(k * N * L) for k insertions."""
-        cands = self.cands_np
-        while True:
-            best, cands = self._best_insertion(cands)
-            if best is None:
-                return
-            j, r, q = best
-            self.routes[r].insert(q, j)
-            self.visited[j] = True
-            self.spent += self.cost[j]
-            self._recompute(r)
 
     # ----------------------------------------------------------------- perturbation
     def shake(self, start: int, count: int) -> None:
@@ -252,49 +218,15 @@ class _Search:
         return t + T[prev][route[-1]] <= self.p.day_end
 
     # ----------------------------------------------------------------- local search
-    def two_opt(self, r: int) -> bool:
-        """First-improvement 2-opt saving travel on tour r (:func:`.kernels.two_opt`)."""
-        return self._apply(r, kernels.two_opt)
-
-    def or_opt(self, r: int) -> bool:
-        """Move a block of 1-3 visits elsewhere in tour r if it saves travel
-        (:func:`.kernels.or_opt`)."""
-        return self._apply(r, kernels.or_opt)
-
-    def _apply(self, r: int, move: Callable[..., bool]) -> bool:
-        """Run a compiled tour move on tour r; on success take over the changed route."""
-        size = int(self.sizes[r])
-        if not move(self.R[r], size, self.arr[r], self.dep[r], self.la[r], self.Tn, self.d_np,
-                    self.wopen, self.wclose, self.nwin):
-            return False
-        self.routes[r] = self.R[r, :size].tolist()
-        self._recompute(r)
-        return True
-
-    def replace(self) -> bool:
-        """Swap visited nodes for nearby better unvisited ones (:func:`.kernels.replace`)."""
-        changed = False
-        for r in range(self.m):
-            size = int(self.sizes[r])
-            moved, self.spent = kernels.replace(
-                self.R[r], size, self.arr[r], self.dep[r], self.la[r], self.near,
-                self.visited, self.sscore_np, self.cost_np, self.spent, self.budget,
-                self.must_np, self.Tn, self.d_np, self.wopen, self.wclose, self.nwin,
-                self.p.day_start, self.p.day_end)
-            if moved:
-                self.routes[r] = self.R[r, :size].tolist()
-                changed = True
-        return changed
-
-    def improve(self) -> bool:
-        """Travel-saving local search (2-opt, or-opt) on every tour until no move applies."""
-        improved = False
-        for r in range(self.m):
-            for _ in range(50):
-                if not (self.or_opt(r) or self.two_opt(r)):
-                    break
-                improved = True
-        return improved
+    def local_optimum(self) -> None:
+        """Insert greedily, then alternate travel-saving moves, replace and insertion
+        (:func:`.kernels.local_optimum`; the tours change in place). O(k * N * L)."""
+        self.spent = kernels.local_optimum(
+            self.cands_np, self.visited, self.cost_np, self.spent, self.budget, self.max_stops,
+            self.R, self.sizes, self.arr, self.dep, self.la, self.Tn, self.d_np, self.wopen,
+            self.wclose, self.nwin, self.p.day_start, self.p.day_end, self.weight, self.noise,
+            self.rng_state, self.near, self.sscore_np, self.must_np)
+        self.routes = [self.R[r, :self.sizes[r]].tolist() for r in range(self.m)]
 
     # ----------------------------------------------------------------- snapshots
     def value(self) -> tuple[float, int]:
@@ -565,22 +497,11 @@ def _unwind(parent: list[list[int]], mask: int, last: int, cands: list[int], sta
     return [start, *reversed(order), end]
 
 
-def _local_optimum(search: _Search) -> None:
-    """Insert greedily, then alternate time-saving relocations and insertions."""
-    search.insert_all()
-    for _ in range(3):
-        moved = search.improve()
-        swapped = search.replace()
-        if not (moved or swapped):
-            return
-        search.insert_all()
-
-
 def _iterate(search: _Search, pool: _ElitePool, deadline: float,
              cap: int) -> tuple[list[list[int]], int]:
     """The ILS loop (shake sizes and positions as in Vansteenwegen et al.). Returns best tours."""
     must_ok = len(search.must)
-    _local_optimum(search)
+    search.local_optimum()
     best_value = search.value()
     best = search.snapshot()
     pool.offer(best_value, best)
@@ -598,7 +519,7 @@ def _iterate(search: _Search, pool: _ElitePool, deadline: float,
             shake_size = 1
         if smallest:
             shake_pos %= smallest
-        _local_optimum(search)
+        search.local_optimum()
         value = search.value()
         routes = search.routes
         if sum(1 for route in routes for j in route[1:-1] if j in search.must) == must_ok:
