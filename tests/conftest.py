@@ -24,6 +24,14 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the route-engine kernels before any test, so that no server process the tests
+    start (and no timed browser step) pays the one-off compilation; they load the disk cache."""
+    from tourplanner.routing.kernels import warm_up
+
+    warm_up()
+
+
 def _compile_translations() -> None:
     """Compile .po files whose .mo is missing or stale (``make test`` does it too)."""
     for po in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
