@@ -44,6 +44,8 @@ EXPONENTS = (1.0, 2.0, 2.0, 3.0)
 NEAR = 12
 #: Stale iterations before returning to the best solution (every third time: half shake).
 RESTORE_AFTER = 100
+#: Stale iterations after which a run restarts from empty tours (the overall best is kept).
+RESTART_AFTER = 3000
 NEG = -(1 << 62)
 INF = 1 << 62
 
@@ -499,11 +501,15 @@ def _unwind(parent: list[list[int]], mask: int, last: int, cands: list[int], sta
 
 def _iterate(search: _Search, pool: _ElitePool, deadline: float,
              cap: int) -> tuple[list[list[int]], int]:
-    """The ILS loop (shake sizes and positions as in Vansteenwegen et al.). Returns best tours."""
+    """The ILS loop (shake sizes and positions as in Vansteenwegen et al.). Returns best tours.
+
+    A run that has not improved its own best for RESTART_AFTER iterations starts again from
+    empty tours with a random insertion exponent and noise; the overall best is kept.
+    """
     must_ok = len(search.must)
     search.local_optimum()
-    best_value = search.value()
-    best = search.snapshot()
+    best_value = overall_value = search.value()
+    best = overall = search.snapshot()
     pool.offer(best_value, best)
     shake_size, shake_pos, stale, it = 1, 0, 0, 0
     rng = search.rng
@@ -511,7 +517,11 @@ def _iterate(search: _Search, pool: _ElitePool, deadline: float,
         it += 1
         search.noise = NOISE * rng.random() if it % 2 else 0.0
         search.set_exponent(rng.choice(EXPONENTS))
-        search.shake(shake_pos, shake_size)
+        if stale >= RESTART_AFTER:
+            search.restore([[r[0], r[-1]] for r in best])
+            best_value, stale = (NEG, 0), 0
+        else:
+            search.shake(shake_pos, shake_size)
         shake_pos += shake_size
         shake_size += 1
         smallest = min(len(route) - 2 for route in search.routes)
@@ -527,6 +537,8 @@ def _iterate(search: _Search, pool: _ElitePool, deadline: float,
         if value > best_value:
             best_value, best = value, search.snapshot()
             shake_size, stale = 1, 0
+            if value > overall_value:
+                overall_value, overall = value, best
         else:
             stale += 1
             if stale % RESTORE_AFTER == 0:
@@ -538,4 +550,4 @@ def _iterate(search: _Search, pool: _ElitePool, deadline: float,
                     search.restore(best)
                 shake_pos = rng.randrange(1 << 16)
                 shake_size = rng.randint(1, 3)
-    return best, it
+    return overall, it
