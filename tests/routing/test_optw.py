@@ -61,3 +61,26 @@ def test_cli_json_output_shape() -> None:
     assert out["instance"] == "c101" and out["feasible"] is True
     assert len(out["tours"]) == 1 and 0 not in out["tours"][0]
     assert out["score"] >= 300 and out["seconds"] < 1.0
+
+
+def _best_known() -> dict[tuple[str, int], int]:
+    import csv
+
+    with (INSTANCES.parent / "best_known.csv").open() as fh:
+        return {(row["instance"], int(row["tours"])): int(row["best_known_score"])
+                for row in csv.DictReader(fh)}
+
+
+@pytest.mark.skipif(not INSTANCES.is_dir(), reason="shared benchmark folder absent")
+@pytest.mark.parametrize("path", sorted(INSTANCES.glob("*.txt")), ids=lambda p: p.stem)
+def test_every_shipped_instance_gives_checked_tours_near_the_best_known(path: Path) -> None:
+    """A fixed iteration budget (not a clock) keeps this deterministic on any machine."""
+    from tourplanner.routing import check, solve
+    from tourplanner.routing.optw import load
+
+    problem = load(path).problem
+    best = _best_known()
+    for tours in (1, 2, 3, 4) if path.stem.startswith("pr") else (1,):
+        solution = solve(problem, tours=tours, time_limit=None, max_iterations=1000, seed=0)
+        assert check(problem, solution.tours, solution.score) == []
+        assert solution.score >= 0.9 * best[(path.stem, tours)]
