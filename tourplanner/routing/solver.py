@@ -8,19 +8,20 @@ Operations Research 36:3281-3290, with these changes:
   latest time one may arrive at a position so that the rest of the tour stays feasible). It is
   the ``maxShift`` of the paper written as an absolute time, which stays exact when a node has
   several opening windows: arriving no later than the latest feasible start is always enough;
-* candidate positions are pruned with two monotone bounds (bisect on the latest-arrival array,
-  stop when the departure passes the node's last closing time);
 * after the insertion phase a travel-saving local search (2-opt and or-opt of blocks of 1-3
   visits inside a tour, checked incrementally) frees time, then insertion runs again;
 * the insertion priority score**e / added time draws e from {1, 2, 3} and, every other
   iteration, multiplies by seeded random noise, so rebuilds after a shake differ;
 * a *replace* move swaps a visited node for one of its NEAR closest unvisited candidates with
-  a higher score when the tour stays feasible (O(1) check against the latest arrival of the
-  next node); it lifts the score directly where the travel-saving moves only free time;
+  a higher score, or an equal score reaching the next stop earlier, when the tour stays
+  feasible (O(1) check against the latest arrival of the next node);
 * after RESTORE_AFTER iterations without improvement the search returns to the best solution
-  (every third time followed by removing half of each tour); an elite pool of distinct
-  visited sets supplies the alternatives.
+  (every third time followed by removing half of each tour); after RESTART_AFTER it starts
+  again from empty tours, keeping the overall best; an elite pool of distinct visited sets
+  supplies the alternatives.
 
+The local optimum of an iteration (insertion rounds, or-opt, 2-opt, replace) runs in the
+compiled kernels of :mod:`.kernels`; this module keeps the state, the shake and the bookkeeping.
 All times are integers. The public entry point is :func:`solve`.
 """
 
@@ -72,14 +73,6 @@ def _first_start(wins: list[tuple[int, int]], arrival: int) -> int:
     for open_, close in wins:
         if arrival <= close:
             return arrival if arrival > open_ else open_
-    return NEG
-
-
-def _latest_start(wins: list[tuple[int, int]], bound: int) -> int:
-    """Latest start <= bound inside the windows, or NEG. O(w)."""
-    for open_, close in reversed(wins):
-        if bound >= open_:
-            return bound if bound < close else close
     return NEG
 
 
