@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import fnmatch
+import math
 import os
 import sys
 import time
@@ -35,9 +36,9 @@ def default_instances() -> Path:
     return Path(os.environ.get("OPTW_DIR") or default)
 
 
-def ours(problem: Problem, seconds: float, tours: int = 1) -> list[list[int]]:
+def ours(problem: Problem, seconds: float, tours: int = 1, seed: int = 0) -> list[list[int]]:
     """Our iterated local search."""
-    return solve(problem, tours=tours, time_limit=seconds, seed=0).tours
+    return solve(problem, tours=tours, time_limit=seconds, seed=seed).tours
 
 
 def ortools_peer(problem: Problem, seconds: float) -> list[int]:
@@ -130,7 +131,9 @@ def verified_score(problem: Problem, tours: list[list[int]]) -> float:
 
 
 def read_best_known(folder: Path) -> dict[tuple[str, int], float]:
-    """``best_known.csv`` as {(instance, tours): score}."""
+    """``best_known.csv`` as {(instance, tours): score}; empty if the folder has none."""
+    if not (folder / "best_known.csv").exists():
+        return {}
     with open(folder / "best_known.csv", newline="") as handle:
         return {(row["instance"], int(row["tours"])): float(row["best_known_score"])
                 for row in csv.DictReader(handle)}
@@ -161,8 +164,39 @@ def run_single(instances: list[Instance], best: dict[tuple[str, int], float],
             ratios[name].append(ratio)
             cells.append(f"{score:>9g}{ratio:>7.3f}")
         print(f"{inst.name:<9}{ref or 0:>6g}" + "".join(cells), flush=True)
-    for label, agg in (("mean", lambda xs: sum(xs) / len(xs)), ("worst", min)):
+    for label, agg in (("mean", _mean), ("worst", _worst)):
         print(f"{label:<15}" + "".join(f"{'':>9}{agg(ratios[n]):>7.3f}" for n in names))
+
+
+def _known(ratios: list[float]) -> list[float]:
+    """Ratios of instances that have a best-known score (others are NaN)."""
+    return [r for r in ratios if not math.isnan(r)] or [math.nan]
+
+
+def _mean(ratios: list[float]) -> float:
+    known = _known(ratios)
+    return sum(known) / len(known)
+
+
+def _worst(ratios: list[float]) -> float:
+    return min(_known(ratios))
+
+
+def run_seeds(instances: list[Instance], best: dict[tuple[str, int], float],
+              seconds: float, seeds: int) -> None:
+    """Table 3: our solver, one tour, seeds 0..seeds-1: how much the result depends on luck."""
+    print(f"\nOPTW, ours, 1 tour, {seconds:g} s, seeds 0-{seeds - 1} (ratio to best-known)")
+    print(f"{'instance':<9}{'best':>6}{'min':>9}{'mean':>9}{'max':>9}")
+    every: list[float] = []
+    for inst in instances:
+        ref = best.get((inst.name, 1))
+        scores = [verified_score(inst.problem, ours(inst.problem, seconds, seed=seed))
+                  for seed in range(seeds)]
+        ratios = [score / ref if ref else math.nan for score in scores]
+        every += ratios
+        print(f"{inst.name:<9}{ref or 0:>6g}{min(ratios):>9.3f}{_mean(ratios):>9.3f}"
+              f"{max(ratios):>9.3f}", flush=True)
+    print(f"{'all runs':<15}{_worst(every):>9.3f}{_mean(every):>9.3f}")
 
 
 def run_tours(instances: list[Instance], best: dict[tuple[str, int], float],
@@ -183,8 +217,8 @@ def run_tours(instances: list[Instance], best: dict[tuple[str, int], float],
             ratios[m].append(ratio)
             cells.append(f"{score:>9g}{ratio:>7.3f}")
         print(f"{inst.name:<9}" + "".join(cells), flush=True)
-    print(f"{'mean':<9}" + "".join(f"{'':>9}{sum(r) / len(r):>7.3f}" for r in ratios.values()))
-    print(f"{'worst':<9}" + "".join(f"{'':>9}{min(r):>7.3f}" for r in ratios.values()))
+    print(f"{'mean':<9}" + "".join(f"{'':>9}{_mean(r):>7.3f}" for r in ratios.values()))
+    print(f"{'worst':<9}" + "".join(f"{'':>9}{_worst(r):>7.3f}" for r in ratios.values()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="*", help="glob on instance names, e.g. 'pr*'")
     parser.add_argument("--tours-table", choices=("on", "off"), default="on")
     parser.add_argument("--no-peers", action="store_true", help="run only our solver")
+    parser.add_argument("--seeds", type=int, default=0,
+                        help="also run ours with seeds 0..N-1 and print min/mean/max per instance")
     args = parser.parse_args(argv)
     folder = args.instances
     files = sorted((folder / "instances").glob("*.txt")) or sorted(folder.glob("*.txt"))
@@ -207,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     run_single(instances, best, args.time_limit, with_peers=not args.no_peers)
     if args.tours_table == "on":
         run_tours(instances, best, args.time_limit)
+    if args.seeds > 0:
+        run_seeds(instances, best, args.time_limit, args.seeds)
     return 0
 
 
