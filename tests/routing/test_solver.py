@@ -110,3 +110,20 @@ def test_start_and_end_may_differ() -> None:
     problem = Problem(**{**base.__dict__, "start": 0, "end": 11})
     solution = solve(problem, max_iterations=50)
     assert 11 not in solution.visited and check(problem, solution.tours) == []
+
+
+def test_worst_shake_removes_the_visit_worth_least_per_minute() -> None:
+    import random as _random
+
+    from tourplanner.routing.solver import _Search
+
+    # 1 and 2 are both on the way; 2 scores a tenth of 1 for the same detour and visit time.
+    problem = Problem(travel=[[0, 5, 10], [5, 0, 5], [10, 5, 0]], service=[0, 5, 5],
+                      windows=[[(0, 100)]] * 3, scores=[0, 10, 1], day_end=100)
+    for seed in range(10):
+        search = _Search(problem, 1, _random.Random(seed))
+        search.routes[0] = [0, 1, 2, 0]
+        search.visited[[1, 2]] = True
+        search._recompute(0)
+        search.shake_worst(1)
+        assert search.routes[0] == [0, 1, 0] and not search.visited[2] and search.visited[1]

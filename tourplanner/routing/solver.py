@@ -47,6 +47,10 @@ NEAR = 12
 RESTORE_AFTER = 100
 #: Stale iterations after which a run restarts from empty tours (the overall best is kept).
 RESTART_AFTER = 3000
+#: Share of the shakes that remove the visits worth least per minute they take (a random
+#: count up to 1/WORST_DIV of the shortest tour) instead of a run of consecutive visits.
+WORST_SHARE = 0.5
+WORST_DIV = 2
 NEG = -(1 << 62)
 INF = 1 << 62
 
@@ -178,28 +182,35 @@ class _Search:
     def shake(self, start: int, count: int) -> None:
         """Remove ``count`` consecutive visits from position ``start`` (mod length) per tour."""
         for r in range(self.m):
+            inner = len(self.routes[r]) - 2
+            if inner:
+                self._drop(r, {(start + k) % inner + 1 for k in range(min(count, inner))})
+
+    def shake_worst(self, count: int) -> None:
+        """Remove from each tour the ``count`` visits with the lowest score per minute of tour
+        time they take (travel detour plus visit), ranked with random noise."""
+        T, d, rand = self.T, self.d, self.rng.random
+        for r in range(self.m):
             route = self.routes[r]
-            inner = len(route) - 2
-            if inner == 0:
-                continue
-            drop = {(start + k) % inner + 1 for k in range(min(count, inner))}
-            keep = [route[0]]
-            for q in range(1, inner + 1):
-                j = route[q]
-                if q in drop and j not in self.must:
-                    self.visited[j] = False
-                    self.spent -= self.cost[j]
-                else:
-                    keep.append(j)
-            keep.append(route[-1])
-            if not self._tour_feasible(keep):  # removal can delay a tour without triangle
-                for j in route[1:-1]:          # inequality: keep the old tour then
-                    if not self.visited[j]:
-                        self.visited[j] = True
-                        self.spent += self.cost[j]
-                continue
-            self.routes[r] = keep
-            self._recompute(r)
+            ranked = sorted(range(1, len(route) - 1), key=lambda q: self.sscore[route[q]] / max(
+                1, T[route[q - 1]][route[q]] + d[route[q]] + T[route[q]][route[q + 1]]
+                - T[route[q - 1]][route[q + 1]]) * (1 + rand()))
+            self._drop(r, set(ranked[:count]))
+
+    def _drop(self, r: int, drop: set[int]) -> None:
+        """Remove the visits at positions ``drop`` of tour r (must-visit nodes stay). If that
+        makes the tour infeasible (possible without the triangle inequality) it is kept."""
+        route = self.routes[r]
+        keep = [route[0]]
+        keep += [j for q, j in enumerate(route[1:-1], 1) if q not in drop or j in self.must]
+        keep.append(route[-1])
+        if len(keep) == len(route) or not self._tour_feasible(keep):
+            return
+        for j in set(route) - set(keep):
+            self.visited[j] = False
+            self.spent -= self.cost[j]
+        self.routes[r] = keep
+        self._recompute(r)
 
     def _tour_feasible(self, route: list[int]) -> bool:
         """Simulate a whole tour: every window met and back by the end of the day. O(L)."""
@@ -514,14 +525,8 @@ def _iterate(search: _Search, pool: _ElitePool, deadline: float,
             search.restore([[r[0], r[-1]] for r in best])
             best_value, stale = (NEG, 0), 0
         else:
-            search.shake(shake_pos, shake_size)
-        shake_pos += shake_size
-        shake_size += 1
-        smallest = min(len(route) - 2 for route in search.routes)
-        if shake_size >= max(smallest, 2):
-            shake_size = 1
-        if smallest:
-            shake_pos %= smallest
+            _shake(search, shake_pos, shake_size)
+        shake_pos, shake_size = _next_shake(search, shake_pos, shake_size)
         search.local_optimum()
         value = search.value()
         routes = search.routes
@@ -535,12 +540,29 @@ def _iterate(search: _Search, pool: _ElitePool, deadline: float,
         else:
             stale += 1
             if stale % RESTORE_AFTER == 0:
+                search.restore(best)
                 if (stale // RESTORE_AFTER) % 3 == 1:
-                    search.restore(best)
-                    inner = min(len(r) - 2 for r in best)
-                    search.shake(rng.randrange(1 << 16), max(1, inner // 2))
-                else:
-                    search.restore(best)
-                shake_pos = rng.randrange(1 << 16)
-                shake_size = rng.randint(1, 3)
+                    search.shake(rng.randrange(1 << 16), max(1, min(len(r) - 2 for r in best) // 2))
+                shake_pos, shake_size = rng.randrange(1 << 16), rng.randint(1, 3)
     return overall, it
+
+
+def _shake(search: _Search, position: int, size: int) -> None:
+    """WORST_SHARE of the time remove low-value visits, else ``size`` from ``position``."""
+    if search.rng.random() < WORST_SHARE:
+        smallest = min(len(route) - 2 for route in search.routes)
+        search.shake_worst(search.rng.randint(1, max(1, smallest // WORST_DIV)))
+    else:
+        search.shake(position, size)
+
+
+def _next_shake(search: _Search, position: int, size: int) -> tuple[int, int]:
+    """The paper's schedule: the position advances by the size, the size grows by one and
+    wraps to 1 at the length of the shortest tour."""
+    position, size = position + size, size + 1
+    smallest = min(len(route) - 2 for route in search.routes)
+    if size >= max(smallest, 2):
+        size = 1
+    if smallest:
+        position %= smallest
+    return position, size
