@@ -74,11 +74,16 @@ def _state(seed: int, n: int, metric: bool, multi: bool) -> tuple[Problem, _Sear
     tour = [v for v in tour if rng.random() < 0.7]
     if check(problem, [tour]):  # without the triangle inequality dropping may break it
         tour = []
+    return problem, _with_tour(problem, tour, seed)
+
+
+def _with_tour(problem: Problem, tour: list[int], seed: int = 0) -> _Search:
+    """A one-tour search state holding ``tour``."""
     search = _Search(problem, 1, random.Random(seed))
     search.routes[0] = [problem.start, *tour, problem.end]
     search.visited[tour] = True
     search._recompute(0)
-    return problem, search
+    return search
 
 
 @SETTINGS
@@ -156,10 +161,7 @@ def test_replace_takes_an_equal_score_stop_only_when_it_saves_time() -> None:
     problem = Problem(travel=[[0, 20, 5], [20, 0, 18], [5, 18, 0]], service=[0, 5, 5],
                       windows=[[(0, 100)], [(0, 100)], [(0, 100)]], scores=[0, 5, 5],
                       day_end=100)
-    search = _Search(problem, 1, random.Random(0))
-    search.routes[0] = [0, 1, 0]
-    search.visited[1] = True
-    search._recompute(0)
+    search = _with_tour(problem, [1])
     assert _replace(search) is True
     assert search.routes[0] == [0, 2, 0] and search.visited[2] and not search.visited[1]
     assert _replace(search) is False  # and never back: 1 costs more time
@@ -169,10 +171,7 @@ def test_replace_swaps_a_visited_stop_for_a_nearby_higher_score_one() -> None:
     # 0 = depot; 1 and 2 sit next to each other, the day fits only one of them.
     problem = Problem(travel=[[0, 10, 11], [10, 0, 1], [11, 1, 0]], service=[0, 5, 5],
                       windows=[[(0, 30)], [(0, 30)], [(0, 30)]], scores=[0, 1, 9], day_end=30)
-    search = _Search(problem, 1, random.Random(0))
-    search.routes[0] = [0, 1, 0]
-    search.visited[1] = True
-    search._recompute(0)
+    search = _with_tour(problem, [1])
     assert _replace(search) is True
     assert search.routes[0] == [0, 2, 0] and search.visited[2] and not search.visited[1]
     assert check(problem, [search.routes[0][1:-1]]) == []
