@@ -65,12 +65,12 @@ def recompute(route: np.ndarray, size: int, travel: np.ndarray, service: np.ndar
 
 
 @njit(cache=True)
-def best_insertion(cands: np.ndarray, visited: np.ndarray, cost: np.ndarray, money_left: int,  # noqa: C901
-                   max_stops: int, routes: np.ndarray, sizes: np.ndarray, arr: np.ndarray,
-                   dep: np.ndarray, la: np.ndarray, travel: np.ndarray, service: np.ndarray,
-                   wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray,
-                   weight: np.ndarray, noise: float, rand: np.ndarray,
-                   alive: np.ndarray) -> tuple[int, int, int, int]:
+def best_insertion(  # noqa: C901 - one fused hot loop
+        cands: np.ndarray, visited: np.ndarray, cost: np.ndarray, money_left: int,
+        max_stops: int, routes: np.ndarray, sizes: np.ndarray, arr: np.ndarray,
+        dep: np.ndarray, la: np.ndarray, travel: np.ndarray, service: np.ndarray,
+        wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray, weight: np.ndarray,
+        noise: float, rand: np.ndarray, alive: np.ndarray) -> tuple[int, int, int, int]:
     """Best insertion by ``weight / added time`` over the unvisited affordable candidates.
 
     Tours already holding ``max_stops`` visits are skipped. The ratio is multiplied by
@@ -362,7 +362,7 @@ def warm_up() -> None:
 
     :func:`.solver.solve` calls this before it starts its clock, so that compiling never eats
     into a time limit; ``make run`` calls it so the first web request does not pay for it.
-    Idempotent. A few seconds on the first run on a machine, well under a second afterwards.
+    Idempotent. 10-15 s on the first run on a machine, well under a second afterwards.
     """
     global _warm
     if _warm:
