@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test lint bench db translations extract-messages system-deps worker clean help
+.PHONY: run test lint bench db translations extract-messages system-deps worker clean help lock
 
 help:
 	@echo "make run    - set up .venv, migrate and seed the database (with demo data), serve on http://$(HOST):$(PORT)"
@@ -63,3 +63,13 @@ bench: $(VENV)/.bench translations
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3 translations/*/LC_MESSAGES/*.mo
+
+# The locks: requirements.txt (runtime) and requirements-dev.txt (tests) with every transitive
+# dependency pinned and hashed, compiled from the short *.in files with pip-tools.
+PIP_COMPILE = $(VENV)/tools/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-find-links --no-emit-index-url
+lock:
+	[ -x $(VENV)/tools/bin/pip-compile ] || { $(PYTHON) -m venv $(VENV)/tools && \
+		$(VENV)/tools/bin/pip install --quiet pip-tools==7.6.2; }
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in

@@ -1,5 +1,11 @@
 """WSGI entry point: ``gunicorn wsgi:app`` (production) or ``flask --app wsgi run``."""
 
-from tourplanner import create_app
+import sys
 
-app = create_app()
+from tourplanner import create_app
+from tourplanner.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:  # a readable refusal, not a traceback, for the operator
+    sys.exit(f"tourplanner: {exc}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import shutil
 import socket
 import statistics
@@ -98,7 +99,7 @@ def make_app(database_url: str):
         "SQLALCHEMY_DATABASE_URI": _database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": CLIENTS + 4,
                                       "max_overflow": 4},
-        "SECRET_KEY": "bench", "MAIL_ENABLED": False,
+        "SECRET_KEY": secrets.token_urlsafe(48), "MAIL_ENABLED": False,
     })
 
 

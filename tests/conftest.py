@@ -51,6 +51,7 @@ def make_app(db_path: Path, **config):
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "localhost",
+        "SECRET_KEY_FILE": db_path.parent / "secret_key",
         **config,
     })
 

@@ -20,7 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     ``config`` overrides settings read from the environment (tests pass their own database).
     """
-    from tourplanner.config import INSTANCE_DIR, from_environment
+    from tourplanner.config import INSTANCE_DIR, ensure_secret_key, from_environment
 
     app = Flask(
         __name__,
@@ -32,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    ensure_secret_key(app.config)
     app.json.ensure_ascii = False  # Vietnamese text stays readable in JSON
 
     _init_extensions(app)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from tourplanner.domain.errors import ValidationError
 from tourplanner.services import catalogue_io
@@ -14,17 +14,26 @@ from tourplanner.services import catalogue_io
 
 @click.command("seed")
 @click.option("--demo", is_flag=True, help="Also load the sample schedules, capacities and prices.")
-def seed_command(demo: bool) -> None:
+@click.option("--force", is_flag=True, help="Allow --demo outside the embedded set-up.")
+def seed_command(demo: bool, force: bool) -> None:
     """Load the factual Hanoi craft-village catalogue (idempotent)."""
+    from tourplanner.config import is_embedded
+
+    if demo and not force and not is_embedded(current_app.config):
+        click.echo("error: --demo loads sample workshops and accounts; this is not the embedded "
+                   "set-up (production settings are present). Add --force if you mean it.",
+                   err=True)
+        sys.exit(1)
     click.echo(catalogue_io.seed(demo=demo))
     if demo:
         from tourplanner.services import accounts
 
-        click.echo("demo accounts (sample data, change them before any real use):")
+        click.echo("demo accounts (sample data; passwords are shown only this once):")
         for account in accounts.seed_demo_accounts():
             where = f" for {account['village']}" if account["village"] else ""
-            click.echo(f"  {account['role']}{where}: {account['email']} / "
-                       f"{account['password']}  (sign in at /village/login)")
+            password = account["password"] or "(exists, password unchanged)"
+            click.echo(f"  {account['role']}{where}: {account['email']} / {password}"
+                       "  (sign in at /village/login)")
 
 
 @click.group("catalogue")

@@ -3,14 +3,26 @@
 Every variable is documented in `.env.example`. With no environment set the app needs no server:
 SQLite in ``instance/`` and Celery tasks run in-process (eager mode). ``DATABASE_URL`` switches to
 PostgreSQL (psycopg 3) and ``REDIS_URL`` to a real broker with Celery workers.
+
+The signing key is never a value written in the code: the embedded run creates a random one on
+first start (``instance/secret_key``, mode 0600); anything else must be given ``SECRET_KEY``.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
+from typing import Any
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+# Shorter keys are placeholders ("change-me"), not secrets.
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message says what to set."""
 
 
 def _database_url(value: str | None) -> str:
@@ -34,7 +46,9 @@ def from_environment() -> dict:
     """Build the configuration mapping from the process environment."""
     redis_url = os.environ.get("REDIS_URL") or None
     return {
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "dev-only-insecure-secret-key"),
+        "APP_ENV": os.environ.get("APP_ENV", "").strip().lower(),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        "SECRET_KEY_FILE": INSTANCE_DIR / "secret_key",
         "SQLALCHEMY_DATABASE_URI": _database_url(os.environ.get("DATABASE_URL")),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
@@ -73,3 +87,52 @@ def from_environment() -> dict:
         "API_PAGE_SIZE": 50,
         "API_MAX_PAGE_SIZE": 200,
     }
+
+
+def is_embedded(config: Mapping[str, Any]) -> bool:
+    """The no-server set-up: SQLite and eager Celery, unless ``APP_ENV=production`` says more.
+
+    A SQLite ``DATABASE_URL`` alone is still embedded; PostgreSQL or Redis mean production.
+    """
+    uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
+    return not (config.get("APP_ENV") == "production" or uri.startswith("postgresql")
+                or config.get("REDIS_URL"))
+
+
+def ensure_secret_key(config: MutableMapping[str, Any]) -> None:
+    """Give the app a secret signing key, or refuse to start.
+
+    Embedded: the key kept in ``SECRET_KEY_FILE`` (made on first start, readable by the owner
+    only). Production: ``SECRET_KEY`` must be set, and long enough to be a real secret.
+    """
+    key = config.get("SECRET_KEY")
+    if is_embedded(config):
+        if not key:
+            config["SECRET_KEY"] = _instance_secret(Path(config["SECRET_KEY_FILE"]))
+        return
+    if not key:
+        raise ConfigError(
+            "SECRET_KEY is not set. Outside the embedded set-up (APP_ENV=production, a "
+            "PostgreSQL DATABASE_URL or REDIS_URL) the app needs its own secret signing key: "
+            "set SECRET_KEY to a random value, for example the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"SECRET_KEY is too short to be a secret (at least "
+                          f"{MIN_SECRET_KEY_LENGTH} characters; use a random value)")
+
+
+def _instance_secret(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        # O_EXCL: when two processes start at once, one writes and both read the same key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key)
+    return key

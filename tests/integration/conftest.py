@@ -19,6 +19,7 @@ import email
 import email.policy
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -35,7 +36,8 @@ from booking_helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-SECRET = "integration-tests-secret-key"
+# A fresh key each run: no key that signs anything is ever written in the repository.
+SECRET = secrets.token_urlsafe(48)
 PUBLIC = "http://tourplanner.test"
 
 

@@ -166,4 +166,17 @@ def test_users_cli_creates_accounts_and_demo_seed_prints_credentials(runner):
     assert bad.exit_code == 1
     seeded = runner.invoke(args=["seed", "--demo"])
     assert seeded.exit_code == 0 and "village@bat-trang.example" in seeded.output
-    assert accounts.authenticate("admin@tourplanner.example", "demo-admin-2026").is_admin
+    line = next(x for x in seeded.output.splitlines() if "admin@tourplanner.example" in x)
+    password = line.split(" / ")[1].split()[0]
+    assert accounts.authenticate("admin@tourplanner.example", password).is_admin
+    again = runner.invoke(args=["seed", "--demo"])
+    assert password not in again.output and "password unchanged" in again.output
+    assert accounts.authenticate("admin@tourplanner.example", password).is_admin
+
+
+def test_demo_seed_refuses_in_production_unless_forced(app, runner):
+    app.config["APP_ENV"] = "production"
+    refused = runner.invoke(args=["seed", "--demo"])
+    assert refused.exit_code == 1 and "--force" in refused.output
+    forced = runner.invoke(args=["seed", "--demo", "--force"])
+    assert forced.exit_code == 0, forced.output

@@ -87,3 +87,60 @@ def test_app_uses_eager_celery_without_redis(env, tmp_path):
     celery = app.extensions["celery"]
     assert celery.conf.task_always_eager is True
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'x.sqlite3'}"
+
+
+def _secret_config(tmp_path, **values):
+    return {"SECRET_KEY": None, "SECRET_KEY_FILE": tmp_path / "instance" / "secret_key",
+            "SQLALCHEMY_DATABASE_URI": "sqlite:////tmp/x.sqlite3", "REDIS_URL": None,
+            "APP_ENV": "", **values}
+
+
+def test_embedded_run_makes_a_private_random_key_once_and_keeps_it(tmp_path):
+    first = _secret_config(tmp_path)
+    config.ensure_secret_key(first)
+    key_file = tmp_path / "instance" / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(first["SECRET_KEY"]) >= config.MIN_SECRET_KEY_LENGTH
+    again = _secret_config(tmp_path)
+    config.ensure_secret_key(again)
+    assert again["SECRET_KEY"] == first["SECRET_KEY"]
+    other = _secret_config(tmp_path / "elsewhere")
+    config.ensure_secret_key(other)
+    assert other["SECRET_KEY"] != first["SECRET_KEY"]
+
+
+@pytest.mark.parametrize("production", [
+    {"APP_ENV": "production"},
+    {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db/tp"},
+    {"REDIS_URL": "redis://127.0.0.1:6379/0"},
+])
+def test_production_refuses_to_start_without_a_secret_key(tmp_path, production):
+    settings = _secret_config(tmp_path, **production)
+    with pytest.raises(config.ConfigError, match="SECRET_KEY is not set"):
+        config.ensure_secret_key(settings)
+    assert not (tmp_path / "instance").exists()
+    with pytest.raises(config.ConfigError, match="too short"):
+        config.ensure_secret_key({**settings, "SECRET_KEY": "change-me"})
+    good = {**settings, "SECRET_KEY": "x" * config.MIN_SECRET_KEY_LENGTH}
+    config.ensure_secret_key(good)
+    assert good["SECRET_KEY"] == "x" * config.MIN_SECRET_KEY_LENGTH
+
+
+def test_a_sqlite_database_url_alone_is_still_embedded(tmp_path):
+    settings = _secret_config(tmp_path, SQLALCHEMY_DATABASE_URI="sqlite:////srv/tp.sqlite3")
+    config.ensure_secret_key(settings)
+    assert settings["SECRET_KEY"]
+
+
+def test_wsgi_start_without_secret_key_in_production_fails_with_the_message(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "tourplanner: SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr

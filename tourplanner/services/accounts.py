@@ -28,11 +28,10 @@ MANAGE_MAX_AGE = timedelta(days=400)
 DECISION_MAX_AGE = timedelta(days=14)
 MIN_PASSWORD = 10
 
+# No password is written here: each demo account gets a random one, printed once by the seed.
 DEMO_ACCOUNTS = (
-    {"email": "village@bat-trang.example", "password": "demo-bat-trang-2026", "role": "village",
-     "village": "bat-trang"},
-    {"email": "admin@tourplanner.example", "password": "demo-admin-2026", "role": "admin",
-     "village": None},
+    {"email": "village@bat-trang.example", "role": "village", "village": "bat-trang"},
+    {"email": "admin@tourplanner.example", "role": "admin", "village": None},
 )
 
 
@@ -81,12 +80,20 @@ def get_user(user_id: int | None) -> User | None:
 
 
 def seed_demo_accounts() -> list[dict[str, Any]]:
-    """Create the documented demo accounts (idempotent); only for ``flask seed --demo``."""
-    created = []
+    """Create the documented demo accounts that do not exist yet, each with a random password.
+
+    Returns every demo account; ``password`` is the new password, or None for an account that
+    already existed (its password is left as it is, so a second seed locks nobody out).
+    """
+    accounts = []
     for account in DEMO_ACCOUNTS:
-        create_user(account["email"], account["password"], account["role"], account["village"])
-        created.append(account)
-    return created
+        exists = db.session.scalars(select(User.id).where(
+            func.lower(User.email) == account["email"])).first() is not None
+        password = None if exists else secrets.token_urlsafe(12)
+        if password:
+            create_user(account["email"], password, account["role"], account["village"])
+        accounts.append({**account, "password": password})
+    return accounts
 
 
 # --- signed links --------------------------------------------------------------------------

@@ -1,0 +1,182 @@
+"""The production install, as an operator makes it: a venv from ``requirements.txt`` alone.
+
+Every production entry point starts from that venv (``flask db upgrade``, ``flask seed``,
+``gunicorn wsgi:app``, ``celery -A tasks.worker worker`` and ``beat``) against a throw-away
+PostgreSQL, ``redis-server`` and an SMTP capture; a session booked over HTTP reaches the
+village's mailbox exactly once. No dev requirement is on the path of any process started here,
+so a runtime dependency missing from the lock fails this test (the dev venv would hide it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from booking_helpers import wait_until
+from conftest import PUBLIC, ROOT, SECRET, free_port
+
+pytestmark = pytest.mark.integration
+
+VILLAGE_MAIL = "village@bat-trang.example"  # the demo staff account: the village's channel
+TOURIST_MAIL = "smoke@example.org"
+
+
+def _run(venv: Path, *args: str, env: dict[str, str] | None = None,
+         timeout: float = 300) -> subprocess.CompletedProcess:
+    result = subprocess.run([str(venv / "bin" / args[0]), *args[1:]], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def runtime_venv(tmp_path_factory) -> Path:
+    """A venv from the base interpreter (not the dev venv) with the runtime lock installed."""
+    venv = tmp_path_factory.mktemp("runtime") / "venv"
+    subprocess.run([sys._base_executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    _run(venv, "pip", "install", "--quiet", "-r", str(ROOT / "requirements.txt"), timeout=900)
+    return venv
+
+
+def _environment(venv: Path, **values: str) -> dict[str, str]:
+    """Only what an operator would set: no PYTHONPATH, no dev venv, the runtime venv first."""
+    keep = {k: os.environ[k] for k in ("HOME", "LANG", "TMPDIR", "NUMBA_CACHE_DIR")
+            if k in os.environ}
+    return {**keep, "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "PYTHONWARNINGS": "ignore",
+            "FLASK_APP": "wsgi.py", **values}
+
+
+def test_the_runtime_lock_is_complete_on_its_own(runtime_venv):
+    _run(runtime_venv, "pip", "check")
+    _run(runtime_venv, "python", "-c", "import kombu.transport.redis, flask_limiter")
+    dev_only = subprocess.run([str(runtime_venv / "bin" / "python"), "-c", "import pytest"],
+                              capture_output=True)
+    assert dev_only.returncode != 0, "a dev requirement leaked into the runtime venv"
+
+
+class Processes:
+    """The long-running production processes, stopped together (and their logs kept)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, venv: Path, args: list[str], env: dict[str, str]) -> Path:
+        log = self.workdir / f"{name}.log"
+        with log.open("wb") as fh:
+            proc = subprocess.Popen([str(venv / "bin" / args[0]), *args[1:]], cwd=ROOT,
+                                    env=env, stdout=fh, stderr=subprocess.STDOUT)
+        self.procs.append((name, proc))
+        return log
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs:
+            if proc.poll() is not None:
+                log = (self.workdir / f"{name}.log").read_text(errors="replace")
+                raise AssertionError(f"{name} exited with {proc.returncode}:\n{log[-4000:]}")
+
+    def stop(self) -> None:
+        for _, proc in self.procs:
+            proc.terminate()
+        for _, proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def processes(tmp_path) -> Iterator[Processes]:
+    group = Processes(tmp_path)
+    yield group
+    group.stop()
+
+
+def _http(url: str, body: dict | None = None) -> tuple[int, dict]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def _first_open_session(base: str) -> dict:
+    _, listing = _http(f"{base}/api/v1/experiences?village=bat-trang&per_page=200")
+    today = date.today()
+    for experience in listing["items"]:
+        _, days = _http(f"{base}/api/v1/experiences/{experience['id']}/availability"
+                        f"?from={today + timedelta(days=2)}&to={today + timedelta(days=20)}")
+        for slot in days["slots"]:
+            if slot["remaining"] >= 1:
+                return slot
+    raise AssertionError("no open session at Bát Tràng in the demo data")
+
+
+def test_production_entry_points_start_from_the_runtime_venv_and_a_booking_mails_the_village_once(
+        runtime_venv, processes, postgres_cluster, redis, smtp):
+    import psycopg
+
+    with psycopg.connect(f"{postgres_cluster}/postgres", autocommit=True) as conn:
+        conn.execute("CREATE DATABASE smoke")
+    env = _environment(
+        runtime_venv, DATABASE_URL=f"{postgres_cluster}/smoke", REDIS_URL=redis.url,
+        SECRET_KEY=SECRET, PUBLIC_BASE_URL=PUBLIC, MAIL_ENABLED="1", MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(smtp.port), OUTBOX_DISPATCH_SECONDS="1", HOLD_EXPIRY_CHECK_SECONDS="1")
+
+    _run(runtime_venv, "flask", "db", "upgrade", env=env)
+    _run(runtime_venv, "flask", "seed", env=env)
+    _run(runtime_venv, "flask", "seed", "--demo", "--force", env=env)
+
+    port = free_port()
+    processes.start("gunicorn", runtime_venv,
+                    ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+                    env)
+    worker_log = processes.start(
+        "worker", runtime_venv,
+        ["celery", "-A", "tasks.worker", "worker", "--pool", "solo", "--loglevel", "INFO",
+         "--without-gossip", "--without-mingle", "-n", "smoke@%h"], env)
+    beat_log = processes.start(
+        "beat", runtime_venv,
+        ["celery", "-A", "tasks.worker", "beat", "--loglevel", "INFO",
+         "--schedule", str(processes.workdir / "beat-schedule")], env)
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        processes.check_alive()
+        try:
+            return _http(f"{base}/api/v1/villages?per_page=1")[0] == 200
+        except OSError:
+            return False
+
+    wait_until(ready, timeout=90, what="gunicorn")
+    wait_until(lambda: processes.check_alive() or b"ready." in worker_log.read_bytes(),
+               timeout=90, what="the Celery worker")
+    wait_until(lambda: processes.check_alive() or b"beat: Starting" in beat_log.read_bytes(),
+               timeout=60, what="Celery beat")
+
+    slot = _first_open_session(base)
+    status, booking = _http(f"{base}/api/v1/bookings", {
+        "items": [{"slot_id": slot["id"], "party": {"adults": 1}}], "lang": "en",
+        "contact": {"name": "Smoke Test", "email": TOURIST_MAIL, "phone": "+84 90 000 0001"}})
+    assert status == 201, booking
+    reference = booking["reference"]
+
+    wait_until(lambda: processes.check_alive() or smtp.to(VILLAGE_MAIL, reference),
+               timeout=60, what="the village's e-mail")
+    wait_until(lambda: smtp.to(TOURIST_MAIL, reference), timeout=30, what="the tourist's e-mail")
+    # Several dispatcher passes later (beat every second), still one message each.
+    time.sleep(5)
+    processes.check_alive()
+    assert len(smtp.to(VILLAGE_MAIL, reference)) == 1
+    assert len(smtp.to(TOURIST_MAIL, reference)) == 1
