@@ -73,21 +73,54 @@ def postgres_database() -> Iterator[str | None]:
         shutil.chown(data, "postgres")
     port = free_port()
     quiet = {"check": True, "stdout": subprocess.DEVNULL}
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U",
-                                 "postgres", "-E", "UTF8", "--no-locale", "--no-sync"]), **quiet)
+    subprocess.run(
+        _as_postgres(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
+        ),
+        **quiet,
+    )
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=200"
-    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l",
-                                 str(base / "log"), "-o", options, "-w", "start"]), **quiet)
+    subprocess.run(
+        _as_postgres(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(base / "log"),
+                "-o",
+                options,
+                "-w",
+                "start",
+            ]
+        ),
+        **quiet,
+    )
     try:
         import psycopg
 
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
+        ) as conn:
             conn.execute("CREATE DATABASE bench")
         yield f"postgresql://postgres@127.0.0.1:{port}/bench"
     finally:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
-                                     "-w", "stop"]), stdout=subprocess.DEVNULL)
+        subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            stdout=subprocess.DEVNULL,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -95,12 +128,18 @@ def make_app(database_url: str):
     from tourplanner import create_app
     from tourplanner.config import _database_url
 
-    return create_app({
-        "SQLALCHEMY_DATABASE_URI": _database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": CLIENTS + 4,
-                                      "max_overflow": 4},
-        "SECRET_KEY": secrets.token_urlsafe(48), "MAIL_ENABLED": False,
-    })
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": _database_url(database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_pre_ping": True,
+                "pool_size": CLIENTS + 4,
+                "max_overflow": 4,
+            },
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "MAIL_ENABLED": False,
+        }
+    )
 
 
 def prepare(app) -> list[int]:
@@ -118,9 +157,12 @@ def prepare(app) -> list[int]:
         seed(demo=True)
         workshops = [e for e in db.session.scalars(select(Experience)) if e.bookable]
         first = datetime(2031, 3, 3, 8, 0, tzinfo=HANOI)
-        slots = [availability.add_extra_slot(workshops[n % len(workshops)].id,
-                                             first + timedelta(hours=n), CAPACITY).id
-                 for n in range(SLOTS)]
+        slots = [
+            availability.add_extra_slot(
+                workshops[n % len(workshops)].id, first + timedelta(hours=n), CAPACITY
+            ).id
+            for n in range(SLOTS)
+        ]
         db.session.remove()
     return slots
 
@@ -139,10 +181,18 @@ def serve(app) -> Iterator[str]:
 
 
 def post(base: str, slot_id: int, adults: int) -> tuple[int, float]:
-    body = json.dumps({"items": [{"slot_id": slot_id, "party": {"adults": adults}}],
-                       "contact": {"name": "Bench", "email": "bench@example.org"}}).encode()
-    request = urllib.request.Request(f"{base}/api/v1/bookings", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "items": [{"slot_id": slot_id, "party": {"adults": adults}}],
+            "contact": {"name": "Bench", "email": "bench@example.org"},
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{base}/api/v1/bookings",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -189,11 +239,22 @@ def overbookings(app, slots: list[int]) -> int:
     with app.app_context():
         for slot_id in slots:
             slot = db.session.get(Slot, slot_id)
-            held = db.session.scalar(
-                select(func.coalesce(func.sum(BookingItem.adults + BookingItem.children
-                                              + BookingItem.seniors), 0))
-                .where(BookingItem.slot_id == slot_id,
-                       BookingItem.status.in_(("pending", "confirmed")))) or 0
+            held = (
+                db.session.scalar(
+                    select(
+                        func.coalesce(
+                            func.sum(
+                                BookingItem.adults + BookingItem.children + BookingItem.seniors
+                            ),
+                            0,
+                        )
+                    ).where(
+                        BookingItem.slot_id == slot_id,
+                        BookingItem.status.in_(("pending", "confirmed")),
+                    )
+                )
+                or 0
+            )
             bad += held > slot.capacity or held != slot.taken
         db.session.remove()
         db.engine.dispose()
@@ -209,9 +270,13 @@ def run(label: str, database_url: str) -> dict[str, float | int | str]:
     created = sum(1 for status, _ in results if status == 201)
     full = sum(1 for status, _ in results if status == 409)
     return {
-        "database": label, "requests": len(results), "bookings": created, "full_409": full,
+        "database": label,
+        "requests": len(results),
+        "bookings": created,
+        "full_409": full,
         "other": len(results) - created - full,
-        "requests_per_s": len(results) / elapsed, "bookings_per_s": created / elapsed,
+        "requests_per_s": len(results) / elapsed,
+        "bookings_per_s": created / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p95_ms": latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000,
         "overbookings": overbookings(app, slots),
@@ -219,15 +284,34 @@ def run(label: str, database_url: str) -> dict[str, float | int | str]:
 
 
 def report(rows: list[dict]) -> None:
-    print(f"{CLIENTS} concurrent clients, {REQUESTS} requests for {SLOTS} slots x {CAPACITY} "
-          f"places ({SLOTS * CAPACITY} places, parties of 1-3)")
-    header = ("database", "requests/s", "bookings/s", "p50 ms", "p95 ms", "201", "409",
-              "other", "overbookings")
+    print(
+        f"{CLIENTS} concurrent clients, {REQUESTS} requests for {SLOTS} slots x {CAPACITY} "
+        f"places ({SLOTS * CAPACITY} places, parties of 1-3)"
+    )
+    header = (
+        "database",
+        "requests/s",
+        "bookings/s",
+        "p50 ms",
+        "p95 ms",
+        "201",
+        "409",
+        "other",
+        "overbookings",
+    )
     print("  ".join(f"{h:>12}" for h in header))
     for r in rows:
-        cells = (r["database"], f"{r['requests_per_s']:.1f}", f"{r['bookings_per_s']:.1f}",
-                 f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", r["bookings"], r["full_409"],
-                 r["other"], r["overbookings"])
+        cells = (
+            r["database"],
+            f"{r['requests_per_s']:.1f}",
+            f"{r['bookings_per_s']:.1f}",
+            f"{r['p50_ms']:.1f}",
+            f"{r['p95_ms']:.1f}",
+            r["bookings"],
+            r["full_409"],
+            r["other"],
+            r["overbookings"],
+        )
         print("  ".join(f"{c!s:>12}" for c in cells))
 
 
@@ -245,8 +329,10 @@ def main() -> int:
             rows.append(run("postgresql", url))
     report(rows)
     if len(rows) == 2 and rows[0]["requests_per_s"]:
-        print(f"postgresql/sqlite throughput ratio: "
-              f"{rows[1]['requests_per_s'] / rows[0]['requests_per_s']:.2f}")
+        print(
+            f"postgresql/sqlite throughput ratio: "
+            f"{rows[1]['requests_per_s'] / rows[0]['requests_per_s']:.2f}"
+        )
     failed = any(r["overbookings"] or r["other"] for r in rows)
     if failed:
         print("FAIL: overbookings or unexpected answers")

@@ -73,7 +73,8 @@ def ortools_peer(problem: Problem, seconds: float) -> list[int]:
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
     params.time_limit.FromMilliseconds(int(seconds * 1000))
     found = routing.SolveWithParameters(params)
     if found is None:
@@ -95,16 +96,27 @@ def vroom_peer(problem: Problem, seconds: float) -> list[int]:
 
     data = vroom.Input()
     data.set_durations_matrix(profile="car", matrix_input=[list(r) for r in problem.travel])
-    data.add_vehicle(vroom.Vehicle(id=0, start=problem.start, end=problem.end,
-                                   time_window=vroom.TimeWindow(problem.day_start,
-                                                                problem.day_end)))
+    data.add_vehicle(
+        vroom.Vehicle(
+            id=0,
+            start=problem.start,
+            end=problem.end,
+            time_window=vroom.TimeWindow(problem.day_start, problem.day_end),
+        )
+    )
     for node in range(problem.n):
         if node in (problem.start, problem.end):
             continue
         open_, close = problem.windows[node][0]
-        data.add_job(vroom.Job(id=node, location=node, default_service=problem.service[node],
-                               priority=max(0, min(100, int(problem.scores[node]))),
-                               time_windows=[vroom.TimeWindow(open_, close)]))
+        data.add_job(
+            vroom.Job(
+                id=node,
+                location=node,
+                default_service=problem.service[node],
+                priority=max(0, min(100, int(problem.scores[node]))),
+                time_windows=[vroom.TimeWindow(open_, close)],
+            )
+        )
     result = data.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=seconds))
     routes = result.routes
     return [int(j) for j, kind in zip(routes["id"], routes["type"], strict=True) if kind == "job"]
@@ -135,12 +147,18 @@ def read_best_known(folder: Path) -> dict[tuple[str, int], float]:
     if not (folder / "best_known.csv").exists():
         return {}
     with open(folder / "best_known.csv", newline="") as handle:
-        return {(row["instance"], int(row["tours"])): float(row["best_known_score"])
-                for row in csv.DictReader(handle)}
+        return {
+            (row["instance"], int(row["tours"])): float(row["best_known_score"])
+            for row in csv.DictReader(handle)
+        }
 
 
-def run_single(instances: list[Instance], best: dict[tuple[str, int], float],
-               seconds: float, with_peers: bool = True) -> None:
+def run_single(
+    instances: list[Instance],
+    best: dict[tuple[str, int], float],
+    seconds: float,
+    with_peers: bool = True,
+) -> None:
     """Table 1: every solver on every instance with one tour."""
     peers = load_peers() if with_peers else {}
     names = ["ours", *[p for p, fn in peers.items() if fn is not None]]
@@ -182,25 +200,32 @@ def _worst(ratios: list[float]) -> float:
     return min(_known(ratios))
 
 
-def run_seeds(instances: list[Instance], best: dict[tuple[str, int], float],
-              seconds: float, seeds: int) -> None:
+def run_seeds(
+    instances: list[Instance], best: dict[tuple[str, int], float], seconds: float, seeds: int
+) -> None:
     """Table 3: our solver, one tour, seeds 0..seeds-1: how much the result depends on luck."""
     print(f"\nOPTW, ours, 1 tour, {seconds:g} s, seeds 0-{seeds - 1} (ratio to best-known)")
     print(f"{'instance':<9}{'best':>6}{'min':>9}{'mean':>9}{'max':>9}")
     every: list[float] = []
     for inst in instances:
         ref = best.get((inst.name, 1))
-        scores = [verified_score(inst.problem, ours(inst.problem, seconds, seed=seed))
-                  for seed in range(seeds)]
+        scores = [
+            verified_score(inst.problem, ours(inst.problem, seconds, seed=seed))
+            for seed in range(seeds)
+        ]
         ratios = [score / ref if ref else math.nan for score in scores]
         every += ratios
-        print(f"{inst.name:<9}{ref or 0:>6g}{min(ratios):>9.3f}{_mean(ratios):>9.3f}"
-              f"{max(ratios):>9.3f}", flush=True)
+        print(
+            f"{inst.name:<9}{ref or 0:>6g}{min(ratios):>9.3f}{_mean(ratios):>9.3f}"
+            f"{max(ratios):>9.3f}",
+            flush=True,
+        )
     print(f"{'all runs':<15}{_worst(every):>9.3f}{_mean(every):>9.3f}")
 
 
-def run_tours(instances: list[Instance], best: dict[tuple[str, int], float],
-              seconds: float) -> None:
+def run_tours(
+    instances: list[Instance], best: dict[tuple[str, int], float], seconds: float
+) -> None:
     """Table 2: our solver with 2-4 tours on the pr instances (TOPTW)."""
     chosen = [i for i in instances if i.name.startswith("pr")]
     if not chosen:
@@ -229,8 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="*", help="glob on instance names, e.g. 'pr*'")
     parser.add_argument("--tours-table", choices=("on", "off"), default="on")
     parser.add_argument("--no-peers", action="store_true", help="run only our solver")
-    parser.add_argument("--seeds", type=int, default=0,
-                        help="also run ours with seeds 0..N-1 and print min/mean/max per instance")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=0,
+        help="also run ours with seeds 0..N-1 and print min/mean/max per instance",
+    )
     args = parser.parse_args(argv)
     folder = args.instances
     files = sorted((folder / "instances").glob("*.txt")) or sorted(folder.glob("*.txt"))

@@ -37,13 +37,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-LANDMARKS = ["hoan-kiem-lake", "old-quarter-dong-xuan", "hanoi-opera-house",
-             "temple-of-literature", "long-bien-bridge"]
-INTERESTS = [{"ceramics": 1.0, "silk_textiles": 0.5}, {"food": 1.0}, {},
-             {"lacquer": 1.0, "embroidery": 0.7, "wood_carving": 0.4},
-             {"folk_toys": 1.0, "paper_painting": 1.0}, {"rattan_bamboo": 0.8}]
-PARTIES = [{"adults": 2, "children": 1}, {"adults": 2}, {"adults": 1, "seniors": 2},
-           {"adults": 4, "children": 2}]
+LANDMARKS = [
+    "hoan-kiem-lake",
+    "old-quarter-dong-xuan",
+    "hanoi-opera-house",
+    "temple-of-literature",
+    "long-bien-bridge",
+]
+INTERESTS = [
+    {"ceramics": 1.0, "silk_textiles": 0.5},
+    {"food": 1.0},
+    {},
+    {"lacquer": 1.0, "embroidery": 0.7, "wood_carving": 0.4},
+    {"folk_toys": 1.0, "paper_painting": 1.0},
+    {"rattan_bamboo": 0.8},
+]
+PARTIES = [
+    {"adults": 2, "children": 1},
+    {"adults": 2},
+    {"adults": 1, "seniors": 2},
+    {"adults": 4, "children": 2},
+]
 MODES = ["car", "car", "motorbike", "bus_taxi"]
 
 
@@ -69,8 +83,14 @@ class SolverClock:
 def make_app(db: Path) -> Any:
     from tourplanner import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db}", "WTF_CSRF_ENABLED": False,
-                       "SERVER_NAME": "localhost", "GEOCODER": "none"})
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db}",
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": "localhost",
+            "GEOCODER": "none",
+        }
+    )
 
 
 def seeded(db: Path, extra: Callable[[], None] | None = None) -> Any:
@@ -96,29 +116,52 @@ def generated_city(size: int = 1000, per_village: int = 4, seed: int = 7) -> Non
     villages, experiences = [], []
     for v in range(size // per_village):
         slug = f"gen-village-{v:04d}"
-        villages.append({"slug": slug, "name_vi": f"Làng {v}", "name_en": f"Village {v}",
-                         "district": "Generated", "category": rng.choice(CATEGORIES),
-                         "lat": rng.uniform(20.75, 21.2), "lon": rng.uniform(105.5, 106.0),
-                         "coord_quality": "estimate"})
+        villages.append(
+            {
+                "slug": slug,
+                "name_vi": f"Làng {v}",
+                "name_en": f"Village {v}",
+                "district": "Generated",
+                "category": rng.choice(CATEGORIES),
+                "lat": rng.uniform(20.75, 21.2),
+                "lon": rng.uniform(105.5, 106.0),
+                "coord_quality": "estimate",
+            }
+        )
         open_ = rng.choice(["07:30", "08:00", "08:30", "09:00"])
         close = rng.choice(["16:00", "16:30", "17:00", "17:30"])
         hours = {d: [[open_, close]] for d in WEEKDAYS if rng.random() > 0.1}
-        experiences.append({"slug": f"{slug}-visit", "village": slug, "kind": "visit",
-                            "title_vi": "Tham quan", "title_en": "Visit",
-                            "duration_minutes": rng.choice([45, 60, 90]),
-                            "weekly_hours": hours or {"sat": [["08:00", "17:00"]]}})
+        experiences.append(
+            {
+                "slug": f"{slug}-visit",
+                "village": slug,
+                "kind": "visit",
+                "title_vi": "Tham quan",
+                "title_en": "Visit",
+                "duration_minutes": rng.choice([45, 60, 90]),
+                "weekly_hours": hours or {"sat": [["08:00", "17:00"]]},
+            }
+        )
         for w in range(per_village - 1):
             start = rng.choice(["08:00", "08:30", "09:00", "13:30"])
-            experiences.append({
-                "slug": f"{slug}-workshop-{w}", "village": slug, "kind": "workshop",
-                "title_vi": "Trải nghiệm", "title_en": "Workshop",
-                "duration_minutes": rng.choice([60, 90, 120]), "capacity": rng.choice([8, 12, 20]),
-                "price_adult_vnd": rng.choice([60_000, 100_000, 150_000, 250_000]),
-                "price_child_vnd": rng.choice([None, 50_000, 80_000]),
-                "weekly_hours": {d: [[start, "17:00"]] for d in WEEKDAYS if rng.random() > 0.2},
-                "is_sample": True})
-    import_sections({"village": list(enumerate(villages, 1)),
-                     "experience": list(enumerate(experiences, 1))})
+            experiences.append(
+                {
+                    "slug": f"{slug}-workshop-{w}",
+                    "village": slug,
+                    "kind": "workshop",
+                    "title_vi": "Trải nghiệm",
+                    "title_en": "Workshop",
+                    "duration_minutes": rng.choice([60, 90, 120]),
+                    "capacity": rng.choice([8, 12, 20]),
+                    "price_adult_vnd": rng.choice([60_000, 100_000, 150_000, 250_000]),
+                    "price_child_vnd": rng.choice([None, 50_000, 80_000]),
+                    "weekly_hours": {d: [[start, "17:00"]] for d in WEEKDAYS if rng.random() > 0.2},
+                    "is_sample": True,
+                }
+            )
+    import_sections(
+        {"village": list(enumerate(villages, 1)), "experience": list(enumerate(experiences, 1))}
+    )
 
 
 def requests(count: int, seed: int = 1) -> list[dict[str, Any]]:
@@ -126,14 +169,21 @@ def requests(count: int, seed: int = 1) -> list[dict[str, Any]]:
     today = datetime.now(HANOI).date()
     out = []
     for k in range(count):
-        out.append({
-            "start": {"landmark": rng.choice(LANDMARKS)},
-            "date": (today + timedelta(days=10 + k % 3)).isoformat(),
-            "start_time": rng.choice(["07:30", "08:00", "09:00"]),
-            "end_time": rng.choice(["17:00", "18:00"]), "mode": rng.choice(MODES),
-            "party": rng.choice(PARTIES), "interests": rng.choice(INTERESTS),
-            "budget_vnd": rng.choice([None, 500_000, 2_000_000]),
-            "max_stops": rng.choice([4, 5, 6]), "alternatives": 3, "lang": "en"})
+        out.append(
+            {
+                "start": {"landmark": rng.choice(LANDMARKS)},
+                "date": (today + timedelta(days=10 + k % 3)).isoformat(),
+                "start_time": rng.choice(["07:30", "08:00", "09:00"]),
+                "end_time": rng.choice(["17:00", "18:00"]),
+                "mode": rng.choice(MODES),
+                "party": rng.choice(PARTIES),
+                "interests": rng.choice(INTERESTS),
+                "budget_vnd": rng.choice([None, 500_000, 2_000_000]),
+                "max_stops": rng.choice([4, 5, 6]),
+                "alternatives": 3,
+                "lang": "en",
+            }
+        )
     return out
 
 
@@ -188,38 +238,65 @@ def measure(name: str, app: Any, count: int, ratio_requests: int) -> dict[str, f
             ratios.append(short / long if long else 1.0)
     clock.module.solve = clock.inner
     solver_share = statistics.mean(shares)
-    result = {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95),
-              "cold": cold, "peak_mb": peak / 2**20, "solver_share": solver_share,
-              "other_share": 1 - solver_share, "max_other_share": 1 - min(shares),
-              "ratio_min": min(ratios), "ratio_mean": statistics.mean(ratios), "limit": limit}
+    result = {
+        "p50": percentile(latencies, 0.5),
+        "p95": percentile(latencies, 0.95),
+        "cold": cold,
+        "peak_mb": peak / 2**20,
+        "solver_share": solver_share,
+        "other_share": 1 - solver_share,
+        "max_other_share": 1 - min(shares),
+        "ratio_min": min(ratios),
+        "ratio_mean": statistics.mean(ratios),
+        "limit": limit,
+    }
     print(f"-- {name}: {count} requests, solver limit {limit:.2f} s")
-    print(f"   latency p50 {result['p50'] * 1000:.0f} ms, p95 {result['p95'] * 1000:.0f} ms "
-          f"(cold first request {cold * 1000:.0f} ms)")
+    print(
+        f"   latency p50 {result['p50'] * 1000:.0f} ms, p95 {result['p95'] * 1000:.0f} ms "
+        f"(cold first request {cold * 1000:.0f} ms)"
+    )
     print(f"   peak Python heap during one request {result['peak_mb']:.1f} MiB")
-    print(f"   time in the solver {solver_share:.1%}, everything else {1 - solver_share:.1%} "
-          f"(worst request: {result['max_other_share']:.1%} outside the solver)")
-    print(f"   score at {limit:.2f} s / score at {20 * limit:.1f} s: min {min(ratios):.4f}, "
-          f"mean {result['ratio_mean']:.4f} over {len(ratios)} requests")
+    print(
+        f"   time in the solver {solver_share:.1%}, everything else {1 - solver_share:.1%} "
+        f"(worst request: {result['max_other_share']:.1%} outside the solver)"
+    )
+    print(
+        f"   score at {limit:.2f} s / score at {20 * limit:.1f} s: min {min(ratios):.4f}, "
+        f"mean {result['ratio_mean']:.4f} over {len(ratios)} requests"
+    )
     return result
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="plan-bench-") as tmp:
-        real = measure("real catalogue (42 villages, 54 experiences)",
-                       seeded(Path(tmp) / "real.sqlite3"), count=30, ratio_requests=4)
-        city = measure("generated city (1,000 extra experiences)",
-                       seeded(Path(tmp) / "city.sqlite3", generated_city), count=12,
-                       ratio_requests=2)
+        real = measure(
+            "real catalogue (42 villages, 54 experiences)",
+            seeded(Path(tmp) / "real.sqlite3"),
+            count=30,
+            ratio_requests=4,
+        )
+        city = measure(
+            "generated city (1,000 extra experiences)",
+            seeded(Path(tmp) / "city.sqlite3", generated_city),
+            count=12,
+            ratio_requests=2,
+        )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"-- process peak RSS {rss:.0f} MiB")
     ok_share = real["other_share"] < 1 / 3
     ok_ratio = real["ratio_min"] >= 0.99
-    print(f"real catalogue: work outside the solver {real['other_share']:.1%} of the request "
-          f"(< 33.3%): {'PASS' if ok_share else 'FAIL'}")
-    print(f"real catalogue: interactive / long-limit score {real['ratio_min']:.4f} (>= 0.99): "
-          f"{'PASS' if ok_ratio else 'FAIL'}")
-    print(f"generated city: outside the solver {city['other_share']:.1%}, score ratio "
-          f"{city['ratio_min']:.4f} (reported, no threshold)")
+    print(
+        f"real catalogue: work outside the solver {real['other_share']:.1%} of the request "
+        f"(< 33.3%): {'PASS' if ok_share else 'FAIL'}"
+    )
+    print(
+        f"real catalogue: interactive / long-limit score {real['ratio_min']:.4f} (>= 0.99): "
+        f"{'PASS' if ok_ratio else 'FAIL'}"
+    )
+    print(
+        f"generated city: outside the solver {city['other_share']:.1%}, score ratio "
+        f"{city['ratio_min']:.4f} (reported, no threshold)"
+    )
     return 0 if ok_share and ok_ratio else 1
 
 

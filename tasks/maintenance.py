@@ -26,9 +26,13 @@ def send_reminders() -> int:
 def beat_schedule(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The periodic tasks, with intervals from the app config (seconds)."""
     return {
-        "dispatch-outbox": {"task": "tasks.notifications.dispatch_outbox",
-                            "schedule": float(config.get("OUTBOX_DISPATCH_SECONDS", 30))},
-        "expire-holds": {"task": "tasks.maintenance.expire_holds",
-                         "schedule": float(config.get("HOLD_EXPIRY_CHECK_SECONDS", 60))},
+        "dispatch-outbox": {
+            "task": "tasks.notifications.dispatch_outbox",
+            "schedule": float(config.get("OUTBOX_DISPATCH_SECONDS", 30)),
+        },
+        "expire-holds": {
+            "task": "tasks.maintenance.expire_holds",
+            "schedule": float(config.get("HOLD_EXPIRY_CHECK_SECONDS", 60)),
+        },
         "send-reminders": {"task": "tasks.maintenance.send_reminders", "schedule": 3600.0},
     }

@@ -7,8 +7,14 @@ import threading
 DEFAULT_CONTACT = {"name": "Load Test", "email": "load@example.org"}
 
 
-def race(app, slot_id: int, requests: int, party: dict, key: str | None = None,
-         contact: dict | None = None) -> list:
+def race(
+    app,
+    slot_id: int,
+    requests: int,
+    party: dict,
+    key: str | None = None,
+    contact: dict | None = None,
+) -> list:
     """Fire ``requests`` bookings at once, each in its own app context and database session.
 
     Returns the responses' ``(status, json)`` in thread order.
@@ -20,9 +26,14 @@ def race(app, slot_id: int, requests: int, party: dict, key: str | None = None,
         client = app.test_client()
         headers = {"Idempotency-Key": key} if key else {}
         barrier.wait()
-        response = client.post("/api/v1/bookings", headers=headers, json={
-            "items": [{"slot_id": slot_id, "party": party}],
-            "contact": contact or DEFAULT_CONTACT})
+        response = client.post(
+            "/api/v1/bookings",
+            headers=headers,
+            json={
+                "items": [{"slot_id": slot_id, "party": party}],
+                "contact": contact or DEFAULT_CONTACT,
+            },
+        )
         results[n] = (response.status_code, response.get_json())
 
     threads = [threading.Thread(target=one, args=(n,)) for n in range(requests)]

@@ -46,14 +46,16 @@ def _compile_translations() -> None:
 def make_app(db_path: Path, **config):
     from tourplanner import create_app
 
-    return create_app({
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-        "WTF_CSRF_ENABLED": False,
-        "SERVER_NAME": "localhost",
-        "SECRET_KEY_FILE": db_path.parent / "secret_key",
-        **config,
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": "localhost",
+            "SECRET_KEY_FILE": db_path.parent / "secret_key",
+            **config,
+        }
+    )
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,11 @@ def seed_command(demo: bool, force: bool) -> None:
     from tourplanner.config import is_embedded
 
     if demo and not force and not is_embedded(current_app.config):
-        click.echo("error: --demo loads sample workshops and accounts; this is not the embedded "
-                   "set-up (production settings are present). Add --force if you mean it.",
-                   err=True)
+        click.echo(
+            "error: --demo loads sample workshops and accounts; this is not the embedded "
+            "set-up (production settings are present). Add --force if you mean it.",
+            err=True,
+        )
         sys.exit(1)
     click.echo(catalogue_io.seed(demo=demo))
     if demo:
@@ -32,8 +34,10 @@ def seed_command(demo: bool, force: bool) -> None:
         for account in accounts.seed_demo_accounts():
             where = f" for {account['village']}" if account["village"] else ""
             password = account["password"] or "(exists, password unchanged)"
-            click.echo(f"  {account['role']}{where}: {account['email']} / {password}"
-                       "  (sign in at /village/login)")
+            click.echo(
+                f"  {account['role']}{where}: {account['email']} / {password}"
+                "  (sign in at /village/login)"
+            )
 
 
 @click.group("catalogue")
@@ -62,8 +66,12 @@ def import_command(file: Path) -> None:
 
 @catalogue_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
 def export_command(fmt: str, output: Path | None) -> None:
     """Write the whole catalogue in the import format."""
     text = catalogue_io.export_text(fmt)

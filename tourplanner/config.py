@@ -31,7 +31,7 @@ def _database_url(value: str | None) -> str:
         return f"sqlite:///{INSTANCE_DIR / 'tourplanner.sqlite3'}"
     for prefix in ("postgres://", "postgresql://"):
         if value.startswith(prefix):
-            return "postgresql+psycopg://" + value[len(prefix):]
+            return "postgresql+psycopg://" + value[len(prefix) :]
     return value
 
 
@@ -95,8 +95,11 @@ def is_embedded(config: Mapping[str, Any]) -> bool:
     A SQLite ``DATABASE_URL`` alone is still embedded; PostgreSQL or Redis mean production.
     """
     uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
-    return not (config.get("APP_ENV") == "production" or uri.startswith("postgresql")
-                or config.get("REDIS_URL"))
+    return not (
+        config.get("APP_ENV") == "production"
+        or uri.startswith("postgresql")
+        or config.get("REDIS_URL")
+    )
 
 
 def ensure_secret_key(config: MutableMapping[str, Any]) -> None:
@@ -115,10 +118,13 @@ def ensure_secret_key(config: MutableMapping[str, Any]) -> None:
             "SECRET_KEY is not set. Outside the embedded set-up (APP_ENV=production, a "
             "PostgreSQL DATABASE_URL or REDIS_URL) the app needs its own secret signing key: "
             "set SECRET_KEY to a random value, for example the output of "
-            "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
     if len(key) < MIN_SECRET_KEY_LENGTH:
-        raise ConfigError(f"SECRET_KEY is too short to be a secret (at least "
-                          f"{MIN_SECRET_KEY_LENGTH} characters; use a random value)")
+        raise ConfigError(
+            f"SECRET_KEY is too short to be a secret (at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters; use a random value)"
+        )
 
 
 def _instance_secret(path: Path) -> str:

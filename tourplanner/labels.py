@@ -28,23 +28,33 @@ CATEGORY_LABELS = {
 }
 
 WEEKDAY_LABELS = {
-    "mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"), "thu": _l("Thursday"),
-    "fri": _l("Friday"), "sat": _l("Saturday"), "sun": _l("Sunday"),
+    "mon": _l("Monday"),
+    "tue": _l("Tuesday"),
+    "wed": _l("Wednesday"),
+    "thu": _l("Thursday"),
+    "fri": _l("Friday"),
+    "sat": _l("Saturday"),
+    "sun": _l("Sunday"),
 }
 
 
 MODE_LABELS = {
-    "car": _l("Car"), "motorbike": _l("Motorbike"), "bus_taxi": _l("Bus or taxi"),
-    "bicycle": _l("Bicycle"), "walk": _l("On foot"),
+    "car": _l("Car"),
+    "motorbike": _l("Motorbike"),
+    "bus_taxi": _l("Bus or taxi"),
+    "bicycle": _l("Bicycle"),
+    "walk": _l("On foot"),
 }
 
 
 def init_app(app: Flask) -> None:
     @app.context_processor
     def inject_labels() -> dict:
-        return {"category_label": lambda c: CATEGORY_LABELS.get(c, c),
-                "weekday_label": lambda d: WEEKDAY_LABELS.get(d, d),
-                "mode_label": lambda m: MODE_LABELS.get(m, m)}
+        return {
+            "category_label": lambda c: CATEGORY_LABELS.get(c, c),
+            "weekday_label": lambda d: WEEKDAY_LABELS.get(d, d),
+            "mode_label": lambda m: MODE_LABELS.get(m, m),
+        }
 
     @app.template_filter("vnd")
     def vnd(value: int | None) -> str:

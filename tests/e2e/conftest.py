@@ -28,8 +28,13 @@ from tests.conftest import make_app
 CHROMIUM = Path("/usr/bin/chromium")
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 15_000
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @dataclass
@@ -46,9 +51,14 @@ def serve_app(template_db, tmp_path_factory) -> Iterator[Callable[..., LiveServe
     def start(**config: Any) -> LiveServer:
         path = tmp_path_factory.mktemp("e2e") / "live.sqlite3"
         shutil.copy(template_db, path)
-        settings = {"SERVER_NAME": None, "TESTING": False, "PLANNER_TIME_LIMIT": 0.2,
-                    "MAP_TILE_URL": "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png",
-                    "GEOCODER": "none", **config}
+        settings = {
+            "SERVER_NAME": None,
+            "TESTING": False,
+            "PLANNER_TIME_LIMIT": 0.2,
+            "MAP_TILE_URL": "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png",
+            "GEOCODER": "none",
+            **config,
+        }
         app = make_app(path, **settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -78,8 +88,9 @@ def browser():
         pytest.skip("Debian's chromium is not installed (make system-deps)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         yield browser
         browser.close()
 

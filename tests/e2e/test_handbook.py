@@ -26,8 +26,7 @@ def handbook_url(live_server) -> str:
 @pytest.fixture
 def phone(new_page):
     """A phone page that may only talk to loopback; records page errors."""
-    page = new_page(**PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                    locale="vi-VN")
+    page = new_page(**PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN")
     blocked: list[str] = []
 
     def only_loopback(route):
@@ -44,9 +43,7 @@ def phone(new_page):
 
 
 def no_sideways_scroll(page) -> None:
-    width, inner = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]"
-    )
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width <= inner, f"page is {width}px wide on a {inner}px screen"
 
 

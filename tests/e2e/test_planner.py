@@ -46,7 +46,8 @@ def test_plan_a_day_then_remove_a_stop_and_replan(live_server, page):
     page.wait_for_url(lambda url: url != first_url and "/plans/" in url)
     page.wait_for_selector("#plan-map[data-loaded]")
     villages = page.locator("#itinerary-0 .timeline li.stop").evaluate_all(
-        "els => els.map(e => e.dataset.village)")
+        "els => els.map(e => e.dataset.village)"
+    )
     assert villages and removed not in villages
     assert errors == []
 
@@ -63,10 +64,17 @@ def test_a_bad_field_is_explained_on_the_form(live_server, page):
 
 def test_book_this_day_books_the_itinerary_in_one_step(live_server, page):
     day = (datetime.now(HANOI).date() + timedelta(days=12)).isoformat()
-    created = page.request.post(f"{live_server.url}/api/v1/plans", data={
-        "start": {"landmark": "hoan-kiem-lake"}, "date": day, "party": {"adults": 2},
-        "interests": {"ceramics": 1.0}, "must_include": ["bat-trang-workshop-pottery-wheel"],
-        "lang": "en"})
+    created = page.request.post(
+        f"{live_server.url}/api/v1/plans",
+        data={
+            "start": {"landmark": "hoan-kiem-lake"},
+            "date": day,
+            "party": {"adults": 2},
+            "interests": {"ceramics": 1.0},
+            "must_include": ["bat-trang-workshop-pottery-wheel"],
+            "lang": "en",
+        },
+    )
     assert created.status == 201
     page.goto(created.json()["url"] + "?lang=en")
     form = page.locator("#itinerary-0 .book-form")

@@ -69,9 +69,22 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until(self.ping, timeout=10, what="redis-server")
 
     def stop(self) -> None:
@@ -114,19 +127,55 @@ def postgres_cluster() -> Iterator[str]:
         shutil.chown(base, "postgres")
         shutil.chown(data, "postgres")
     port = free_port()
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust",
-                                 "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync"]),
-                   check=True, stdout=subprocess.DEVNULL)
-    options = (f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l",
-                                 str(base / "server.log"), "-o", options, "-w", "start"]),
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        _as_postgres(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    options = (
+        f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    subprocess.run(
+        _as_postgres(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(base / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "start",
+            ]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}"
     finally:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m",
-                                     "immediate", "-w", "stop"]), stdout=subprocess.DEVNULL)
+        subprocess.run(
+            _as_postgres(
+                [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+            ),
+            stdout=subprocess.DEVNULL,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -159,14 +208,24 @@ def make_app(database_url: str, redis_url: str | None = None, **config: Any):
     celery = dict(from_environment()["CELERY"])
     if redis_url:
         celery.update(broker_url=redis_url, task_always_eager=False)
-    return create_app({
-        "TESTING": True, "SECRET_KEY": SECRET, "WTF_CSRF_ENABLED": False,
-        "SERVER_NAME": "localhost", "PUBLIC_BASE_URL": PUBLIC,
-        "SQLALCHEMY_DATABASE_URI": _database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": 60,
-                                      "max_overflow": 10},
-        "REDIS_URL": redis_url, "CELERY": celery, **config,
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": SECRET,
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": "localhost",
+            "PUBLIC_BASE_URL": PUBLIC,
+            "SQLALCHEMY_DATABASE_URI": _database_url(database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_pre_ping": True,
+                "pool_size": 60,
+                "max_overflow": 10,
+            },
+            "REDIS_URL": redis_url,
+            "CELERY": celery,
+            **config,
+        }
+    )
 
 
 # --- SMTP and HTTP receivers ---------------------------------------------------------------
@@ -185,8 +244,9 @@ class Mailbox:
         return "250 OK"
 
     def to(self, address: str, subject_contains: str = "") -> list:
-        return [m for m in self.messages
-                if m["To"] == address and subject_contains in str(m["Subject"])]
+        return [
+            m for m in self.messages if m["To"] == address and subject_contains in str(m["Subject"])
+        ]
 
 
 @pytest.fixture(scope="session")
@@ -227,8 +287,14 @@ def receiver() -> Iterator[Receiver]:
                 self.send_response(500)
                 self.end_headers()
                 return
-            box.requests.append({"path": self.path, "headers": dict(self.headers),
-                                 "body": body, "json": json.loads(body)})
+            box.requests.append(
+                {
+                    "path": self.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                    "json": json.loads(body),
+                }
+            )
             self.send_response(204)
             self.end_headers()
 
@@ -251,21 +317,53 @@ def receiver() -> Iterator[Receiver]:
 def worker(redis, postgres_url, smtp, tmp_path_factory) -> Iterator[subprocess.Popen]:
     workdir = tmp_path_factory.mktemp("celery")
     log_path = workdir / "worker.log"
-    env = {**os.environ, "REDIS_URL": redis.url, "DATABASE_URL": postgres_url,
-           "SECRET_KEY": SECRET, "PUBLIC_BASE_URL": PUBLIC, "MAIL_ENABLED": "1",
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port),
-           "OUTBOX_DISPATCH_SECONDS": "1", "HOLD_EXPIRY_CHECK_SECONDS": "1",
-           "NOTIFY_RETRY_BASE_SECONDS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis.url,
+        "DATABASE_URL": postgres_url,
+        "SECRET_KEY": SECRET,
+        "PUBLIC_BASE_URL": PUBLIC,
+        "MAIL_ENABLED": "1",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp.port),
+        "OUTBOX_DISPATCH_SECONDS": "1",
+        "HOLD_EXPIRY_CHECK_SECONDS": "1",
+        "NOTIFY_RETRY_BASE_SECONDS": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tasks.worker", "worker", "-B",
-             "--pool", "solo", "--loglevel", "INFO", "--schedule", str(workdir / "beat"),
-             "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", "integration@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tasks.worker",
+                "worker",
+                "-B",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(workdir / "beat"),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                "integration@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_until(lambda: b"ready." in log_path.read_bytes() or proc.poll() is not None,
-                   timeout=60, what="the Celery worker")
+        wait_until(
+            lambda: b"ready." in log_path.read_bytes() or proc.poll() is not None,
+            timeout=60,
+            what="the Celery worker",
+        )
         if proc.poll() is not None:
             raise AssertionError("worker died:\n" + log_path.read_text(errors="replace"))
         yield proc

@@ -26,20 +26,32 @@ def test_fifty_concurrent_requests_for_the_last_ten_places_take_exactly_ten(app)
     results = race(app, slot.id, 50, {"adults": 1})
     statuses = [status for status, _ in results]
     assert statuses.count(201) == 10 and statuses.count(409) == 40, sorted(statuses)
-    assert all(body["error"]["code"] == "slot_full" and body["error"]["details"]["remaining"] == 0
-               for status, body in results if status == 409)
+    assert all(
+        body["error"]["code"] == "slot_full" and body["error"]["details"]["remaining"] == 0
+        for status, body in results
+        if status == 409
+    )
     db.session.expire_all()
     assert db.session.get(Slot, slot.id).taken == 20
-    assert db.session.scalar(select(func.sum(BookingItem.adults))
-                             .where(BookingItem.slot_id == slot.id)) == 10
+    assert (
+        db.session.scalar(
+            select(func.sum(BookingItem.adults)).where(BookingItem.slot_id == slot.id)
+        )
+        == 10
+    )
 
 
 def test_itinerary_whose_third_item_is_full_reserves_nothing(app):
     client = app.test_client()
     a, b, c = fresh_slot(10), fresh_slot(10, "lang-chuong-workshop-conical-hat"), fresh_slot(2)
     before = db.session.scalar(select(func.count()).select_from(Booking))
-    response = client.post("/api/v1/bookings", json={"contact": CONTACT, "items": [
-        {"slot_id": s.id, "party": {"adults": 3}} for s in (a, b, c)]})
+    response = client.post(
+        "/api/v1/bookings",
+        json={
+            "contact": CONTACT,
+            "items": [{"slot_id": s.id, "party": {"adults": 3}} for s in (a, b, c)],
+        },
+    )
     assert response.status_code == 409
     assert response.get_json()["error"]["details"]["slot_id"] == c.id
     db.session.expire_all()

@@ -27,17 +27,25 @@ def app(pg_app, worker, receiver):
 
 
 def _book(app, slot, adults: int = 2) -> dict:
-    response = app.test_client().post("/api/v1/bookings", json={
-        "items": [{"slot_id": slot.id, "party": {"adults": adults}}], "contact": CONTACT,
-        "lang": "en"})
+    response = app.test_client().post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot.id, "party": {"adults": adults}}],
+            "contact": CONTACT,
+            "lang": "en",
+        },
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
 
 def _rows(reference: str) -> list[Notification]:
     db.session.expire_all()
-    return db.session.scalars(select(Notification).where(
-        Notification.booking.has(reference=reference)).order_by(Notification.id)).all()
+    return db.session.scalars(
+        select(Notification)
+        .where(Notification.booking.has(reference=reference))
+        .order_by(Notification.id)
+    ).all()
 
 
 def _all_sent(reference: str, count: int) -> bool:
@@ -46,7 +54,8 @@ def _all_sent(reference: str, count: int) -> bool:
 
 
 def test_request_reaches_village_by_mail_and_signed_webhook_once_then_tourist_hears(
-        app, smtp, receiver):
+    app, smtp, receiver
+):
     body = _book(app, fresh_slot())
     ref = body["reference"]
     wait_until(lambda: _all_sent(ref, 3), what="tourist ack + village mail + webhook sent")
@@ -54,8 +63,12 @@ def test_request_reaches_village_by_mail_and_signed_webhook_once_then_tourist_he
     assert len(smtp.to(CONTACT["email"], f"Booking request {ref} received")) == 1
     (hook,) = receiver.for_reference(ref)
     headers = hook["headers"]
-    assert verify("test-webhook-secret", headers["X-Tourplanner-Timestamp"], hook["body"],
-                  headers["X-Tourplanner-Signature"])
+    assert verify(
+        "test-webhook-secret",
+        headers["X-Tourplanner-Timestamp"],
+        hook["body"],
+        headers["X-Tourplanner-Signature"],
+    )
     assert hook["json"]["event"] == "booking.requested"
     decide_url = hook["json"]["items"][0]["decide_url"]
     village_mail = smtp.to(VILLAGE_MAIL, ref)[0].get_content()
@@ -66,8 +79,10 @@ def test_request_reaches_village_by_mail_and_signed_webhook_once_then_tourist_he
     path = decide_url.removeprefix("http://tourplanner.test")
     assert client.get(path).status_code == 200
     assert client.post(path, data={"action": "accept"}).status_code == 302
-    confirmed = wait_until(lambda: smtp.to(CONTACT["email"], f"Booking {ref} confirmed"),
-                           what="the tourist's confirmation")
+    confirmed = wait_until(
+        lambda: smtp.to(CONTACT["email"], f"Booking {ref} confirmed"),
+        what="the tourist's confirmation",
+    )
     assert len(confirmed) == 1
     assert f"{PUBLIC}/bookings/{ref}?token=" in confirmed[0].get_content()
     assert _rows(ref)[-1].attempts == 1
@@ -85,8 +100,11 @@ def test_booking_succeeds_while_redis_is_down_and_notifies_once_it_is_back(app, 
         assert smtp.to(VILLAGE_MAIL, ref) == []
     finally:
         redis.start()
-    wait_until(lambda: _all_sent(ref, 3), timeout=60,
-               what="the outbox to be delivered after Redis came back")
+    wait_until(
+        lambda: _all_sent(ref, 3),
+        timeout=60,
+        what="the outbox to be delivered after Redis came back",
+    )
     assert len(smtp.to(VILLAGE_MAIL, ref)) == 1
     assert len(smtp.to(CONTACT["email"], ref)) == 1
 
@@ -96,16 +114,22 @@ def test_unanswered_hold_expires_frees_places_and_tells_the_tourist(app, smtp):
     body = _book(app, slot, adults=4)
     ref = body["reference"]
     wait_until(lambda: _all_sent(ref, 3), what="request notifications")
-    db.session.execute(update(BookingItem).where(BookingItem.booking.has(reference=ref))
-                       .values(hold_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    db.session.execute(
+        update(BookingItem)
+        .where(BookingItem.booking.has(reference=ref))
+        .values(hold_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
     db.session.commit()
-    told = wait_until(lambda: smtp.to(CONTACT["email"], f"Booking request {ref} expired"),
-                      what="the expiry e-mail (beat task)")
+    told = wait_until(
+        lambda: smtp.to(CONTACT["email"], f"Booking request {ref} expired"),
+        what="the expiry e-mail (beat task)",
+    )
     assert len(told) == 1
     db.session.expire_all()
     assert db.session.get(Slot, slot.id).taken == 0
-    item = db.session.scalars(select(BookingItem).where(
-        BookingItem.booking.has(reference=ref))).one()
+    item = db.session.scalars(
+        select(BookingItem).where(BookingItem.booking.has(reference=ref))
+    ).one()
     assert item.status == "expired"
     with pytest.raises(service.Conflict):
         service.decide(item.id, accept=True, village_id=item.village_id)

@@ -29,10 +29,17 @@ VILLAGE_MAIL = "village@bat-trang.example"  # the demo staff account: the villag
 TOURIST_MAIL = "smoke@example.org"
 
 
-def _run(venv: Path, *args: str, env: dict[str, str] | None = None,
-         timeout: float = 300) -> subprocess.CompletedProcess:
-    result = subprocess.run([str(venv / "bin" / args[0]), *args[1:]], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=timeout)
+def _run(
+    venv: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [str(venv / "bin" / args[0]), *args[1:]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -48,17 +55,24 @@ def runtime_venv(tmp_path_factory) -> Path:
 
 def _environment(venv: Path, **values: str) -> dict[str, str]:
     """Only what an operator would set: no PYTHONPATH, no dev venv, the runtime venv first."""
-    keep = {k: os.environ[k] for k in ("HOME", "LANG", "TMPDIR", "NUMBA_CACHE_DIR")
-            if k in os.environ}
-    return {**keep, "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "PYTHONWARNINGS": "ignore",
-            "FLASK_APP": "wsgi.py", **values}
+    keep = {
+        k: os.environ[k] for k in ("HOME", "LANG", "TMPDIR", "NUMBA_CACHE_DIR") if k in os.environ
+    }
+    return {
+        **keep,
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "PYTHONWARNINGS": "ignore",
+        "FLASK_APP": "wsgi.py",
+        **values,
+    }
 
 
 def test_the_runtime_lock_is_complete_on_its_own(runtime_venv):
     _run(runtime_venv, "pip", "check")
     _run(runtime_venv, "python", "-c", "import kombu.transport.redis, flask_limiter")
-    dev_only = subprocess.run([str(runtime_venv / "bin" / "python"), "-c", "import pytest"],
-                              capture_output=True)
+    dev_only = subprocess.run(
+        [str(runtime_venv / "bin" / "python"), "-c", "import pytest"], capture_output=True
+    )
     assert dev_only.returncode != 0, "a dev requirement leaked into the runtime venv"
 
 
@@ -72,8 +86,13 @@ class Processes:
     def start(self, name: str, venv: Path, args: list[str], env: dict[str, str]) -> Path:
         log = self.workdir / f"{name}.log"
         with log.open("wb") as fh:
-            proc = subprocess.Popen([str(venv / "bin" / args[0]), *args[1:]], cwd=ROOT,
-                                    env=env, stdout=fh, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [str(venv / "bin" / args[0]), *args[1:]],
+                cwd=ROOT,
+                env=env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
         self.procs.append((name, proc))
         return log
 
@@ -115,8 +134,10 @@ def _first_open_session(base: str) -> dict:
     _, listing = _http(f"{base}/api/v1/experiences?village=bat-trang&per_page=200")
     today = date.today()
     for experience in listing["items"]:
-        _, days = _http(f"{base}/api/v1/experiences/{experience['id']}/availability"
-                        f"?from={today + timedelta(days=2)}&to={today + timedelta(days=20)}")
+        _, days = _http(
+            f"{base}/api/v1/experiences/{experience['id']}/availability"
+            f"?from={today + timedelta(days=2)}&to={today + timedelta(days=20)}"
+        )
         for slot in days["slots"]:
             if slot["remaining"] >= 1:
                 return slot
@@ -124,32 +145,70 @@ def _first_open_session(base: str) -> dict:
 
 
 def test_production_entry_points_start_from_the_runtime_venv_and_a_booking_mails_the_village_once(
-        runtime_venv, processes, postgres_cluster, redis, smtp):
+    runtime_venv, processes, postgres_cluster, redis, smtp
+):
     import psycopg
 
     with psycopg.connect(f"{postgres_cluster}/postgres", autocommit=True) as conn:
         conn.execute("CREATE DATABASE smoke")
     env = _environment(
-        runtime_venv, DATABASE_URL=f"{postgres_cluster}/smoke", REDIS_URL=redis.url,
-        SECRET_KEY=SECRET, PUBLIC_BASE_URL=PUBLIC, MAIL_ENABLED="1", MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=str(smtp.port), OUTBOX_DISPATCH_SECONDS="1", HOLD_EXPIRY_CHECK_SECONDS="1")
+        runtime_venv,
+        DATABASE_URL=f"{postgres_cluster}/smoke",
+        REDIS_URL=redis.url,
+        SECRET_KEY=SECRET,
+        PUBLIC_BASE_URL=PUBLIC,
+        MAIL_ENABLED="1",
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=str(smtp.port),
+        OUTBOX_DISPATCH_SECONDS="1",
+        HOLD_EXPIRY_CHECK_SECONDS="1",
+    )
 
     _run(runtime_venv, "flask", "db", "upgrade", env=env)
     _run(runtime_venv, "flask", "seed", env=env)
     _run(runtime_venv, "flask", "seed", "--demo", "--force", env=env)
 
     port = free_port()
-    processes.start("gunicorn", runtime_venv,
-                    ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                    env)
+    processes.start(
+        "gunicorn",
+        runtime_venv,
+        ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        env,
+    )
     worker_log = processes.start(
-        "worker", runtime_venv,
-        ["celery", "-A", "tasks.worker", "worker", "--pool", "solo", "--loglevel", "INFO",
-         "--without-gossip", "--without-mingle", "-n", "smoke@%h"], env)
+        "worker",
+        runtime_venv,
+        [
+            "celery",
+            "-A",
+            "tasks.worker",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            "smoke@%h",
+        ],
+        env,
+    )
     beat_log = processes.start(
-        "beat", runtime_venv,
-        ["celery", "-A", "tasks.worker", "beat", "--loglevel", "INFO",
-         "--schedule", str(processes.workdir / "beat-schedule")], env)
+        "beat",
+        runtime_venv,
+        [
+            "celery",
+            "-A",
+            "tasks.worker",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(processes.workdir / "beat-schedule"),
+        ],
+        env,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
@@ -160,20 +219,34 @@ def test_production_entry_points_start_from_the_runtime_venv_and_a_booking_mails
             return False
 
     wait_until(ready, timeout=90, what="gunicorn")
-    wait_until(lambda: processes.check_alive() or b"ready." in worker_log.read_bytes(),
-               timeout=90, what="the Celery worker")
-    wait_until(lambda: processes.check_alive() or b"beat: Starting" in beat_log.read_bytes(),
-               timeout=60, what="Celery beat")
+    wait_until(
+        lambda: processes.check_alive() or b"ready." in worker_log.read_bytes(),
+        timeout=90,
+        what="the Celery worker",
+    )
+    wait_until(
+        lambda: processes.check_alive() or b"beat: Starting" in beat_log.read_bytes(),
+        timeout=60,
+        what="Celery beat",
+    )
 
     slot = _first_open_session(base)
-    status, booking = _http(f"{base}/api/v1/bookings", {
-        "items": [{"slot_id": slot["id"], "party": {"adults": 1}}], "lang": "en",
-        "contact": {"name": "Smoke Test", "email": TOURIST_MAIL, "phone": "+84 90 000 0001"}})
+    status, booking = _http(
+        f"{base}/api/v1/bookings",
+        {
+            "items": [{"slot_id": slot["id"], "party": {"adults": 1}}],
+            "lang": "en",
+            "contact": {"name": "Smoke Test", "email": TOURIST_MAIL, "phone": "+84 90 000 0001"},
+        },
+    )
     assert status == 201, booking
     reference = booking["reference"]
 
-    wait_until(lambda: processes.check_alive() or smtp.to(VILLAGE_MAIL, reference),
-               timeout=60, what="the village's e-mail")
+    wait_until(
+        lambda: processes.check_alive() or smtp.to(VILLAGE_MAIL, reference),
+        timeout=60,
+        what="the village's e-mail",
+    )
     wait_until(lambda: smtp.to(TOURIST_MAIL, reference), timeout=30, what="the tourist's e-mail")
     # Several dispatcher passes later (beat every second), still one message each.
     time.sleep(5)

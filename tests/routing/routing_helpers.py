@@ -10,8 +10,9 @@ from tourplanner.routing import Problem
 from tourplanner.routing.check import check
 
 
-def random_problem(rng: random.Random, n: int, *, metric: bool = True, multi: bool = False,
-                   **overrides: object) -> Problem:
+def random_problem(
+    rng: random.Random, n: int, *, metric: bool = True, multi: bool = False, **overrides: object
+) -> Problem:
     """n nodes (node 0 = start = end) in a 100 x 100 square, horizon 0..400."""
     if metric:
         pts = [(rng.uniform(0, 100), rng.uniform(0, 100)) for _ in range(n)]
@@ -24,10 +25,13 @@ def random_problem(rng: random.Random, n: int, *, metric: bool = True, multi: bo
         pairs = list(zip(opens[::2], opens[1::2], strict=True))
         windows.append([(o, c + rng.randint(0, 20)) for o, c in pairs])
     fields: dict[str, object] = {
-        "travel": travel, "service": [0] + [rng.randint(0, 30) for _ in range(n - 1)],
-        "windows": windows, "scores": [0] + [rng.randint(1, 20) for _ in range(n - 1)],
+        "travel": travel,
+        "service": [0] + [rng.randint(0, 30) for _ in range(n - 1)],
+        "windows": windows,
+        "scores": [0] + [rng.randint(1, 20) for _ in range(n - 1)],
         "costs": [0] + [rng.randint(0, 50) for _ in range(n - 1)],
-        "day_start": 0, "day_end": 400,
+        "day_start": 0,
+        "day_end": 400,
     }
     fields.update(overrides)
     return Problem(**fields)  # type: ignore[arg-type]
@@ -52,8 +56,9 @@ def _extensions(problem: Problem, tour: list[int], used: set[int]) -> Iterator[l
 
 def check_prefix(problem: Problem, tour: list[int]) -> list[str]:
     """Window violations only (no return-time, must-visit or budget check)."""
-    relaxed = Problem(**{**problem.__dict__, "day_end": 10**9, "must_visit": frozenset(),
-                         "budget": None})
+    relaxed = Problem(
+        **{**problem.__dict__, "day_end": 10**9, "must_visit": frozenset(), "budget": None}
+    )
     return check(relaxed, [tour])
 
 

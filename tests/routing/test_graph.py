@@ -12,8 +12,10 @@ from tourplanner.routing.graph import build_graph, parse_hours, places_from_cata
 from tourplanner.routing.travel_time import Mode
 
 ROOT = Path(__file__).resolve().parents[2]
-CANDIDATES = [ROOT / "tourplanner/data/hanoi_craft_villages.json",
-              ROOT.parent / "shared/data/hanoi_craft_villages.json"]
+CANDIDATES = [
+    ROOT / "tourplanner/data/hanoi_craft_villages.json",
+    ROOT.parent / "shared/data/hanoi_craft_villages.json",
+]
 CATALOGUE = next((p for p in CANDIDATES if p.is_file()), None)
 FASTEST_LAST = [Mode.WALK, Mode.BICYCLE, Mode.MOTORBIKE]
 
@@ -46,8 +48,15 @@ def test_faster_modes_are_quicker_on_long_legs(graph) -> None:  # type: ignore[n
 
 
 def test_day_plan_from_the_catalogue_is_feasible(graph) -> None:  # type: ignore[no-untyped-def]
-    problem, ids = to_problem(graph, Mode.MOTORBIKE, start="hoan-kiem-lake", day_start=8 * 60,
-                              day_end=18 * 60, must_visit=["bat-trang"], max_stops=4)
+    problem, ids = to_problem(
+        graph,
+        Mode.MOTORBIKE,
+        start="hoan-kiem-lake",
+        day_start=8 * 60,
+        day_end=18 * 60,
+        must_visit=["bat-trang"],
+        max_stops=4,
+    )
     solution = solve(problem, max_iterations=200, alternatives=2)
     assert "bat-trang" in [ids[k] for k in solution.tours[0]]
     assert check(problem, solution.tours) == []

@@ -29,8 +29,9 @@ def _arrivals(problem: Problem, tour: list[int]) -> list[int]:
         arrival = clock + problem.travel[prev][node]
         out.append(arrival)
         if node != problem.end:
-            start = min((max(arrival, o) for o, c in problem.windows[node] if arrival <= c),
-                        default=arrival)
+            start = min(
+                (max(arrival, o) for o, c in problem.windows[node] if arrival <= c), default=arrival
+            )
             clock, prev = start + problem.service[node], node
     return out
 
@@ -48,8 +49,9 @@ def _geometry(search: _Search) -> tuple[np.ndarray, ...]:
 def _move(search: _Search, kernel: Callable[..., bool]) -> bool:
     """Run or_opt/two_opt on tour 0 and take over the result as _Search does."""
     size = int(search.sizes[0])
-    if not kernel(search.R[0], size, search.arr[0], search.dep[0], search.la[0],
-                  *_geometry(search)):
+    if not kernel(
+        search.R[0], size, search.arr[0], search.dep[0], search.la[0], *_geometry(search)
+    ):
         return False
     search.routes[0] = search.R[0, :size].tolist()
     search._recompute(0)
@@ -59,9 +61,22 @@ def _move(search: _Search, kernel: Callable[..., bool]) -> bool:
 def _replace(search: _Search) -> bool:
     size = int(search.sizes[0])
     changed, search.spent = kernels.replace(
-        search.R[0], size, search.arr[0], search.dep[0], search.la[0], search.near,
-        search.visited, search.sscore_np, search.cost_np, search.spent, search.budget,
-        search.must_np, *_geometry(search), search.p.day_start, search.p.day_end)
+        search.R[0],
+        size,
+        search.arr[0],
+        search.dep[0],
+        search.la[0],
+        search.near,
+        search.visited,
+        search.sscore_np,
+        search.cost_np,
+        search.spent,
+        search.budget,
+        search.must_np,
+        *_geometry(search),
+        search.p.day_start,
+        search.p.day_end,
+    )
     search.routes[0] = search.R[0, :size].tolist()
     return changed
 
@@ -87,10 +102,10 @@ def _with_tour(problem: Problem, tour: list[int], seed: int = 0) -> _Search:
 
 
 @SETTINGS
-@given(seed=st.integers(0, 10**6), n=st.integers(3, 16), metric=st.booleans(),
-       multi=st.booleans())
-def test_best_insertion_picks_the_best_feasible_ratio(seed: int, n: int, metric: bool,
-                                                      multi: bool) -> None:
+@given(seed=st.integers(0, 10**6), n=st.integers(3, 16), metric=st.booleans(), multi=st.booleans())
+def test_best_insertion_picks_the_best_feasible_ratio(
+    seed: int, n: int, metric: bool, multi: bool
+) -> None:
     problem, search = _state(seed, n, metric, multi)
     tour = search.routes[0][1:-1]
     before = _arrivals(problem, tour)
@@ -107,15 +122,28 @@ def test_best_insertion_picks_the_best_feasible_ratio(seed: int, n: int, metric:
             ratios[node] = max(ratios.get(node, 0.0), ratio)
     alive = np.empty(len(search.cands), dtype=np.int64)
     node, _, position, count = kernels.best_insertion(
-        search.cands_np, search.visited, search.cost_np, search.budget, search.max_stops,
-        search.R, search.sizes, search.arr, search.dep, search.la, *_geometry(search),
-        search.weight, 0.0, np.zeros(len(search.cands)), alive)
+        search.cands_np,
+        search.visited,
+        search.cost_np,
+        search.budget,
+        search.max_stops,
+        search.R,
+        search.sizes,
+        search.arr,
+        search.dep,
+        search.la,
+        *_geometry(search),
+        search.weight,
+        0.0,
+        np.zeros(len(search.cands)),
+        alive,
+    )
     assert sorted(alive[:count].tolist()) == sorted(ratios)
     if not ratios:
         assert node == -1
         return
     assert abs(ratios[node] - max(ratios.values())) <= 1e-9 * max(ratios.values())
-    assert check(problem, [[*tour[:position - 1], node, *tour[position - 1:]]]) == []
+    assert check(problem, [[*tour[: position - 1], node, *tour[position - 1 :]]]) == []
 
 
 def _neighbours(tour: list[int]) -> list[list[int]]:
@@ -123,21 +151,21 @@ def _neighbours(tour: list[int]) -> list[list[int]]:
     out = []
     for length in (1, 2, 3):
         for q in range(len(tour) - length + 1):
-            rest = tour[:q] + tour[q + length:]
+            rest = tour[:q] + tour[q + length :]
             for pos in range(len(rest) + 1):
                 if pos != q:
-                    out.append(rest[:pos] + tour[q:q + length] + rest[pos:])
+                    out.append(rest[:pos] + tour[q : q + length] + rest[pos:])
     for a in range(len(tour)):
         for b in range(a + 1, len(tour)):
-            out.append(tour[:a] + tour[a:b + 1][::-1] + tour[b + 1:])
+            out.append(tour[:a] + tour[a : b + 1][::-1] + tour[b + 1 :])
     return out
 
 
 @SETTINGS
-@given(seed=st.integers(0, 10**6), n=st.integers(4, 24), metric=st.booleans(),
-       multi=st.booleans())
+@given(seed=st.integers(0, 10**6), n=st.integers(4, 24), metric=st.booleans(), multi=st.booleans())
 def test_moves_save_travel_keep_feasibility_and_stop_only_at_local_optima(
-        seed: int, n: int, metric: bool, multi: bool) -> None:
+    seed: int, n: int, metric: bool, multi: bool
+) -> None:
     problem, search = _state(seed, n, metric, multi)
     while True:  # as in _Search.improve: until neither move applies
         tour = search.routes[0][1:-1]
@@ -150,17 +178,25 @@ def test_moves_save_travel_keep_feasibility_and_stop_only_at_local_optima(
         assert _arrivals(problem, new)[-1] <= back
     tour = search.routes[0][1:-1]
     back = _arrivals(problem, tour)[-1]
-    better = [t for t in _neighbours(tour)
-              if _travel(problem, t) < _travel(problem, tour) and not check(problem, [t])
-              and _arrivals(problem, t)[-1] <= back]
+    better = [
+        t
+        for t in _neighbours(tour)
+        if _travel(problem, t) < _travel(problem, tour)
+        and not check(problem, [t])
+        and _arrivals(problem, t)[-1] <= back
+    ]
     assert better == []
 
 
 def test_replace_takes_an_equal_score_stop_only_when_it_saves_time() -> None:
     # 0 = depot; 1 is far, 2 is near, both score 5: swapping 1 for 2 frees time.
-    problem = Problem(travel=[[0, 20, 5], [20, 0, 18], [5, 18, 0]], service=[0, 5, 5],
-                      windows=[[(0, 100)], [(0, 100)], [(0, 100)]], scores=[0, 5, 5],
-                      day_end=100)
+    problem = Problem(
+        travel=[[0, 20, 5], [20, 0, 18], [5, 18, 0]],
+        service=[0, 5, 5],
+        windows=[[(0, 100)], [(0, 100)], [(0, 100)]],
+        scores=[0, 5, 5],
+        day_end=100,
+    )
     search = _with_tour(problem, [1])
     assert _replace(search) is True
     assert search.routes[0] == [0, 2, 0] and search.visited[2] and not search.visited[1]
@@ -169,8 +205,13 @@ def test_replace_takes_an_equal_score_stop_only_when_it_saves_time() -> None:
 
 def test_replace_swaps_a_visited_stop_for_a_nearby_higher_score_one() -> None:
     # 0 = depot; 1 and 2 sit next to each other, the day fits only one of them.
-    problem = Problem(travel=[[0, 10, 11], [10, 0, 1], [11, 1, 0]], service=[0, 5, 5],
-                      windows=[[(0, 30)], [(0, 30)], [(0, 30)]], scores=[0, 1, 9], day_end=30)
+    problem = Problem(
+        travel=[[0, 10, 11], [10, 0, 1], [11, 1, 0]],
+        service=[0, 5, 5],
+        windows=[[(0, 30)], [(0, 30)], [(0, 30)]],
+        scores=[0, 1, 9],
+        day_end=30,
+    )
     search = _with_tour(problem, [1])
     assert _replace(search) is True
     assert search.routes[0] == [0, 2, 0] and search.visited[2] and not search.visited[1]

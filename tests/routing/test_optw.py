@@ -36,11 +36,14 @@ def test_pr_files_use_hundredths() -> None:
     assert problem.travel[0][1] == 500 and problem.day_end == 100000
 
 
-@pytest.mark.parametrize("variant", [
-    TEXT.replace("\n", "\r\n"),
-    TEXT.rstrip("\n"),
-    TEXT.replace("4 10 2 1\n", "4 10\n2 1\n"),
-])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        TEXT.replace("\n", "\r\n"),
+        TEXT.rstrip("\n"),
+        TEXT.replace("4 10 2 1\n", "4 10\n2 1\n"),
+    ],
+)
 def test_crlf_missing_final_newline_and_broken_first_line_parse_alike(variant: str) -> None:
     assert parse(variant, "c101").problem == parse(TEXT, "c101").problem
 
@@ -53,9 +56,22 @@ def test_truncated_file_is_rejected() -> None:
 @pytest.mark.skipif(not INSTANCES.is_dir(), reason="shared benchmark folder absent")
 def test_cli_json_output_shape() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tourplanner.routing", "solve", str(INSTANCES / "c101.txt"),
-         "--time-limit", "0.3", "--json"],
-        capture_output=True, text=True, cwd=ROOT, timeout=30, check=True)
+        [
+            sys.executable,
+            "-m",
+            "tourplanner.routing",
+            "solve",
+            str(INSTANCES / "c101.txt"),
+            "--time-limit",
+            "0.3",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+        check=True,
+    )
     out = json.loads(result.stdout)
     assert set(out) == {"instance", "tours", "score", "feasible", "seconds"}
     assert out["instance"] == "c101" and out["feasible"] is True
@@ -67,8 +83,10 @@ def _best_known() -> dict[tuple[str, int], int]:
     import csv
 
     with (INSTANCES.parent / "best_known.csv").open() as fh:
-        return {(row["instance"], int(row["tours"])): int(row["best_known_score"])
-                for row in csv.DictReader(fh)}
+        return {
+            (row["instance"], int(row["tours"])): int(row["best_known_score"])
+            for row in csv.DictReader(fh)
+        }
 
 
 @pytest.mark.skipif(not INSTANCES.is_dir(), reason="shared benchmark folder absent")
@@ -82,7 +100,12 @@ def test_every_shipped_instance_gives_checked_tours_near_the_best_known(path: Pa
     problem = load(path).problem
     best = _best_known()
     for tours in (1, 2, 3, 4) if path.stem.startswith("pr") else (1,):
-        solution = solve(problem, tours=tours, time_limit=None,
-                         max_iterations=3000 if tours == 1 else 1000, seed=0)
+        solution = solve(
+            problem,
+            tours=tours,
+            time_limit=None,
+            max_iterations=3000 if tours == 1 else 1000,
+            seed=0,
+        )
         assert check(problem, solution.tours, solution.score) == []
         assert solution.score >= (0.9 if tours == 1 else 0.85) * best[(path.stem, tours)]

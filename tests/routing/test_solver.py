@@ -13,17 +13,32 @@ from tourplanner.routing import MustVisitInfeasible, Problem, check, solve
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10**6), n=st.integers(2, 14), tours=st.integers(1, 3),
-       metric=st.booleans(), multi=st.booleans(), finish=st.booleans())
-def test_every_returned_route_is_feasible(seed: int, n: int, tours: int, metric: bool,
-                                          multi: bool, finish: bool) -> None:
+@given(
+    seed=st.integers(0, 10**6),
+    n=st.integers(2, 14),
+    tours=st.integers(1, 3),
+    metric=st.booleans(),
+    multi=st.booleans(),
+    finish=st.booleans(),
+)
+def test_every_returned_route_is_feasible(
+    seed: int, n: int, tours: int, metric: bool, multi: bool, finish: bool
+) -> None:
     rng = random.Random(seed)
-    problem = random_problem(rng, n, metric=metric, multi=multi, finish_within_window=finish,
-                             budget=rng.choice([None, 60]), max_stops=rng.choice([None, 3]),
-                             must_visit=frozenset(rng.sample(range(1, n), min(n - 1, 1))))
+    problem = random_problem(
+        rng,
+        n,
+        metric=metric,
+        multi=multi,
+        finish_within_window=finish,
+        budget=rng.choice([None, 60]),
+        max_stops=rng.choice([None, 3]),
+        must_visit=frozenset(rng.sample(range(1, n), min(n - 1, 1))),
+    )
     try:
-        solution = solve(problem, tours=tours, time_limit=None, max_iterations=30,
-                         seed=seed, alternatives=2)
+        solution = solve(
+            problem, tours=tours, time_limit=None, max_iterations=30, seed=seed, alternatives=2
+        )
     except MustVisitInfeasible as error:
         assert set(error.nodes) <= problem.must_visit
         return
@@ -42,17 +57,25 @@ def test_matches_brute_force_optimum_on_small_instances(seed: int) -> None:
 
 def test_same_seed_and_iteration_cap_give_identical_results() -> None:
     problem = random_problem(random.Random(7), 40)
-    runs = [solve(problem, time_limit=None, max_iterations=150, seed=3, alternatives=2)
-            for _ in range(2)]
+    runs = [
+        solve(problem, time_limit=None, max_iterations=150, seed=3, alternatives=2)
+        for _ in range(2)
+    ]
     assert runs[0].tours == runs[1].tours
     assert [a.tours for a in runs[0].alternatives] == [a.tours for a in runs[1].alternatives]
 
 
 def _two_window_problem(finish: bool) -> Problem:
     # 0 = hotel; node 1 opens 08:00-11:30 and 13:30-17:00 (minutes), visits last 60 minutes.
-    return Problem(travel=[[0, 30], [30, 0]], service=[0, 60],
-                   windows=[[(0, 1440)], [(480, 690), (810, 1020)]], scores=[0, 5],
-                   day_start=660, day_end=1440, finish_within_window=finish)
+    return Problem(
+        travel=[[0, 30], [30, 0]],
+        service=[0, 60],
+        windows=[[(0, 1440)], [(480, 690), (810, 1020)]],
+        scores=[0, 5],
+        day_start=660,
+        day_end=1440,
+        finish_within_window=finish,
+    )
 
 
 def test_node_with_lunch_break_is_served_in_the_afternoon_window() -> None:
@@ -66,8 +89,15 @@ def test_node_with_lunch_break_is_served_in_the_afternoon_window() -> None:
 def test_must_visit_excluded_max_stops_and_budget_are_honoured() -> None:
     base = random_problem(random.Random(3), 15, costs=[0] + [10] * 14)
     must, banned = 4, 5
-    problem = Problem(**{**base.__dict__, "must_visit": frozenset({must}),
-                         "excluded": frozenset({banned}), "max_stops": 3, "budget": 25})
+    problem = Problem(
+        **{
+            **base.__dict__,
+            "must_visit": frozenset({must}),
+            "excluded": frozenset({banned}),
+            "max_stops": 3,
+            "budget": 25,
+        }
+    )
     solution = solve(problem, max_iterations=100)
     visited = solution.visited
     assert must in visited and banned not in visited
@@ -76,9 +106,15 @@ def test_must_visit_excluded_max_stops_and_budget_are_honoured() -> None:
 
 
 def test_unreachable_must_visit_is_reported_by_node() -> None:
-    problem = Problem(travel=[[0, 500, 5], [500, 0, 5], [5, 5, 0]], service=[0, 0, 0],
-                      windows=[[(0, 100)], [(0, 100)], [(0, 100)]], scores=[0, 1, 1],
-                      day_end=100, must_visit=frozenset({1}), names=["hotel", "far", "near"])
+    problem = Problem(
+        travel=[[0, 500, 5], [500, 0, 5], [5, 5, 0]],
+        service=[0, 0, 0],
+        windows=[[(0, 100)], [(0, 100)], [(0, 100)]],
+        scores=[0, 1, 1],
+        day_end=100,
+        must_visit=frozenset({1}),
+        names=["hotel", "far", "near"],
+    )
     with pytest.raises(MustVisitInfeasible) as raised:
         solve(problem, max_iterations=10)
     assert raised.value.nodes == (1,) and "far" in str(raised.value)
@@ -90,7 +126,7 @@ def test_alternatives_are_feasible_and_clearly_different() -> None:
     assert solution.alternatives
     sets = [solution.visited] + [alt.visited for alt in solution.alternatives]
     for i, a in enumerate(sets):
-        for b in sets[i + 1:]:
+        for b in sets[i + 1 :]:
             assert 1 - len(a & b) / max(len(a), len(b)) >= 0.3
     for alt in solution.alternatives:
         assert check(problem, alt.tours, alt.score) == []
@@ -118,8 +154,13 @@ def test_worst_shake_removes_the_visit_worth_least_per_minute() -> None:
     from tourplanner.routing.solver import _Search
 
     # 1 and 2 are both on the way; 2 scores a tenth of 1 for the same detour and visit time.
-    problem = Problem(travel=[[0, 5, 10], [5, 0, 5], [10, 5, 0]], service=[0, 5, 5],
-                      windows=[[(0, 100)]] * 3, scores=[0, 10, 1], day_end=100)
+    problem = Problem(
+        travel=[[0, 5, 10], [5, 0, 5], [10, 5, 0]],
+        service=[0, 5, 5],
+        windows=[[(0, 100)]] * 3,
+        scores=[0, 10, 1],
+        day_end=100,
+    )
     for seed in range(10):
         search = _Search(problem, 1, _random.Random(seed))
         search.routes[0] = [0, 1, 2, 0]

@@ -32,8 +32,9 @@ class _FakeOsrm(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         _FakeOsrm.paths.append(self.path)
-        body = json.dumps({"code": "Ok", "durations": [[0, 600], [660, 0]],
-                           "distances": [[0, 9000], [9500, 0]]}).encode()
+        body = json.dumps(
+            {"code": "Ok", "durations": [[0, 600], [660, 0]], "distances": [[0, 9000], [9500, 0]]}
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()

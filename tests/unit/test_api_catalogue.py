@@ -64,30 +64,42 @@ GEOJSON_SCHEMA = {
     "required": ["type", "features"],
     "properties": {
         "type": {"const": "FeatureCollection"},
-        "features": {"type": "array", "items": {
-            "type": "object",
-            "required": ["type", "id", "geometry", "properties"],
-            "properties": {
-                "type": {"const": "Feature"},
-                "id": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
-                "geometry": {
-                    "type": "object", "required": ["type", "coordinates"],
-                    "properties": {
-                        "type": {"const": "Point"},
-                        "coordinates": {
-                            "type": "array", "minItems": 2, "maxItems": 2,
-                            "prefixItems": [
-                                {"type": "number", "minimum": HANOI["lon"][0],
-                                 "maximum": HANOI["lon"][1]},
-                                {"type": "number", "minimum": HANOI["lat"][0],
-                                 "maximum": HANOI["lat"][1]},
-                            ],
+        "features": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "id", "geometry", "properties"],
+                "properties": {
+                    "type": {"const": "Feature"},
+                    "id": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
+                    "geometry": {
+                        "type": "object",
+                        "required": ["type", "coordinates"],
+                        "properties": {
+                            "type": {"const": "Point"},
+                            "coordinates": {
+                                "type": "array",
+                                "minItems": 2,
+                                "maxItems": 2,
+                                "prefixItems": [
+                                    {
+                                        "type": "number",
+                                        "minimum": HANOI["lon"][0],
+                                        "maximum": HANOI["lon"][1],
+                                    },
+                                    {
+                                        "type": "number",
+                                        "minimum": HANOI["lat"][0],
+                                        "maximum": HANOI["lat"][1],
+                                    },
+                                ],
+                            },
                         },
                     },
+                    "properties": {"type": "object", "required": ["name_vi", "name_en"]},
                 },
-                "properties": {"type": "object", "required": ["name_vi", "name_en"]},
             },
-        }},
+        },
     },
 }
 
@@ -108,10 +120,17 @@ def test_villages_geojson_is_a_valid_feature_collection_in_lon_lat_order(client,
 
 
 def test_geojson_schema_refuses_lat_lon_order():
-    swapped = {"type": "FeatureCollection", "features": [{
-        "type": "Feature", "id": "bat-trang", "properties": {"name_vi": "x", "name_en": "x"},
-        "geometry": {"type": "Point", "coordinates": [20.983, 105.917]},
-    }]}
+    swapped = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "bat-trang",
+                "properties": {"name_vi": "x", "name_en": "x"},
+                "geometry": {"type": "Point", "coordinates": [20.983, 105.917]},
+            }
+        ],
+    }
     assert not Draft202012Validator(GEOJSON_SCHEMA).is_valid(swapped)
 
 
@@ -136,8 +155,9 @@ def test_search_lua_finds_the_silk_villages(client, dataset):
     assert "van-phuc" in found
     assert found & silk
     products = client.get("/api/v1/products?q=lua&per_page=200").get_json()["items"]
-    assert products and all("lua" in _fold(p["name_vi"] + " " + (p["name_en"] or ""))
-                            for p in products)
+    assert products and all(
+        "lua" in _fold(p["name_vi"] + " " + (p["name_en"] or "")) for p in products
+    )
 
 
 def _fold(text: str) -> str:
@@ -226,20 +246,32 @@ def _error(response, status: int) -> dict:
     return body["error"]
 
 
-@pytest.mark.parametrize(("query", "parameter"), [
-    ("page=0", "page"), ("page=abc", "page"), ("page=-1", "page"), ("per_page=1000", "per_page"),
-    ("per_page=0", "per_page"), ("per_page=", "per_page"),
-])
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("page=0", "page"),
+        ("page=abc", "page"),
+        ("page=-1", "page"),
+        ("per_page=1000", "per_page"),
+        ("per_page=0", "per_page"),
+        ("per_page=", "per_page"),
+    ],
+)
 def test_bad_paging_is_a_400(client, query, parameter):
     error = _error(client.get(f"/api/v1/villages?{query}"), 400)
     assert error["code"] == "invalid_parameter"
     assert error["details"]["parameter"] == parameter
 
 
-@pytest.mark.parametrize(("query", "parameter"), [
-    ("category=pottery", "category"), ("district=Atlantis", "district"),
-    ("traditional=maybe", "traditional"), ("bookable=2", "bookable"),
-])
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("category=pottery", "category"),
+        ("district=Atlantis", "district"),
+        ("traditional=maybe", "traditional"),
+        ("bookable=2", "bookable"),
+    ],
+)
 def test_unknown_filter_value_is_a_400_naming_it(client, query, parameter):
     error = _error(client.get(f"/api/v1/villages?{query}"), 400)
     assert error["code"] == "invalid_filter"
@@ -256,9 +288,16 @@ def test_lang_parameter_is_accepted_by_the_api(client):
     assert client.get("/api/v1/villages?lang=en").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/api/v1/villages/atlantis", "/api/v1/products/atlantis",
-                                  "/api/v1/experiences/atlantis", "/api/v1/experiences/99999",
-                                  "/api/v1/landmarks/atlantis"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/villages/atlantis",
+        "/api/v1/products/atlantis",
+        "/api/v1/experiences/atlantis",
+        "/api/v1/experiences/99999",
+        "/api/v1/landmarks/atlantis",
+    ],
+)
 def test_unknown_slug_is_a_json_404(client, path):
     assert _error(client.get(path), 404)["code"].endswith("not_found")
 
@@ -282,11 +321,25 @@ def test_bookable_filter_agrees_with_the_bookable_flag(client, app):
     """A workshop with capacity and price but no published hours cannot be booked."""
     from tourplanner.services.catalogue_io import import_sections
 
-    import_sections({"experience": [(1, {
-        "slug": "kim-hoang-workshop-no-hours", "village": "vong", "kind": "workshop",
-        "title_vi": "Lớp in tranh", "title_en": "Print class", "duration_minutes": 60,
-        "capacity": 10, "price_adult_vnd": 100_000,
-    })]})
+    import_sections(
+        {
+            "experience": [
+                (
+                    1,
+                    {
+                        "slug": "kim-hoang-workshop-no-hours",
+                        "village": "vong",
+                        "kind": "workshop",
+                        "title_vi": "Lớp in tranh",
+                        "title_en": "Print class",
+                        "duration_minutes": 60,
+                        "capacity": 10,
+                        "price_adult_vnd": 100_000,
+                    },
+                )
+            ]
+        }
+    )
     detail = client.get("/api/v1/experiences/kim-hoang-workshop-no-hours").get_json()
     assert detail["bookable"] is False
     listed = client.get("/api/v1/experiences?bookable=true&per_page=200").get_json()["items"]

@@ -21,14 +21,17 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=HANOI)
 
 def _pottery() -> Experience:
     return db.session.scalars(
-        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")).one()
+        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
+    ).one()
 
 
 def test_sessions_start_at_opening_and_follow_back_to_back_while_they_fit():
     hours = {"mon": [["08:00", "11:30"], ["13:30", "17:30"]]}
     assert session_times(hours, [], MONDAY, 90) == [
-        (time(8, 0), time(9, 30)), (time(9, 30), time(11, 0)),
-        (time(13, 30), time(15, 0)), (time(15, 0), time(16, 30)),
+        (time(8, 0), time(9, 30)),
+        (time(9, 30), time(11, 0)),
+        (time(13, 30), time(15, 0)),
+        (time(15, 0), time(16, 30)),
     ]
     assert session_times(hours, [MONDAY.isoformat()], MONDAY, 90) == []
     assert session_times({"mon": [["08:00", "08:30"]]}, [], MONDAY, 45) == []
@@ -127,8 +130,9 @@ def test_capacity_change_applies_to_future_slots_but_never_below_taken(app):
 
 def test_availability_endpoint_lists_slots_with_remaining(client):
     exp = _pottery()
-    body = client.get(f"/api/v1/experiences/{exp.id}/availability"
-                      "?from=2030-12-02&to=2030-12-03").get_json()
+    body = client.get(
+        f"/api/v1/experiences/{exp.id}/availability?from=2030-12-02&to=2030-12-03"
+    ).get_json()
     assert len(body["slots"]) == 8
     slot = body["slots"][0]
     assert set(slot) == {"id", "experience_id", "start", "end", "capacity", "remaining"}
@@ -136,12 +140,15 @@ def test_availability_endpoint_lists_slots_with_remaining(client):
     assert slot["remaining"] == 20
 
 
-@pytest.mark.parametrize("query,code", [
-    ("from=2030-13-01", "invalid_parameter"),
-    ("from=2030-12-05&to=2030-12-01", "invalid_range"),
-    ("from=2030-01-01&to=2030-06-01", "invalid_range"),
-    ("colour=red", "invalid_parameter"),
-])
+@pytest.mark.parametrize(
+    "query,code",
+    [
+        ("from=2030-13-01", "invalid_parameter"),
+        ("from=2030-12-05&to=2030-12-01", "invalid_range"),
+        ("from=2030-01-01&to=2030-06-01", "invalid_range"),
+        ("colour=red", "invalid_parameter"),
+    ],
+)
 def test_availability_endpoint_refuses_bad_ranges(client, query, code):
     exp = _pottery()
     response = client.get(f"/api/v1/experiences/{exp.id}/availability?{query}")

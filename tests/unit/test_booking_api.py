@@ -29,8 +29,11 @@ def _slots(slug: str, day: date = DAY) -> list:
 
 
 def _book(client, items, headers=None, **extra):
-    return client.post("/api/v1/bookings", json={"items": items, "contact": CONTACT,
-                                                  "lang": "en", **extra}, headers=headers or {})
+    return client.post(
+        "/api/v1/bookings",
+        json={"items": items, "contact": CONTACT, "lang": "en", **extra},
+        headers=headers or {},
+    )
 
 
 def _token(url: str) -> str:
@@ -104,8 +107,11 @@ def test_itinerary_whose_third_item_is_full_reserves_nothing(client):
     before = db.session.scalar(select(db.func.count()).select_from(Notification))
     response = _book(client, [{"slot_id": s.id, "party": {"adults": 2}} for s in (a, b, c)])
     assert response.status_code == 409
-    assert response.get_json()["error"]["details"] == {"slot_id": c.id, "remaining": 0,
-                                                       "requested": 2}
+    assert response.get_json()["error"]["details"] == {
+        "slot_id": c.id,
+        "remaining": 0,
+        "requested": 2,
+    }
     assert (_taken(a.id), _taken(b.id), _taken(c.id)) == (0, 0, 8)
     assert db.session.scalar(select(db.func.count()).select_from(Booking)) == 1
     assert db.session.scalar(select(db.func.count()).select_from(Notification)) == before
@@ -114,8 +120,13 @@ def test_itinerary_whose_third_item_is_full_reserves_nothing(client):
 def test_itinerary_booking_across_villages_holds_every_item(client):
     a = _slots("bat-trang-workshop-pottery-wheel")[0]
     b = _slots("lang-chuong-workshop-conical-hat")[2]
-    body = _book(client, [{"slot_id": a.id, "party": {"adults": 1, "seniors": 1}},
-                          {"slot_id": b.id, "party": {"adults": 1, "seniors": 1}}]).get_json()
+    body = _book(
+        client,
+        [
+            {"slot_id": a.id, "party": {"adults": 1, "seniors": 1}},
+            {"slot_id": b.id, "party": {"adults": 1, "seniors": 1}},
+        ],
+    ).get_json()
     assert [i["village"]["slug"] for i in body["items"]] == ["bat-trang", "lang-chuong"]
     assert body["total_vnd"] == sum(i["total_vnd"] for i in body["items"])
     assert (_taken(a.id), _taken(b.id)) == (2, 2)
@@ -130,20 +141,26 @@ def test_idempotency_key_returns_the_same_booking_and_reserves_once(client):
     assert again.headers["Idempotent-Replayed"] == "true"
     assert first.get_json()["reference"] == again.get_json()["reference"]
     assert _taken(slot.id) == 2
-    other = _book(client, [{"slot_id": slot.id, "party": {"adults": 3}}],
-                  headers={"Idempotency-Key": "abc-123"})
+    other = _book(
+        client,
+        [{"slot_id": slot.id, "party": {"adults": 3}}],
+        headers={"Idempotency-Key": "abc-123"},
+    )
     assert other.status_code == 422
     assert other.get_json()["error"]["code"] == "idempotency_key_reused"
 
 
-@pytest.mark.parametrize("body,status,code", [
-    ({"items": [{"slot_id": 99999999, "party": {"adults": 1}}]}, 404, "slot_not_found"),
-    ({"items": [{"slot_id": "x", "party": {"adults": 1}}]}, 400, "invalid_items"),
-    ({"items": []}, 400, "invalid_items"),
-    ({"items": [{"slot_id": 1, "party": {"adults": 0}}]}, 400, "invalid_party"),
-    ({"items": [{"slot_id": 1, "party": {"pets": 1}}]}, 400, "invalid_party"),
-    ({}, 400, "missing_items"),
-])
+@pytest.mark.parametrize(
+    "body,status,code",
+    [
+        ({"items": [{"slot_id": 99999999, "party": {"adults": 1}}]}, 404, "slot_not_found"),
+        ({"items": [{"slot_id": "x", "party": {"adults": 1}}]}, 400, "invalid_items"),
+        ({"items": []}, 400, "invalid_items"),
+        ({"items": [{"slot_id": 1, "party": {"adults": 0}}]}, 400, "invalid_party"),
+        ({"items": [{"slot_id": 1, "party": {"pets": 1}}]}, 400, "invalid_party"),
+        ({}, 400, "missing_items"),
+    ],
+)
 def test_bad_booking_requests_are_clear_4xx(client, body, status, code):
     response = client.post("/api/v1/bookings", json={"contact": CONTACT, **body})
     assert response.status_code == status, response.get_json()
@@ -153,8 +170,9 @@ def test_bad_booking_requests_are_clear_4xx(client, body, status, code):
 def test_bad_contact_and_non_json_are_400(client):
     slot = _slots("bat-trang-workshop-pottery-wheel")[0]
     items = [{"slot_id": slot.id, "party": {"adults": 1}}]
-    bad = client.post("/api/v1/bookings", json={"items": items, "contact": {"name": "A",
-                                                                            "email": "nope"}})
+    bad = client.post(
+        "/api/v1/bookings", json={"items": items, "contact": {"name": "A", "email": "nope"}}
+    )
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_contact"
     assert client.post("/api/v1/bookings", data="x").status_code == 400
 
@@ -170,8 +188,9 @@ def test_slot_in_the_past_or_inside_cutoff_is_refused(client):
 def _pending_item(client, slug="bat-trang-workshop-pottery-wheel", adults=2):
     slot = _slots(slug)[0]
     body = _book(client, [{"slot_id": slot.id, "party": {"adults": adults}}]).get_json()
-    return body, db.session.scalars(select(BookingItem).where(
-        BookingItem.booking.has(reference=body["reference"]))).one()
+    return body, db.session.scalars(
+        select(BookingItem).where(BookingItem.booking.has(reference=body["reference"]))
+    ).one()
 
 
 def test_state_machine_decline_releases_and_wrong_transitions_name_the_state(client):
@@ -214,8 +233,7 @@ def test_late_cancellation_records_the_fee(app, client):
     _body, item = _pending_item(client)
     service.decide(item.id, accept=True, village_id=item.village_id)
     late = item.start - timedelta(hours=2)
-    view = service.cancel(item.booking.reference, _token(_body["manage_url"]),
-                          now=late)
+    view = service.cancel(item.booking.reference, _token(_body["manage_url"]), now=late)
     assert view["items"][0]["cancellation_fee_vnd"] == item.total_vnd
 
 
@@ -243,8 +261,9 @@ def test_attendance_only_after_the_start(client):
     service.decide(item.id, accept=True, village_id=item.village_id)
     with pytest.raises(service.Conflict):
         service.record_attendance(item.id, attended=True, village_id=item.village_id)
-    view = service.record_attendance(item.id, attended=False, village_id=item.village_id,
-                                     now=item.start + timedelta(minutes=5))
+    view = service.record_attendance(
+        item.id, attended=False, village_id=item.village_id, now=item.start + timedelta(minutes=5)
+    )
     assert view["status"] == "no_show"
 
 
@@ -261,32 +280,46 @@ def test_reminder_is_queued_once_the_day_before(client):
 def test_booking_a_saved_plan_books_its_slots_with_the_plan_party(client):
     a = _slots("bat-trang-workshop-pottery-wheel")[0]
     b = _slots("lang-chuong-workshop-conical-hat")[2]
-    stops = [{"village": "bat-trang", "experience_id": a.experience_id, "slot_id": a.id},
-             {"village": "van-phuc", "experience_id": 1, "slot_id": None},
-             {"village": "lang-chuong", "experience_id": b.experience_id, "slot_id": b.id}]
-    db.session.add(Plan(id="plan1", request={"party": {"adults": 2, "children": 1},
-                                             "lang": "en"},
-                        result={"itineraries": [{"stops": stops},
-                                                {"stops": [stops[1]]}]}))
+    stops = [
+        {"village": "bat-trang", "experience_id": a.experience_id, "slot_id": a.id},
+        {"village": "van-phuc", "experience_id": 1, "slot_id": None},
+        {"village": "lang-chuong", "experience_id": b.experience_id, "slot_id": b.id},
+    ]
+    db.session.add(
+        Plan(
+            id="plan1",
+            request={"party": {"adults": 2, "children": 1}, "lang": "en"},
+            result={"itineraries": [{"stops": stops}, {"stops": [stops[1]]}]},
+        )
+    )
     db.session.commit()
-    body = client.post("/api/v1/bookings", json={"plan_id": "plan1", "itinerary": 0,
-                                                 "contact": CONTACT}).get_json()
+    body = client.post(
+        "/api/v1/bookings", json={"plan_id": "plan1", "itinerary": 0, "contact": CONTACT}
+    ).get_json()
     assert [i["slot_id"] for i in body["items"]] == [a.id, b.id]
     assert body["items"][0]["party"] == {"adults": 2, "children": 1, "seniors": 0}
     assert body["lang"] == "en"
-    visits_only = client.post("/api/v1/bookings", json={"plan_id": "plan1", "itinerary": 1,
-                                                        "contact": CONTACT})
+    visits_only = client.post(
+        "/api/v1/bookings", json={"plan_id": "plan1", "itinerary": 1, "contact": CONTACT}
+    )
     assert visits_only.status_code == 422
     assert visits_only.get_json()["error"]["code"] == "nothing_to_book"
-    assert client.post("/api/v1/bookings", json={"plan_id": "nope", "contact": CONTACT}
-                       ).status_code == 404
-    assert client.post("/api/v1/bookings", json={"plan_id": "plan1", "itinerary": 5,
-                                                 "contact": CONTACT}).status_code == 400
+    assert (
+        client.post("/api/v1/bookings", json={"plan_id": "nope", "contact": CONTACT}).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/v1/bookings", json={"plan_id": "plan1", "itinerary": 5, "contact": CONTACT}
+        ).status_code
+        == 400
+    )
 
 
 def test_village_and_tourist_are_notified_through_the_outbox(client):
     body, _item = _pending_item(client)
     rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
     assert [(n.event, n.channel, n.status) for n in rows] == [
-        ("requested", "email", "sent")]  # the demo village has no address or staff yet
+        ("requested", "email", "sent")
+    ]  # the demo village has no address or staff yet
     assert body["reference"] in rows[0].subject

@@ -23,10 +23,13 @@ def _exp(slug: str) -> Experience:
 def _book(client, slug: str) -> BookingItem:
     exp = _exp(slug)
     slot = availability.slots_for_day([exp.id], DAY)[exp.id][0]
-    body = client.post("/api/v1/bookings", json={
-        "items": [{"slot_id": slot.id, "party": {"adults": 2}}], "contact": CONTACT}).get_json()
-    return db.session.scalars(select(BookingItem).where(
-        BookingItem.booking.has(reference=body["reference"]))).one()
+    body = client.post(
+        "/api/v1/bookings",
+        json={"items": [{"slot_id": slot.id, "party": {"adults": 2}}], "contact": CONTACT},
+    ).get_json()
+    return db.session.scalars(
+        select(BookingItem).where(BookingItem.booking.has(reference=body["reference"]))
+    ).one()
 
 
 @pytest.fixture
@@ -63,13 +66,15 @@ def test_staff_see_and_decide_only_their_own_villages_bookings(client, staff):
     assert denied.status_code == 404
     db.session.refresh(theirs)
     assert theirs.status == "pending"
-    done = client.post(f"/village/items/{ours.id}/decision",
-                       data={"action": "decline", "reason": "Kiln repair"})
+    done = client.post(
+        f"/village/items/{ours.id}/decision", data={"action": "decline", "reason": "Kiln repair"}
+    )
     assert done.status_code == 302
     db.session.refresh(ours)
     assert (ours.status, ours.decision_reason) == ("declined", "Kiln repair")
-    again = client.post(f"/village/items/{ours.id}/decision", data={"action": "accept"},
-                        follow_redirects=True)
+    again = client.post(
+        f"/village/items/{ours.id}/decision", data={"action": "accept"}, follow_redirects=True
+    )
     assert "declined" in again.get_data(as_text=True)
 
 
@@ -89,10 +94,13 @@ def test_signed_decision_link_opens_a_page_and_forged_links_are_403(client, staf
     assert client.get(f"/village/decide?token={token}").status_code == 200
     assert client.get(f"/village/decide?token={token}x").status_code == 403
     forged = accounts.decision_token(item.id, item.village_id + 1)
-    assert client.post("/village/decide", data={"token": forged, "action": "accept"}
-                       ).status_code == 404
-    assert client.post("/village/decide", data={"token": token, "action": "accept"}
-                       ).status_code == 302
+    assert (
+        client.post("/village/decide", data={"token": forged, "action": "accept"}).status_code
+        == 404
+    )
+    assert (
+        client.post("/village/decide", data={"token": token, "action": "accept"}).status_code == 302
+    )
     db.session.refresh(item)
     assert item.status == "confirmed"
 
@@ -101,35 +109,63 @@ def test_staff_edit_schedule_capacity_closed_dates_and_add_extra_sessions(client
     exp = _exp("bat-trang-workshop-pottery-wheel")
     _login(client, "potter@bat-trang.example", "correct horse 1")
     assert client.get("/village/schedule").status_code == 200
-    response = client.post(f"/village/experiences/{exp.id}/schedule", data={
-        "mon": "08:00-10:00", "tue": "", "capacity": "6", "closed_dates": "2030-01-01\n2030-02-05",
-        "booking_cutoff_hours": "6", "free_cancellation_hours": "48"})
+    response = client.post(
+        f"/village/experiences/{exp.id}/schedule",
+        data={
+            "mon": "08:00-10:00",
+            "tue": "",
+            "capacity": "6",
+            "closed_dates": "2030-01-01\n2030-02-05",
+            "booking_cutoff_hours": "6",
+            "free_cancellation_hours": "48",
+        },
+    )
     assert response.status_code == 302
     db.session.refresh(exp)
     assert exp.weekly_hours == {"mon": [["08:00", "10:00"]]}
     assert (exp.capacity, exp.booking_cutoff_hours) == (6, 6)
     assert exp.closed_dates == ["2030-01-01", "2030-02-05"]
-    client.post(f"/village/experiences/{exp.id}/slots",
-                data={"date": "2030-03-05", "time": "19:00", "capacity": "4"})
+    client.post(
+        f"/village/experiences/{exp.id}/slots",
+        data={"date": "2030-03-05", "time": "19:00", "capacity": "4"},
+    )
     slot = db.session.scalars(select(Slot).where(Slot.is_extra.is_(True))).one()
     assert (slot.capacity, slot.start.hour) == (4, 19)
-    bad = client.post(f"/village/experiences/{exp.id}/schedule", data={
-        "mon": "10:00-08:00", "capacity": "6", "booking_cutoff_hours": "6",
-        "free_cancellation_hours": "48"}, follow_redirects=True)
+    bad = client.post(
+        f"/village/experiences/{exp.id}/schedule",
+        data={
+            "mon": "10:00-08:00",
+            "capacity": "6",
+            "booking_cutoff_hours": "6",
+            "free_cancellation_hours": "48",
+        },
+        follow_redirects=True,
+    )
     assert "Not saved" in bad.get_data(as_text=True) or "Chưa lưu" in bad.get_data(as_text=True)
     other = _exp("lang-chuong-workshop-conical-hat")
-    client.post(f"/village/experiences/{other.id}/schedule", data={
-        "mon": "08:00-09:00", "capacity": "1", "booking_cutoff_hours": "1",
-        "free_cancellation_hours": "1"})
+    client.post(
+        f"/village/experiences/{other.id}/schedule",
+        data={
+            "mon": "08:00-09:00",
+            "capacity": "1",
+            "booking_cutoff_hours": "1",
+            "free_cancellation_hours": "1",
+        },
+    )
     db.session.refresh(other)
     assert other.capacity != 1
 
 
 def test_village_settings_give_a_webhook_secret(client, staff):
     _login(client, "potter@bat-trang.example", "correct horse 1")
-    client.post("/village/settings", data={"booking_email": "w@bat-trang.example",
-                                           "webhook_url": "https://bat-trang.example/hook",
-                                           "hold_expiry_hours": "6"})
+    client.post(
+        "/village/settings",
+        data={
+            "booking_email": "w@bat-trang.example",
+            "webhook_url": "https://bat-trang.example/hook",
+            "hold_expiry_hours": "6",
+        },
+    )
     village = db.session.scalars(select(User)).first().village
     db.session.refresh(village)
     assert village.webhook_url == "https://bat-trang.example/hook"
@@ -157,12 +193,36 @@ def test_tourist_cancels_from_the_manage_page(client):
 
 
 def test_users_cli_creates_accounts_and_demo_seed_prints_credentials(runner):
-    ok = runner.invoke(args=["users", "create", "--email", "x@bat-trang.example", "--password",
-                             "long enough pw", "--role", "village", "--village", "bat-trang"])
+    ok = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "x@bat-trang.example",
+            "--password",
+            "long enough pw",
+            "--role",
+            "village",
+            "--village",
+            "bat-trang",
+        ]
+    )
     assert ok.exit_code == 0, ok.output
     assert accounts.authenticate("x@bat-trang.example", "long enough pw") is not None
-    bad = runner.invoke(args=["users", "create", "--email", "y@example.org", "--password",
-                              "long enough pw", "--role", "village", "--village", "nowhere"])
+    bad = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "y@example.org",
+            "--password",
+            "long enough pw",
+            "--role",
+            "village",
+            "--village",
+            "nowhere",
+        ]
+    )
     assert bad.exit_code == 1
     seeded = runner.invoke(args=["seed", "--demo"])
     assert seeded.exit_code == 0 and "village@bat-trang.example" in seeded.output

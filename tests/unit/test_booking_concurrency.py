@@ -17,8 +17,9 @@ from tourplanner.services import availability
 
 
 def _slot_with_ten_left(app) -> int:
-    exp = db.session.scalars(select(Experience).where(
-        Experience.slug == "bat-trang-workshop-pottery-wheel")).one()
+    exp = db.session.scalars(
+        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
+    ).one()
     slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=20))[exp.id][0]
     db.session.get(Slot, slot.id).taken = slot.capacity - 10
     db.session.commit()
@@ -35,8 +36,9 @@ def test_fifty_concurrent_requests_for_the_last_ten_places_take_exactly_ten(app)
     db.session.expire_all()
     slot = db.session.get(Slot, slot_id)
     assert slot.taken == slot.capacity
-    held = db.session.scalar(select(func.sum(BookingItem.adults)).where(
-        BookingItem.slot_id == slot_id))
+    held = db.session.scalar(
+        select(func.sum(BookingItem.adults)).where(BookingItem.slot_id == slot_id)
+    )
     assert held == 10
 
 

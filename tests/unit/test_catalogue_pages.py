@@ -48,8 +48,17 @@ def test_empty_form_fields_are_ignored(client):
     assert _cards(response.text) == 42
 
 
-@pytest.mark.parametrize("query", ["category=pottery", "district=Atlantis", "bookable=maybe",
-                                   "page=abc", "page=0", "traditional=2"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "category=pottery",
+        "district=Atlantis",
+        "bookable=maybe",
+        "page=abc",
+        "page=0",
+        "traditional=2",
+    ],
+)
 def test_bad_village_filter_shows_a_readable_message(client, query):
     response = client.get(f"/villages?{query}&lang=en")
     assert response.status_code == 200
@@ -58,10 +67,16 @@ def test_bad_village_filter_shows_a_readable_message(client, query):
     assert _cards(response.text) == 42  # falls back to every village
 
 
-@pytest.mark.parametrize(("query", "shown"), [
-    ("category=pottery", "Nghề: pottery"), ("ocop=7", "OCOP: 7"), ("ocop=lots", "OCOP: lots"),
-    ("page=-2", "Trang: -2"), ("village=atlantis", "Làng nghề: atlantis"),
-])
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("category=pottery", "Nghề: pottery"),
+        ("ocop=7", "OCOP: 7"),
+        ("ocop=lots", "OCOP: lots"),
+        ("page=-2", "Trang: -2"),
+        ("village=atlantis", "Làng nghề: atlantis"),
+    ],
+)
 def test_bad_product_filter_shows_a_readable_message_in_the_page_language(client, query, shown):
     response = client.get(f"/products?{query}&lang=vi")
     assert response.status_code == 200
@@ -101,8 +116,9 @@ def test_unknown_page_is_a_404_page_in_vietnamese(client):
 
 
 def test_village_page_shows_the_facts_and_sources(client):
-    shipped = next(v for v in json.loads(DATASET.read_text("utf-8"))["villages"]
-                   if v["id"] == "bat-trang")
+    shipped = next(
+        v for v in json.loads(DATASET.read_text("utf-8"))["villages"] if v["id"] == "bat-trang"
+    )
     html = client.get("/villages/bat-trang?lang=en").text
     for url in shipped["source"]:
         assert url.replace("&", "&amp;") in html

@@ -6,8 +6,15 @@ import pytest
 
 from tourplanner import config
 
-VARIABLES = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "MAIL_ENABLED", "MAIL_PORT",
-             "MAP_TILE_URL", "OSRM_URL")
+VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "MAIL_ENABLED",
+    "MAIL_PORT",
+    "MAP_TILE_URL",
+    "OSRM_URL",
+)
 
 
 @pytest.fixture
@@ -32,12 +39,15 @@ def test_defaults_need_no_server(env):
     assert settings["OSRM_URL"] is None
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("postgres://u:p@db:5432/tp", "postgresql+psycopg://u:p@db:5432/tp"),
-    ("postgresql://u:p@db/tp", "postgresql+psycopg://u:p@db/tp"),
-    ("postgresql+psycopg://u@db/tp", "postgresql+psycopg://u@db/tp"),
-    ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db:5432/tp", "postgresql+psycopg://u:p@db:5432/tp"),
+        ("postgresql://u:p@db/tp", "postgresql+psycopg://u:p@db/tp"),
+        ("postgresql+psycopg://u@db/tp", "postgresql+psycopg://u@db/tp"),
+        ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
+    ],
+)
 def test_database_url_uses_psycopg_3_for_postgres(env, given, expected):
     env.setenv("DATABASE_URL", given)
     assert config.from_environment()["SQLALCHEMY_DATABASE_URI"] == expected
@@ -61,10 +71,18 @@ def test_empty_redis_url_keeps_eager(env):
     assert config.from_environment()["CELERY"]["task_always_eager"] is True
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("1", True), ("true", True), ("Yes", True), (" on ", True), ("0", False), ("no", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        (" on ", True),
+        ("0", False),
+        ("no", False),
+        ("", False),
+    ],
+)
 def test_flags(env, value, expected):
     env.setenv("MAIL_ENABLED", value)
     assert config.from_environment()["MAIL_ENABLED"] is expected
@@ -90,9 +108,14 @@ def test_app_uses_eager_celery_without_redis(env, tmp_path):
 
 
 def _secret_config(tmp_path, **values):
-    return {"SECRET_KEY": None, "SECRET_KEY_FILE": tmp_path / "instance" / "secret_key",
-            "SQLALCHEMY_DATABASE_URI": "sqlite:////tmp/x.sqlite3", "REDIS_URL": None,
-            "APP_ENV": "", **values}
+    return {
+        "SECRET_KEY": None,
+        "SECRET_KEY_FILE": tmp_path / "instance" / "secret_key",
+        "SQLALCHEMY_DATABASE_URI": "sqlite:////tmp/x.sqlite3",
+        "REDIS_URL": None,
+        "APP_ENV": "",
+        **values,
+    }
 
 
 def test_embedded_run_makes_a_private_random_key_once_and_keeps_it(tmp_path):
@@ -109,11 +132,14 @@ def test_embedded_run_makes_a_private_random_key_once_and_keeps_it(tmp_path):
     assert other["SECRET_KEY"] != first["SECRET_KEY"]
 
 
-@pytest.mark.parametrize("production", [
-    {"APP_ENV": "production"},
-    {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db/tp"},
-    {"REDIS_URL": "redis://127.0.0.1:6379/0"},
-])
+@pytest.mark.parametrize(
+    "production",
+    [
+        {"APP_ENV": "production"},
+        {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://u@db/tp"},
+        {"REDIS_URL": "redis://127.0.0.1:6379/0"},
+    ],
+)
 def test_production_refuses_to_start_without_a_secret_key(tmp_path, production):
     settings = _secret_config(tmp_path, **production)
     with pytest.raises(config.ConfigError, match="SECRET_KEY is not set"):
@@ -139,8 +165,14 @@ def test_wsgi_start_without_secret_key_in_production_fails_with_the_message(tmp_
     from tests.conftest import ROOT
 
     env = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert "tourplanner: SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr

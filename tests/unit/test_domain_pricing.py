@@ -17,14 +17,17 @@ def test_party_size_and_dict():
     assert party.as_dict() == {"adults": 2, "children": 1, "seniors": 1}
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"adults": -1}, "party.adults must be a whole number of at least 0"),
-    ({"children": 1.5}, "party.children must be a whole number"),
-    ({"seniors": True}, "party.seniors must be a whole number"),
-    ({"adults": "2"}, "party.adults must be a whole number"),
-    ({}, "the party needs at least one person"),
-    ({"adults": 0, "children": 0}, "the party needs at least one person"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"adults": -1}, "party.adults must be a whole number of at least 0"),
+        ({"children": 1.5}, "party.children must be a whole number"),
+        ({"seniors": True}, "party.seniors must be a whole number"),
+        ({"adults": "2"}, "party.adults must be a whole number"),
+        ({}, "the party needs at least one person"),
+        ({"adults": 0, "children": 0}, "the party needs at least one person"),
+    ],
+)
 def test_party_refuses_bad_counts(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Party(**kwargs)
@@ -45,19 +48,23 @@ def test_party_is_immutable_and_hashable():
     assert {party: 1}[Party(1)] == 1
 
 
-@pytest.mark.parametrize(("party", "total"), [
-    (Party(2, 1, 1), 2 * 150_000 + 100_000 + 120_000),
-    (Party(1), 150_000),
-    (Party(0, 2), 200_000),
-    (Party(0, 0, 3), 360_000),
-])
+@pytest.mark.parametrize(
+    ("party", "total"),
+    [
+        (Party(2, 1, 1), 2 * 150_000 + 100_000 + 120_000),
+        (Party(1), 150_000),
+        (Party(0, 2), 200_000),
+        (Party(0, 0, 3), 360_000),
+    ],
+)
 def test_party_price_sums_each_category(party, total):
     assert party_price(PRICES, party) == total
 
 
 def test_seniors_without_a_concession_pay_the_adult_price():
     assert party_price({"adult": 100_000, "child": 60_000, "senior": None}, Party(1, 0, 2)) == (
-        300_000)
+        300_000
+    )
     assert party_price({"adult": 100_000}, Party(0, 0, 1)) == 100_000
 
 
@@ -75,8 +82,14 @@ def test_free_is_a_price():
     assert party_price({"adult": 0, "child": 0, "senior": 0}, Party(2, 2, 2)) == 0
 
 
-@given(st.integers(0, 20), st.integers(0, 20), st.integers(0, 20),
-       st.integers(0, 10**7), st.integers(0, 10**7), st.integers(0, 10**7))
+@given(
+    st.integers(0, 20),
+    st.integers(0, 20),
+    st.integers(0, 20),
+    st.integers(0, 10**7),
+    st.integers(0, 10**7),
+    st.integers(0, 10**7),
+)
 def test_price_is_an_integer_linear_in_the_party(a, c, s, adult, child, senior):
     if a + c + s == 0:
         return

@@ -62,8 +62,11 @@ def extracted_ids() -> set[str]:
 
 
 def test_po_has_no_empty_or_fuzzy_translation(catalog):
-    empty = [m.id for m in catalog if m.id and not (m.string if isinstance(m.string, str)
-                                                    else all(m.string))]
+    empty = [
+        m.id
+        for m in catalog
+        if m.id and not (m.string if isinstance(m.string, str) else all(m.string))
+    ]
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     assert not empty, f"untranslated: {empty}"
     assert not fuzzy, f"fuzzy: {fuzzy}"
@@ -132,7 +135,8 @@ def fragments(html: str) -> set[str]:
 def _plain(catalog) -> dict[str, str]:
     """Translations of the simple interface strings (no placeholders), English -> Vietnamese."""
     return {
-        m.id: m.string for m in catalog
+        m.id: m.string
+        for m in catalog
         if isinstance(m.id, str) and m.id and "%(" not in m.id and m.string != m.id
     }
 
@@ -193,10 +197,16 @@ def test_default_language_is_vietnamese(client):
     assert _lang(client.get("/")) == "vi"
 
 
-@pytest.mark.parametrize(("header", "lang"), [
-    ("en-US,en;q=0.9", "en"), ("en", "en"), ("vi-VN,vi;q=0.9,en;q=0.5", "vi"),
-    ("fr-FR,fr;q=0.9", "vi"), ("fr,en;q=0.5", "en"),
-])
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [
+        ("en-US,en;q=0.9", "en"),
+        ("en", "en"),
+        ("vi-VN,vi;q=0.9,en;q=0.5", "vi"),
+        ("fr-FR,fr;q=0.9", "vi"),
+        ("fr,en;q=0.5", "en"),
+    ],
+)
 def test_accept_language_chooses_when_no_lang_was_asked(client, header, lang):
     assert _lang(client.get("/villages", headers={"Accept-Language": header})) == lang
 

@@ -20,33 +20,62 @@ BAD_PRODUCT = 137  # 1-based position among the products
 
 
 def _villages() -> list[dict]:
-    return [{
-        "slug": f"test-village-{i}", "name_vi": f"Làng thử {i}", "name_en": f"Test village {i}",
-        "district": "Gia Lâm", "commune": "Bát Tràng", "category": "ceramics",
-        "crafts": ["gốm (ceramics)", "vẽ men"], "lat": 20.98 + i / 1000, "lon": 105.91,
-        "coord_quality": "estimate", "recognised_traditional": i % 2 == 0,
-        "contact": {"phone": f"+84 24 0000 000{i}"}, "sources": ["https://example.org/a"],
-    } for i in range(1, 4)]
+    return [
+        {
+            "slug": f"test-village-{i}",
+            "name_vi": f"Làng thử {i}",
+            "name_en": f"Test village {i}",
+            "district": "Gia Lâm",
+            "commune": "Bát Tràng",
+            "category": "ceramics",
+            "crafts": ["gốm (ceramics)", "vẽ men"],
+            "lat": 20.98 + i / 1000,
+            "lon": 105.91,
+            "coord_quality": "estimate",
+            "recognised_traditional": i % 2 == 0,
+            "contact": {"phone": f"+84 24 0000 000{i}"},
+            "sources": ["https://example.org/a"],
+        }
+        for i in range(1, 4)
+    ]
 
 
 def _products() -> list[dict]:
-    return [{
-        "slug": f"test-product-{i:03d}", "village": f"test-village-{i % 3 + 1}",
-        "name_vi": f"Bình gốm số {i}", "name_en": f"Vase no. {i}", "category": "ceramics",
-        "ocop_stars": (3, 4, 5, None)[i % 4], "price_min_vnd": 1000 * i,
-        "price_max_vnd": 1500 * i, "images": [f"https://example.org/{i}.jpg"],
-    } for i in range(1, N_PRODUCTS + 1)]
+    return [
+        {
+            "slug": f"test-product-{i:03d}",
+            "village": f"test-village-{i % 3 + 1}",
+            "name_vi": f"Bình gốm số {i}",
+            "name_en": f"Vase no. {i}",
+            "category": "ceramics",
+            "ocop_stars": (3, 4, 5, None)[i % 4],
+            "price_min_vnd": 1000 * i,
+            "price_max_vnd": 1500 * i,
+            "images": [f"https://example.org/{i}.jpg"],
+        }
+        for i in range(1, N_PRODUCTS + 1)
+    ]
 
 
 def _experiences() -> list[dict]:
-    return [{
-        "slug": f"test-workshop-{i}", "village": f"test-village-{i}", "kind": "workshop",
-        "title_vi": f"Lớp gốm {i}", "title_en": f"Pottery class {i}",
-        "duration_minutes": 90, "capacity": 12, "price_adult_vnd": 150_000,
-        "price_child_vnd": 100_000, "languages": ["vi", "en"],
-        "weekly_hours": {"sat": [["08:00", "11:30"], ["13:30", "17:00"]]},
-        "closed_dates": ["2027-02-06", "2027-02-07"], "is_sample": True,
-    } for i in range(1, 4)]
+    return [
+        {
+            "slug": f"test-workshop-{i}",
+            "village": f"test-village-{i}",
+            "kind": "workshop",
+            "title_vi": f"Lớp gốm {i}",
+            "title_en": f"Pottery class {i}",
+            "duration_minutes": 90,
+            "capacity": 12,
+            "price_adult_vnd": 150_000,
+            "price_child_vnd": 100_000,
+            "languages": ["vi", "en"],
+            "weekly_hours": {"sat": [["08:00", "11:30"], ["13:30", "17:00"]]},
+            "closed_dates": ["2027-02-06", "2027-02-07"],
+            "is_sample": True,
+        }
+        for i in range(1, 4)
+    ]
 
 
 def catalogue(bad: bool = False) -> dict[str, list[dict]]:
@@ -74,8 +103,11 @@ def _cell(value) -> str:
 
 
 def write_csv(path: Path, data: dict) -> Path:
-    rows = [{"type": kind[:-1], **row} for kind in ("villages", "products", "experiences")
-            for row in data[kind]]
+    rows = [
+        {"type": kind[:-1], **row}
+        for kind in ("villages", "products", "experiences")
+        for row in data[kind]
+    ]
     header = ["type", *sorted({k for row in rows for k in row} - {"type"})]
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=header)
@@ -140,8 +172,11 @@ def test_imported_values_are_typed(runner, tmp_path):
     result = run_import(runner, write_csv(tmp_path / "c.csv", catalogue()))
     assert result.exit_code == 0, result.stderr
     product = db.session.scalar(select(Product).where(Product.slug == "test-product-005"))
-    assert (product.price_min_vnd, product.ocop_stars, product.village.slug) == (5000, 4,
-                                                                                "test-village-3")
+    assert (product.price_min_vnd, product.ocop_stars, product.village.slug) == (
+        5000,
+        4,
+        "test-village-3",
+    )
     workshop = db.session.scalar(select(Experience).where(Experience.slug == "test-workshop-1"))
     assert workshop.weekly_hours == {"sat": [["08:00", "11:30"], ["13:30", "17:00"]]}
     assert workshop.closed_dates == ["2027-02-06", "2027-02-07"]
@@ -168,11 +203,13 @@ def test_every_problem_is_reported_at_once(runner, tmp_path):
     del data["villages"][0]["lat"]
     result = run_import(runner, write_json(tmp_path / "bad.json", data))
     assert result.exit_code == 1
-    for expected in ("product row 1, field 'category': unknown category 'pottery'",
-                     "product row 2, field 'village': no village 'atlantis'",
-                     "product row 4, field 'slug': duplicate of row 3",
-                     "experience row 1, field 'weekly_hours'",
-                     "village row 1, field 'lat': required"):
+    for expected in (
+        "product row 1, field 'category': unknown category 'pottery'",
+        "product row 2, field 'village': no village 'atlantis'",
+        "product row 4, field 'slug': duplicate of row 3",
+        "experience row 1, field 'weekly_hours'",
+        "village row 1, field 'lat': required",
+    ):
         assert expected in result.stderr
     assert "5 problem(s)" in result.stderr
 
@@ -198,19 +235,22 @@ def test_unknown_csv_column_is_refused(runner, tmp_path):
 def test_csv_row_with_an_unknown_type_is_named(runner, tmp_path):
     path = write_csv(tmp_path / "c.csv", catalogue())
     lines = path.read_text("utf-8").splitlines()
-    lines[5] = "widget" + lines[5][len("product"):]
+    lines[5] = "widget" + lines[5][len("product") :]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = run_import(runner, path)
     assert result.exit_code == 1
     assert "row 6, field 'type'" in result.stderr
 
 
-@pytest.mark.parametrize(("name", "text", "message"), [
-    ("broken.json", "{not json", "not valid JSON"),
-    ("list.json", "[]", 'expected an object with "villages"'),
-    ("nohead.csv", "slug,name_vi\nx,y\n", "'type' column"),
-    ("data.txt", "whatever", "unsupported file type"),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("broken.json", "{not json", "not valid JSON"),
+        ("list.json", "[]", 'expected an object with "villages"'),
+        ("nohead.csv", "slug,name_vi\nx,y\n", "'type' column"),
+        ("data.txt", "whatever", "unsupported file type"),
+    ],
+)
 def test_unreadable_files_are_refused(runner, tmp_path, name, text, message):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")

@@ -35,11 +35,14 @@ def test_unanswered_hold_expires_without_a_worker(template_db, tmp_path):
             select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
         ).one()
         slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=30))[exp.id][0]
-        response = client.post("/api/v1/bookings", json={
-            "items": [{"slot_id": slot.id, "party": {"adults": 2}}], "contact": CONTACT})
+        response = client.post(
+            "/api/v1/bookings",
+            json={"items": [{"slot_id": slot.id, "party": {"adults": 2}}], "contact": CONTACT},
+        )
         assert response.status_code == 201
-        db.session.execute(update(BookingItem).values(
-            hold_expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+        db.session.execute(
+            update(BookingItem).values(hold_expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
         db.session.commit()
         slot_id = slot.id
 

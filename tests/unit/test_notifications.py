@@ -53,12 +53,18 @@ def fakes(app):
 
 
 def _book(client, lang="en"):
-    exp = db.session.scalars(select(Experience).where(
-        Experience.slug == "bat-trang-workshop-pottery-wheel")).one()
+    exp = db.session.scalars(
+        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
+    ).one()
     slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=10))[exp.id][0]
-    response = client.post("/api/v1/bookings", json={
-        "items": [{"slot_id": slot.id, "party": {"adults": 2}}], "contact": CONTACT,
-        "lang": lang})
+    response = client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
+            "contact": CONTACT,
+            "lang": lang,
+        },
+    )
     assert response.status_code == 201
     return response.get_json()
 
@@ -78,7 +84,7 @@ def test_new_request_notifies_village_by_mail_webhook_and_sms_and_tourist(client
     assert recipients == ["lan@example.org", "workshop@bat-trang.example"]
     village_mail = next(b for to, _s, b in fakes.mailer.sent if to.endswith("bat-trang.example"))
     assert body["reference"] in village_mail and "/village/decide?token=" in village_mail
-    (url, secret, payload), = fakes.webhook.posts
+    ((url, secret, payload),) = fakes.webhook.posts
     assert url == "https://bat-trang.example/hook" and secret == _bat_trang().webhook_secret
     assert payload["event"] == "booking.requested" and payload["reference"] == body["reference"]
     assert payload["items"][0]["decide_url"]
@@ -87,7 +93,7 @@ def test_new_request_notifies_village_by_mail_webhook_and_sms_and_tourist(client
 
 def test_tourist_mail_speaks_the_booking_language(client, fakes):
     _book(client, lang="vi")
-    (_to, subject, text), = fakes.mailer.sent
+    ((_to, subject, text),) = fakes.mailer.sent
     assert subject.startswith("Đã nhận yêu cầu đặt chỗ")
     assert "Xin chào" in text
 

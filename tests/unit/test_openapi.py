@@ -125,7 +125,9 @@ def test_document_is_valid_openapi_3(spec):
 
 def test_every_registered_api_route_and_method_is_documented(app, spec):
     documented = {
-        (path, method) for path, ops in spec["paths"].items() for method in ops
+        (path, method)
+        for path, ops in spec["paths"].items()
+        for method in ops
         if method in {"get", "post", "put", "patch", "delete"}
     }
     missing = sorted(_api_routes(app) - documented)
@@ -135,15 +137,21 @@ def test_every_registered_api_route_and_method_is_documented(app, spec):
 def test_documented_paths_exist(app, spec):
     registered = _api_routes(app)
     stale = sorted(
-        (path, method) for path, ops in spec["paths"].items() for method in ops
+        (path, method)
+        for path, ops in spec["paths"].items()
+        for method in ops
         if method in {"get", "post", "put", "patch", "delete"} and (path, method) not in registered
     )
     assert not stale, f"openapi.json describes routes the app does not have: {stale}"
 
 
 def test_operation_ids_are_unique(spec):
-    ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()
-           if isinstance(op, dict) and "operationId" in op]
+    ids = [
+        op["operationId"]
+        for ops in spec["paths"].values()
+        for op in ops.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
     assert len(ids) == len(set(ids))
 
 
@@ -198,16 +206,24 @@ def test_detail_paths_answer_within_their_schema_for_a_known_item(client, spec):
         assert any(p.startswith(f"/api/v1/{expected}/") for p in checked), expected
 
 
-@pytest.mark.parametrize("path", ["/api/v1/villages/{slug}", "/api/v1/products/{slug}",
-                                  "/api/v1/experiences/{ref}", "/api/v1/landmarks/{slug}"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/villages/{slug}",
+        "/api/v1/products/{slug}",
+        "/api/v1/experiences/{ref}",
+        "/api/v1/landmarks/{slug}",
+    ],
+)
 def test_unknown_item_is_a_documented_404(client, spec, path):
     response = client.get(re.sub(r"\{[^}]+\}", "no-such-thing", path))
     assert response.status_code == 404
     check_response(spec, path, "get", response)
 
 
-@pytest.mark.parametrize("query", ["page=0", "page=abc", "per_page=1000", "category=pottery",
-                                   "colour=red"])
+@pytest.mark.parametrize(
+    "query", ["page=0", "page=abc", "per_page=1000", "category=pottery", "colour=red"]
+)
 def test_bad_list_parameters_are_documented_400s(client, spec, query):
     response = client.get(f"/api/v1/villages?{query}")
     assert response.status_code == 400
@@ -216,7 +232,8 @@ def test_bad_list_parameters_are_documented_400s(client, spec, query):
 
 def test_filtered_pages_validate_too(client, spec):
     for query in ("kind=workshop", "bookable=true", "sample=true"):
-        check_response(spec, "/api/v1/experiences", "get",
-                       client.get(f"/api/v1/experiences?{query}"))
+        check_response(
+            spec, "/api/v1/experiences", "get", client.get(f"/api/v1/experiences?{query}")
+        )
     for query in ("village=bat-trang", "q=lua", "per_page=1&page=3"):
         check_response(spec, "/api/v1/products", "get", client.get(f"/api/v1/products?{query}"))

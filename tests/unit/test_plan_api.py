@@ -20,12 +20,21 @@ def plan_day() -> date:
 
 
 def body(**overrides) -> dict:
-    data = {"start": {"landmark": "hoan-kiem-lake"}, "date": plan_day().isoformat(),
-            "start_time": "08:00", "end_time": "18:00", "mode": "car",
-            "party": {"adults": 2, "children": 1, "seniors": 0},
-            "interests": {"ceramics": 1.0, "silk_textiles": 0.5}, "budget_vnd": 2_000_000,
-            "must_include": ["bat-trang"], "exclude": [], "max_stops": 5, "alternatives": 3,
-            "lang": "en"}
+    data = {
+        "start": {"landmark": "hoan-kiem-lake"},
+        "date": plan_day().isoformat(),
+        "start_time": "08:00",
+        "end_time": "18:00",
+        "mode": "car",
+        "party": {"adults": 2, "children": 1, "seniors": 0},
+        "interests": {"ceramics": 1.0, "silk_textiles": 0.5},
+        "budget_vnd": 2_000_000,
+        "must_include": ["bat-trang"],
+        "exclude": [],
+        "max_stops": 5,
+        "alternatives": 3,
+        "lang": "en",
+    }
     data.update(overrides)
     return data
 
@@ -35,8 +44,9 @@ def fast_planner(app):
     from tourplanner.services.geocoding import EXTENSION_KEY, FakeGeocoder
 
     app.config["PLANNER_TIME_LIMIT"] = 0.15
-    app.extensions[EXTENSION_KEY] = FakeGeocoder({"Bát Tràng, Gia Lâm": (20.975, 105.91),
-                                                  "Paris": (48.85, 2.35)})
+    app.extensions[EXTENSION_KEY] = FakeGeocoder(
+        {"Bát Tràng, Gia Lâm": (20.975, 105.91), "Paris": (48.85, 2.35)}
+    )
     return app
 
 
@@ -61,14 +71,18 @@ def check_stop(stop: dict, party: Party) -> None:
         assert slot.experience_id == exp.id
         assert slot.start.astimezone(HANOI).isoformat() == stop["start"]
         assert slot.capacity - slot.taken >= party.size
-        prices = {"adult": exp.price_adult_vnd, "child": exp.price_child_vnd,
-                  "senior": exp.price_senior_vnd}
+        prices = {
+            "adult": exp.price_adult_vnd,
+            "child": exp.price_child_vnd,
+            "senior": exp.price_senior_vnd,
+        }
         assert stop["price_vnd"] == party_price(prices, party)
     else:
         assert stop["slot_id"] is None
         windows = windows_on(exp.weekly_hours, exp.closed_dates, plan_day())
-        assert any(a.hour * 60 + a.minute <= start and end <= b.hour * 60 + b.minute
-                   for a, b in windows)
+        assert any(
+            a.hour * 60 + a.minute <= start and end <= b.hour * 60 + b.minute for a, b in windows
+        )
         fact = exp.price_fact or {}
         per_person = "per person" in str(fact.get("unit"))
         assert stop["price_vnd"] == (fact["max"] * party.size if per_person else 0)
@@ -94,7 +108,8 @@ def check_itinerary(it: dict, request: dict) -> None:
     assert minutes(it["return"]) == clock + legs[-1]["minutes"] <= 18 * 60
     assert it["totals"]["travel_minutes"] == sum(leg["minutes"] for leg in legs)
     assert it["totals"]["visit_minutes"] == sum(
-        minutes(s["end"]) - minutes(s["start"]) for s in stops)
+        minutes(s["end"]) - minutes(s["start"]) for s in stops
+    )
     assert all(s["explanation"] for s in stops) and it["explanation"]
 
 
@@ -145,19 +160,21 @@ def test_nothing_open_gives_an_empty_result_with_the_reason(client):
 
 def test_must_include_that_cannot_fit_is_explained_not_an_error(client):
     # Đường Lâm is far west; with two hours on foot it cannot be reached and back.
-    response = client.post("/api/v1/plans", json=body(
-        must_include=["duong-lam"], mode="walk", start_time="09:00", end_time="11:00"))
+    response = client.post(
+        "/api/v1/plans",
+        json=body(must_include=["duong-lam"], mode="walk", start_time="09:00", end_time="11:00"),
+    )
     assert response.status_code == 201
     plan = response.get_json()
     assert plan["reason"]["code"] == "must_include_infeasible"
     assert "duong-lam" in plan["reason"]["message"]
-    assert all("duong-lam" not in [s["village"] for s in it["stops"]]
-               for it in plan["itineraries"])
+    assert all("duong-lam" not in [s["village"] for s in it["stops"]] for it in plan["itineraries"])
 
 
 def test_exclude_removes_a_village(client):
-    plan = client.post("/api/v1/plans", json=body(must_include=[],
-                                                  exclude=["bat-trang"])).get_json()
+    plan = client.post(
+        "/api/v1/plans", json=body(must_include=[], exclude=["bat-trang"])
+    ).get_json()
     assert plan["itineraries"]
     for it in plan["itineraries"]:
         assert "bat-trang" not in [s["village"] for s in it["stops"]]
@@ -169,16 +186,19 @@ def test_vietnamese_explanations(client):
     assert "điểm dừng" in text
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"end_time": "07:00"}, "end_time"),
-    ({"date": "2020-01-01"}, "date"),
-    ({"start": {"landmark": "eiffel-tower"}}, "start.landmark"),
-    ({"party": {"adults": 0, "children": 0, "seniors": 0}}, "party"),
-    ({"budget_vnd": -1}, "budget_vnd"),
-    ({"interests": {"knitting": 1}}, "interests.knitting"),
-    ({"must_include": ["atlantis"]}, "must_include"),
-    ({"exclude": ["atlantis"]}, "exclude"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"end_time": "07:00"}, "end_time"),
+        ({"date": "2020-01-01"}, "date"),
+        ({"start": {"landmark": "eiffel-tower"}}, "start.landmark"),
+        ({"party": {"adults": 0, "children": 0, "seniors": 0}}, "party"),
+        ({"budget_vnd": -1}, "budget_vnd"),
+        ({"interests": {"knitting": 1}}, "interests.knitting"),
+        ({"must_include": ["atlantis"]}, "must_include"),
+        ({"exclude": ["atlantis"]}, "exclude"),
+    ],
+)
 def test_bad_input_is_a_400_naming_the_field(client, overrides, field):
     response = client.post("/api/v1/plans", json=body(**overrides))
     assert response.status_code == 400

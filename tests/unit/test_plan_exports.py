@@ -16,10 +16,19 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 def plan(app, client):
     app.config["PLANNER_TIME_LIMIT"] = 0.1
     day = datetime.now(HANOI).date() + timedelta(days=10)
-    response = client.post("/api/v1/plans", json={
-        "start": {"landmark": "hoan-kiem-lake"}, "date": day.isoformat(), "mode": "car",
-        "party": {"adults": 2, "children": 1}, "interests": {"ceramics": 1.0},
-        "budget_vnd": 2_000_000, "must_include": ["bat-trang"], "lang": "en"})
+    response = client.post(
+        "/api/v1/plans",
+        json={
+            "start": {"landmark": "hoan-kiem-lake"},
+            "date": day.isoformat(),
+            "mode": "car",
+            "party": {"adults": 2, "children": 1},
+            "interests": {"ceramics": 1.0},
+            "budget_vnd": 2_000_000,
+            "must_include": ["bat-trang"],
+            "lang": "en",
+        },
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["itineraries"]

@@ -14,11 +14,22 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 def form(app) -> dict:
     app.config["PLANNER_TIME_LIMIT"] = 0.1
     day = datetime.now(HANOI).date() + timedelta(days=10)
-    return {"start_kind": "landmark", "landmark": "hoan-kiem-lake", "date": day.isoformat(),
-            "start_time": "08:00", "end_time": "18:00", "mode": "car", "adults": "2",
-            "children": "1", "seniors": "0", "budget_vnd": "2.000.000",
-            "interest-ceramics": "1", "interest-silk_textiles": "0.5", "max_stops": "5",
-            "alternatives": "3"}
+    return {
+        "start_kind": "landmark",
+        "landmark": "hoan-kiem-lake",
+        "date": day.isoformat(),
+        "start_time": "08:00",
+        "end_time": "18:00",
+        "mode": "car",
+        "adults": "2",
+        "children": "1",
+        "seniors": "0",
+        "budget_vnd": "2.000.000",
+        "interest-ceramics": "1",
+        "interest-silk_textiles": "0.5",
+        "max_stops": "5",
+        "alternatives": "3",
+    }
 
 
 @pytest.mark.parametrize(("lang", "text"), [("en", "Plan my day"), ("vi", "Lập lịch trình")])

@@ -21,11 +21,21 @@ DAY = (TODAY + timedelta(days=10)).isoformat()
 
 
 def request(**overrides) -> dict:
-    body = {"start": {"landmark": "hoan-kiem-lake"}, "date": DAY, "start_time": "08:00",
-            "end_time": "18:00", "mode": "car", "party": {"adults": 2, "children": 1},
-            "interests": {"ceramics": 1.0, "silk_textiles": 0.5}, "budget_vnd": 2_000_000,
-            "must_include": ["bat-trang"], "exclude": [], "max_stops": 5, "alternatives": 3,
-            "lang": "en"}
+    body = {
+        "start": {"landmark": "hoan-kiem-lake"},
+        "date": DAY,
+        "start_time": "08:00",
+        "end_time": "18:00",
+        "mode": "car",
+        "party": {"adults": 2, "children": 1},
+        "interests": {"ceramics": 1.0, "silk_textiles": 0.5},
+        "budget_vnd": 2_000_000,
+        "must_include": ["bat-trang"],
+        "exclude": [],
+        "max_stops": 5,
+        "alternatives": 3,
+        "lang": "en",
+    }
     body.update(overrides)
     return body
 
@@ -40,31 +50,34 @@ def test_a_complete_request_is_accepted():
     assert parsed.as_dict()["party"] == {"adults": 2, "children": 1, "seniors": 0}
 
 
-@pytest.mark.parametrize(("overrides", "field", "code"), [
-    ({"end_time": "07:00"}, "end_time", "end_before_start"),
-    ({"end_time": "08:00"}, "end_time", "end_before_start"),
-    ({"date": (TODAY - timedelta(days=1)).isoformat()}, "date", "date_in_past"),
-    ({"date": "05/12/2026"}, "date", "invalid_field"),
-    ({"party": {"adults": 0, "children": 0, "seniors": 0}}, "party", "invalid_party"),
-    ({"party": {"adults": -1}}, "party.adults", "invalid_party"),
-    ({"party": {"pets": 1}}, "party", "invalid_party"),
-    ({"budget_vnd": -5}, "budget_vnd", "negative_budget"),
-    ({"budget_vnd": "lots"}, "budget_vnd", "invalid_field"),
-    ({"interests": {"pottery": 1.0}}, "interests.pottery", "unknown_category"),
-    ({"interests": {"ceramics": 3}}, "interests.ceramics", "invalid_field"),
-    ({"start": {"landmark": "Hoàn Kiếm"}}, "start.landmark", "invalid_field"),
-    ({"start": {"lat": 21.0, "lon": 205.0}}, "start.lon", "invalid_field"),
-    ({"start": {"lat": 21.0}}, "start", "invalid_start"),
-    ({"start": {}}, "start", "missing_start"),
-    ({"mode": "helicopter"}, "mode", "invalid_field"),
-    ({"start_time": "8am"}, "start_time", "invalid_field"),
-    ({"max_stops": 0}, "max_stops", "invalid_field"),
-    ({"alternatives": 9}, "alternatives", "invalid_field"),
-    ({"lang": "fr"}, "lang", "invalid_field"),
-    ({"must_include": "bat-trang"}, "must_include", "invalid_field"),
-    ({"exclude": ["bat-trang"]}, "exclude", "invalid_field"),
-    ({"colour": "red"}, "colour", "unknown_field"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"end_time": "07:00"}, "end_time", "end_before_start"),
+        ({"end_time": "08:00"}, "end_time", "end_before_start"),
+        ({"date": (TODAY - timedelta(days=1)).isoformat()}, "date", "date_in_past"),
+        ({"date": "05/12/2026"}, "date", "invalid_field"),
+        ({"party": {"adults": 0, "children": 0, "seniors": 0}}, "party", "invalid_party"),
+        ({"party": {"adults": -1}}, "party.adults", "invalid_party"),
+        ({"party": {"pets": 1}}, "party", "invalid_party"),
+        ({"budget_vnd": -5}, "budget_vnd", "negative_budget"),
+        ({"budget_vnd": "lots"}, "budget_vnd", "invalid_field"),
+        ({"interests": {"pottery": 1.0}}, "interests.pottery", "unknown_category"),
+        ({"interests": {"ceramics": 3}}, "interests.ceramics", "invalid_field"),
+        ({"start": {"landmark": "Hoàn Kiếm"}}, "start.landmark", "invalid_field"),
+        ({"start": {"lat": 21.0, "lon": 205.0}}, "start.lon", "invalid_field"),
+        ({"start": {"lat": 21.0}}, "start", "invalid_start"),
+        ({"start": {}}, "start", "missing_start"),
+        ({"mode": "helicopter"}, "mode", "invalid_field"),
+        ({"start_time": "8am"}, "start_time", "invalid_field"),
+        ({"max_stops": 0}, "max_stops", "invalid_field"),
+        ({"alternatives": 9}, "alternatives", "invalid_field"),
+        ({"lang": "fr"}, "lang", "invalid_field"),
+        ({"must_include": "bat-trang"}, "must_include", "invalid_field"),
+        ({"exclude": ["bat-trang"]}, "exclude", "invalid_field"),
+        ({"colour": "red"}, "colour", "unknown_field"),
+    ],
+)
 def test_bad_input_names_the_field(overrides, field, code):
     with pytest.raises(ValidationError) as caught:
         parse_request(request(**overrides), TODAY)
@@ -86,10 +99,17 @@ def test_today_is_allowed():
     assert parse_request(request(date=TODAY.isoformat()), TODAY).day == TODAY
 
 
-FACTS = ExperienceFacts(id=1, slug="bt-wheel", village="bat-trang", category="ceramics",
-                        kind="workshop", duration=90,
-                        prices={"adult": 150_000, "child": 100_000, "senior": 120_000},
-                        min_age=6, bookable=True)
+FACTS = ExperienceFacts(
+    id=1,
+    slug="bt-wheel",
+    village="bat-trang",
+    category="ceramics",
+    kind="workshop",
+    duration=90,
+    prices={"adult": 150_000, "child": 100_000, "senior": 120_000},
+    min_age=6,
+    bookable=True,
+)
 
 
 def test_workshop_offer_prices_the_party_and_explains_itself():
@@ -122,8 +142,13 @@ def test_adults_only_experiences_are_not_offered_to_children():
 
 def test_visit_price_is_charged_only_per_person():
     party = Party(2, 1, 0)
-    ticket = {"min": 20_000, "max": 20_000, "unit": "entrance ticket per person",
-              "as_of": None, "source": "https://example.org"}
+    ticket = {
+        "min": 20_000,
+        "max": 20_000,
+        "unit": "entrance ticket per person",
+        "as_of": None,
+        "source": "https://example.org",
+    }
     price, note = visit_price(ticket, party)
     assert price == 60_000 and note["charged"] is True
     piece = {"min": 30_000, "max": 50_000, "unit": "per self-made piece", "as_of": "2015"}

@@ -37,8 +37,7 @@ class Mailer(Protocol):
 
 
 class Webhook(Protocol):
-    def post(self, url: str, secret: str, payload: dict[str, Any], *, delivery_id: str
-             ) -> None: ...
+    def post(self, url: str, secret: str, payload: dict[str, Any], *, delivery_id: str) -> None: ...
 
 
 class Sms(Protocol):
@@ -66,8 +65,7 @@ class SmtpMailer:
 
 class LoggingMailer:
     def send(self, to: str, subject: str, body: str, *, message_id: str) -> None:
-        log.info("mail (not sent, MAIL_ENABLED=0) to=%s subject=%s id=%s", to, subject,
-                 message_id)
+        log.info("mail (not sent, MAIL_ENABLED=0) to=%s subject=%s id=%s", to, subject, message_id)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -87,13 +85,18 @@ class WebhookSender:
     def post(self, url: str, secret: str, payload: dict[str, Any], *, delivery_id: str) -> None:
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         timestamp = str(int(time.time()))
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "tourplanner-webhook/1",
-            "X-Tourplanner-Timestamp": timestamp,
-            "X-Tourplanner-Signature": sign(secret, timestamp, body),
-            "X-Tourplanner-Delivery": delivery_id,
-        })
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "tourplanner-webhook/1",
+                "X-Tourplanner-Timestamp": timestamp,
+                "X-Tourplanner-Signature": sign(secret, timestamp, body),
+                "X-Tourplanner-Delivery": delivery_id,
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 status = response.status
@@ -119,7 +122,9 @@ class Notifiers:
 
 def from_config(config: dict[str, Any]) -> Notifiers:
     """The real channels, as configured (``MAIL_ENABLED=0`` logs mail instead of sending)."""
-    mailer: Mailer = (SmtpMailer(config["MAIL_SERVER"], int(config["MAIL_PORT"]),
-                                 config["MAIL_SENDER"]) if config.get("MAIL_ENABLED")
-                      else LoggingMailer())
+    mailer: Mailer = (
+        SmtpMailer(config["MAIL_SERVER"], int(config["MAIL_PORT"]), config["MAIL_SENDER"])
+        if config.get("MAIL_ENABLED")
+        else LoggingMailer()
+    )
     return Notifiers(mailer=mailer, webhook=WebhookSender(), sms=LoggingSms())

@@ -30,23 +30,27 @@ SERIALIZERS = {
 
 def _list(resource: str):
     page = catalogue.list_page(
-        resource, request.args.to_dict(),
+        resource,
+        request.args.to_dict(),
         default_size=current_app.config["API_PAGE_SIZE"],
         max_size=current_app.config["API_MAX_PAGE_SIZE"],
     )
     links: dict[str, str | None] = {"next": None, "prev": None}
     args = request.args.to_dict()
     if page.page < page.pages:
-        links["next"] = url_for(request.endpoint, **{**args, "page": page.page + 1},
-                                _external=True)
+        links["next"] = url_for(request.endpoint, **{**args, "page": page.page + 1}, _external=True)
     if page.page > 1:
-        links["prev"] = url_for(request.endpoint, **{**args, "page": page.page - 1},
-                                _external=True)
-    return jsonify({
-        "items": [SERIALIZERS[resource](item) for item in page.items],
-        "page": page.page, "per_page": page.per_page, "total": page.total,
-        "pages": page.pages, "links": links,
-    })
+        links["prev"] = url_for(request.endpoint, **{**args, "page": page.page - 1}, _external=True)
+    return jsonify(
+        {
+            "items": [SERIALIZERS[resource](item) for item in page.items],
+            "page": page.page,
+            "per_page": page.per_page,
+            "total": page.total,
+            "pages": page.pages,
+            "links": links,
+        }
+    )
 
 
 @bp.get("/villages")
@@ -111,145 +115,279 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": props}
 
 
-LOCATION = _obj(["lat", "lon", "quality"], lat={"type": "number"}, lon={"type": "number"},
-                quality={"type": "string", "enum": ["page", "commune_estimate", "estimate",
-                                                    "survey"]},
-                note=NULLABLE_STR)
+LOCATION = _obj(
+    ["lat", "lon", "quality"],
+    lat={"type": "number"},
+    lon={"type": "number"},
+    quality={"type": "string", "enum": ["page", "commune_estimate", "estimate", "survey"]},
+    note=NULLABLE_STR,
+)
 VILLAGE_PROPS = {
-    "slug": {"type": "string"}, "name_vi": {"type": "string"}, "name_en": {"type": "string"},
-    "district": {"type": "string"}, "commune": NULLABLE_STR, "category": CATEGORY,
-    "crafts": STR_LIST, "location": LOCATION, "recognised_traditional": NULLABLE_BOOL,
-    "has_bookable_experiences": {"type": "boolean"}, "url": {"type": "string"},
+    "slug": {"type": "string"},
+    "name_vi": {"type": "string"},
+    "name_en": {"type": "string"},
+    "district": {"type": "string"},
+    "commune": NULLABLE_STR,
+    "category": CATEGORY,
+    "crafts": STR_LIST,
+    "location": LOCATION,
+    "recognised_traditional": NULLABLE_BOOL,
+    "has_bookable_experiences": {"type": "boolean"},
+    "url": {"type": "string"},
     "page_url": {"type": "string"},
 }
 PRODUCT = _obj(
-    ["slug", "village", "name_vi", "category"], slug={"type": "string"},
-    village={"type": "string"}, name_vi={"type": "string"}, name_en=NULLABLE_STR,
-    category=CATEGORY, ocop_stars={"type": ["integer", "null"], "enum": [3, 4, 5, None]},
-    ip_protected=NULLABLE_BOOL, price_min_vnd=NULLABLE_INT, price_max_vnd=NULLABLE_INT,
-    images=STR_LIST, source=NULLABLE_STR, sample={"type": "boolean"},
+    ["slug", "village", "name_vi", "category"],
+    slug={"type": "string"},
+    village={"type": "string"},
+    name_vi={"type": "string"},
+    name_en=NULLABLE_STR,
+    category=CATEGORY,
+    ocop_stars={"type": ["integer", "null"], "enum": [3, 4, 5, None]},
+    ip_protected=NULLABLE_BOOL,
+    price_min_vnd=NULLABLE_INT,
+    price_max_vnd=NULLABLE_INT,
+    images=STR_LIST,
+    source=NULLABLE_STR,
+    sample={"type": "boolean"},
 )
 EXPERIENCE = _obj(
     ["id", "slug", "village", "kind", "title_vi", "title_en", "duration_minutes"],
-    id={"type": "integer"}, slug={"type": "string"}, village={"type": "string"},
-    kind={"type": "string", "enum": ["visit", "workshop"]}, title_vi={"type": "string"},
-    title_en={"type": "string"}, description_vi=NULLABLE_STR, description_en=NULLABLE_STR,
-    duration_minutes={"type": "integer"}, duration_is_default={"type": "boolean"},
+    id={"type": "integer"},
+    slug={"type": "string"},
+    village={"type": "string"},
+    kind={"type": "string", "enum": ["visit", "workshop"]},
+    title_vi={"type": "string"},
+    title_en={"type": "string"},
+    description_vi=NULLABLE_STR,
+    description_en=NULLABLE_STR,
+    duration_minutes={"type": "integer"},
+    duration_is_default={"type": "boolean"},
     capacity=NULLABLE_INT,
-    prices_vnd=_obj(["adult", "child", "senior"], adult=NULLABLE_INT, child=NULLABLE_INT,
-                    senior=NULLABLE_INT),
-    price_fact={"type": ["object", "null"]}, languages=STR_LIST, min_age=NULLABLE_INT,
-    accessibility_vi=NULLABLE_STR, accessibility_en=NULLABLE_STR,
-    weekly_hours={"type": "object", "additionalProperties": {
-        "type": "array", "items": {"type": "array", "items": {"type": "string"}}}},
-    hours_are_default={"type": "boolean"}, hours_fact=NULLABLE_STR, closed_dates=STR_LIST,
-    booking_cutoff_hours={"type": "integer"}, free_cancellation_hours={"type": "integer"},
-    bookable={"type": "boolean"}, sample={"type": "boolean"},
+    prices_vnd=_obj(
+        ["adult", "child", "senior"], adult=NULLABLE_INT, child=NULLABLE_INT, senior=NULLABLE_INT
+    ),
+    price_fact={"type": ["object", "null"]},
+    languages=STR_LIST,
+    min_age=NULLABLE_INT,
+    accessibility_vi=NULLABLE_STR,
+    accessibility_en=NULLABLE_STR,
+    weekly_hours={
+        "type": "object",
+        "additionalProperties": {
+            "type": "array",
+            "items": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    hours_are_default={"type": "boolean"},
+    hours_fact=NULLABLE_STR,
+    closed_dates=STR_LIST,
+    booking_cutoff_hours={"type": "integer"},
+    free_cancellation_hours={"type": "integer"},
+    bookable={"type": "boolean"},
+    sample={"type": "boolean"},
 )
-LANDMARK = _obj(["slug", "name_vi", "name_en", "location"], slug={"type": "string"},
-                name_vi={"type": "string"}, name_en={"type": "string"}, location=LOCATION,
-                source=NULLABLE_STR)
+LANDMARK = _obj(
+    ["slug", "name_vi", "name_en", "location"],
+    slug={"type": "string"},
+    name_vi={"type": "string"},
+    name_en={"type": "string"},
+    location=LOCATION,
+    source=NULLABLE_STR,
+)
 
-add_schemas({
-    "Village": _obj(list(VILLAGE_PROPS), **VILLAGE_PROPS),
-    "VillageDetail": {"allOf": [ref("Village"), _obj(
-        ["products", "experiences", "sources"], founded=NULLABLE_STR, story_vi=NULLABLE_STR,
-        story_en=NULLABLE_STR, notes=NULLABLE_STR, contact={"type": ["object", "null"]},
-        videos=STR_LIST, has_ocop_products=NULLABLE_BOOL, ip_protected=NULLABLE_BOOL,
-        has_display_space=NULLABLE_BOOL, sources=STR_LIST,
-        products={"type": "array", "items": ref("Product")},
-        experiences={"type": "array", "items": ref("Experience")})]},
-    "Product": PRODUCT,
-    "Experience": EXPERIENCE,
-    "Landmark": LANDMARK,
-    "Links": _obj(["next", "prev"], next=NULLABLE_STR, prev=NULLABLE_STR),
-    "FeatureCollection": _obj(
-        ["type", "features"], type={"const": "FeatureCollection"},
-        features={"type": "array", "items": _obj(
-            ["type", "geometry", "properties"], type={"const": "Feature"},
-            id={"type": "string"},
-            geometry=_obj(["type", "coordinates"], type={"const": "Point"},
-                          coordinates={"type": "array", "items": {"type": "number"},
-                                       "minItems": 2, "maxItems": 2}),
-            properties={"type": "object"})}),
-})
+add_schemas(
+    {
+        "Village": _obj(list(VILLAGE_PROPS), **VILLAGE_PROPS),
+        "VillageDetail": {
+            "allOf": [
+                ref("Village"),
+                _obj(
+                    ["products", "experiences", "sources"],
+                    founded=NULLABLE_STR,
+                    story_vi=NULLABLE_STR,
+                    story_en=NULLABLE_STR,
+                    notes=NULLABLE_STR,
+                    contact={"type": ["object", "null"]},
+                    videos=STR_LIST,
+                    has_ocop_products=NULLABLE_BOOL,
+                    ip_protected=NULLABLE_BOOL,
+                    has_display_space=NULLABLE_BOOL,
+                    sources=STR_LIST,
+                    products={"type": "array", "items": ref("Product")},
+                    experiences={"type": "array", "items": ref("Experience")},
+                ),
+            ]
+        },
+        "Product": PRODUCT,
+        "Experience": EXPERIENCE,
+        "Landmark": LANDMARK,
+        "Links": _obj(["next", "prev"], next=NULLABLE_STR, prev=NULLABLE_STR),
+        "FeatureCollection": _obj(
+            ["type", "features"],
+            type={"const": "FeatureCollection"},
+            features={
+                "type": "array",
+                "items": _obj(
+                    ["type", "geometry", "properties"],
+                    type={"const": "Feature"},
+                    id={"type": "string"},
+                    geometry=_obj(
+                        ["type", "coordinates"],
+                        type={"const": "Point"},
+                        coordinates={
+                            "type": "array",
+                            "items": {"type": "number"},
+                            "minItems": 2,
+                            "maxItems": 2,
+                        },
+                    ),
+                    properties={"type": "object"},
+                ),
+            },
+        ),
+    }
+)
 
 
 def _page_of(name: str) -> dict[str, Any]:
-    return _obj(["items", "page", "per_page", "total", "pages", "links"],
-                items={"type": "array", "items": ref(name)}, page={"type": "integer"},
-                per_page={"type": "integer"}, total={"type": "integer"},
-                pages={"type": "integer"}, links=ref("Links"))
+    return _obj(
+        ["items", "page", "per_page", "total", "pages", "links"],
+        items={"type": "array", "items": ref(name)},
+        page={"type": "integer"},
+        per_page={"type": "integer"},
+        total={"type": "integer"},
+        pages={"type": "integer"},
+        links=ref("Links"),
+    )
 
 
 PAGING = [
     query_param("page", "Page number, from 1", {"type": "integer", "minimum": 1, "default": 1}),
-    query_param("per_page", "Items per page", {"type": "integer", "minimum": 1, "maximum": 200,
-                                               "default": 50}),
+    query_param(
+        "per_page",
+        "Items per page",
+        {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+    ),
 ]
-SEARCH = query_param("q", "Search words; diacritics optional ('bat trang' finds 'Bát Tràng')",
-                     {"type": "string"})
+SEARCH = query_param(
+    "q", "Search words; diacritics optional ('bat trang' finds 'Bát Tràng')", {"type": "string"}
+)
 
 
 def _collection(tag: str, name: str, op: str, params: list[dict], notes: str) -> dict[str, Any]:
-    return {"get": {
-        "tags": [tag], "summary": f"List {tag}, ordered by slug", "description": notes,
-        "operationId": op, "parameters": params + PAGING,
-        "responses": {"200": json_response(f"One page of {tag}", _page_of(name)),
-                      **error_responses(400, 404)},
-    }}
+    return {
+        "get": {
+            "tags": [tag],
+            "summary": f"List {tag}, ordered by slug",
+            "description": notes,
+            "operationId": op,
+            "parameters": params + PAGING,
+            "responses": {
+                "200": json_response(f"One page of {tag}", _page_of(name)),
+                **error_responses(400, 404),
+            },
+        }
+    }
 
 
 def _item(tag: str, name: str, op: str, param: dict) -> dict[str, Any]:
-    return {"get": {
-        "tags": [tag], "summary": f"One {name.lower()}", "operationId": op,
-        "parameters": [param],
-        "responses": {"200": json_response(name, ref(name)), **error_responses(404)},
-    }}
+    return {
+        "get": {
+            "tags": [tag],
+            "summary": f"One {name.lower()}",
+            "operationId": op,
+            "parameters": [param],
+            "responses": {"200": json_response(name, ref(name)), **error_responses(404)},
+        }
+    }
 
 
 add_tag("catalogue", "The digital handbook of Hanoi's craft villages")
-add_paths({
-    "/api/v1/villages": _collection("catalogue", "Village", "listVillages", [
-        query_param("district", "District (2024 name, e.g. 'Gia Lâm')", {"type": "string"}),
-        query_param("category", "Craft category", CATEGORY),
-        query_param("traditional", "Recognised traditional craft village", BOOL_TEXT),
-        query_param("bookable", "Has experiences that can be booked", BOOL_TEXT), SEARCH,
-    ], "Unknown parameters and unknown filter values are refused with 400."),
-    "/api/v1/villages/{slug}": {"get": {
-        **_item("catalogue", "VillageDetail", "getVillage",
-                path_param("slug", "Village slug, e.g. bat-trang"))["get"],
-        "summary": "One village with its products and experiences",
-    }},
-    "/api/v1/villages.geojson": {"get": {
-        "tags": ["catalogue"], "summary": "Every village as a GeoJSON FeatureCollection",
-        "operationId": "villagesGeojson",
-        "responses": {"200": {"description": "RFC 7946 FeatureCollection",
-                              "content": {"application/geo+json": {
-                                  "schema": ref("FeatureCollection")}}}},
-    }},
-    "/api/v1/products": _collection("catalogue", "Product", "listProducts", [
-        query_param("village", "Village slug", {"type": "string"}),
-        query_param("category", "Craft category", CATEGORY),
-        query_param("ocop", "'any' for OCOP-certified, or the minimum stars (3-5)",
-                    {"type": "string", "enum": ["any", "3", "4", "5"]}),
-        query_param("ip_protected", "Covered by intellectual-property protection", BOOL_TEXT),
-        SEARCH,
-    ], "Village products, many OCOP-certified."),
-    "/api/v1/products/{slug}": _item("catalogue", "Product", "getProduct",
-                                     path_param("slug", "Product slug")),
-    "/api/v1/experiences": _collection("catalogue", "Experience", "listExperiences", [
-        query_param("village", "Village slug", {"type": "string"}),
-        query_param("kind", "visit or workshop", {"type": "string",
-                                                  "enum": ["visit", "workshop"]}),
-        query_param("category", "Craft category of the village", CATEGORY),
-        query_param("bookable", "Schedule, capacity and price are published", BOOL_TEXT),
-        query_param("sample", "Demo rows (true) or real rows (false)", BOOL_TEXT),
-    ], "Visits and hands-on workshops."),
-    "/api/v1/experiences/{ref}": _item("catalogue", "Experience", "getExperience",
-                                       path_param("ref", "Numeric id or slug")),
-    "/api/v1/landmarks": _collection("catalogue", "Landmark", "listLandmarks", [],
-                                     "Start points such as Hoàn Kiếm Lake."),
-    "/api/v1/landmarks/{slug}": _item("catalogue", "Landmark", "getLandmark",
-                                      path_param("slug", "Landmark slug")),
-})
+add_paths(
+    {
+        "/api/v1/villages": _collection(
+            "catalogue",
+            "Village",
+            "listVillages",
+            [
+                query_param("district", "District (2024 name, e.g. 'Gia Lâm')", {"type": "string"}),
+                query_param("category", "Craft category", CATEGORY),
+                query_param("traditional", "Recognised traditional craft village", BOOL_TEXT),
+                query_param("bookable", "Has experiences that can be booked", BOOL_TEXT),
+                SEARCH,
+            ],
+            "Unknown parameters and unknown filter values are refused with 400.",
+        ),
+        "/api/v1/villages/{slug}": {
+            "get": {
+                **_item(
+                    "catalogue",
+                    "VillageDetail",
+                    "getVillage",
+                    path_param("slug", "Village slug, e.g. bat-trang"),
+                )["get"],
+                "summary": "One village with its products and experiences",
+            }
+        },
+        "/api/v1/villages.geojson": {
+            "get": {
+                "tags": ["catalogue"],
+                "summary": "Every village as a GeoJSON FeatureCollection",
+                "operationId": "villagesGeojson",
+                "responses": {
+                    "200": {
+                        "description": "RFC 7946 FeatureCollection",
+                        "content": {"application/geo+json": {"schema": ref("FeatureCollection")}},
+                    }
+                },
+            }
+        },
+        "/api/v1/products": _collection(
+            "catalogue",
+            "Product",
+            "listProducts",
+            [
+                query_param("village", "Village slug", {"type": "string"}),
+                query_param("category", "Craft category", CATEGORY),
+                query_param(
+                    "ocop",
+                    "'any' for OCOP-certified, or the minimum stars (3-5)",
+                    {"type": "string", "enum": ["any", "3", "4", "5"]},
+                ),
+                query_param(
+                    "ip_protected", "Covered by intellectual-property protection", BOOL_TEXT
+                ),
+                SEARCH,
+            ],
+            "Village products, many OCOP-certified.",
+        ),
+        "/api/v1/products/{slug}": _item(
+            "catalogue", "Product", "getProduct", path_param("slug", "Product slug")
+        ),
+        "/api/v1/experiences": _collection(
+            "catalogue",
+            "Experience",
+            "listExperiences",
+            [
+                query_param("village", "Village slug", {"type": "string"}),
+                query_param(
+                    "kind", "visit or workshop", {"type": "string", "enum": ["visit", "workshop"]}
+                ),
+                query_param("category", "Craft category of the village", CATEGORY),
+                query_param("bookable", "Schedule, capacity and price are published", BOOL_TEXT),
+                query_param("sample", "Demo rows (true) or real rows (false)", BOOL_TEXT),
+            ],
+            "Visits and hands-on workshops.",
+        ),
+        "/api/v1/experiences/{ref}": _item(
+            "catalogue", "Experience", "getExperience", path_param("ref", "Numeric id or slug")
+        ),
+        "/api/v1/landmarks": _collection(
+            "catalogue", "Landmark", "listLandmarks", [], "Start points such as Hoàn Kiếm Lake."
+        ),
+        "/api/v1/landmarks/{slug}": _item(
+            "catalogue", "Landmark", "getLandmark", path_param("slug", "Landmark slug")
+        ),
+    }
+)

@@ -52,11 +52,19 @@ def ref(name: str) -> dict[str, str]:
 
 
 def error_responses(*statuses: int) -> dict[str, Any]:
-    text = {400: "Bad input", 403: "Forbidden", 404: "Not found", 409: "Conflict",
-            422: "Cannot be processed", 429: "Too many requests"}
+    text = {
+        400: "Bad input",
+        403: "Forbidden",
+        404: "Not found",
+        409: "Conflict",
+        422: "Cannot be processed",
+        429: "Too many requests",
+    }
     return {
-        str(s): {"description": text.get(s, "Error"),
-                 "content": {"application/json": {"schema": ref("Error")}}}
+        str(s): {
+            "description": text.get(s, "Error"),
+            "content": {"application/json": {"schema": ref("Error")}},
+        }
         for s in statuses
     }
 
@@ -66,13 +74,23 @@ def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def query_param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": schema}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
 
 
 def path_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict:
-    return {"name": name, "in": "path", "required": True, "description": description,
-            "schema": schema or {"type": "string"}}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
 
 
 def document() -> dict[str, Any]:
@@ -82,8 +100,8 @@ def document() -> dict[str, Any]:
             "title": "tourplanner API",
             "version": "1.0.0",
             "description": "Catalogue, day-trip planning and bookings for the craft villages of "
-                           "Hanoi. Errors always have the shape "
-                           '{"error": {"code", "message", "details"}}.',
+            "Hanoi. Errors always have the shape "
+            '{"error": {"code", "message", "details"}}.',
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/"}],
@@ -103,15 +121,29 @@ def docs():
     return render_template("api_docs.html", spec=document())
 
 
-add_paths({
-    "/api/v1/openapi.json": {"get": {
-        "tags": ["meta"], "summary": "This OpenAPI document", "operationId": "getOpenapi",
-        "responses": {"200": json_response("The OpenAPI 3.1 document", {"type": "object"})},
-    }},
-    "/api/v1/docs": {"get": {
-        "tags": ["meta"], "summary": "Browsable documentation (HTML)", "operationId": "getDocs",
-        "responses": {"200": {"description": "HTML page",
-                              "content": {"text/html": {"schema": {"type": "string"}}}}},
-    }},
-})
+add_paths(
+    {
+        "/api/v1/openapi.json": {
+            "get": {
+                "tags": ["meta"],
+                "summary": "This OpenAPI document",
+                "operationId": "getOpenapi",
+                "responses": {"200": json_response("The OpenAPI 3.1 document", {"type": "object"})},
+            }
+        },
+        "/api/v1/docs": {
+            "get": {
+                "tags": ["meta"],
+                "summary": "Browsable documentation (HTML)",
+                "operationId": "getDocs",
+                "responses": {
+                    "200": {
+                        "description": "HTML page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    }
+)
 add_tag("meta", "The API's own description")

@@ -32,8 +32,10 @@ from tourplanner.services import exports, planning
 def plan_links(plan_id: str) -> dict[str, str]:
     """URLs of a saved plan: the page, the API resource and the exports that exist."""
     endpoints = {
-        "page": ("web.plan_page", {}), "api": ("api.get_plan", {}),
-        "ics": ("web.plan_ics", {}), "geojson": ("api.plan_geojson", {}),
+        "page": ("web.plan_page", {}),
+        "api": ("api.get_plan", {}),
+        "ics": ("web.plan_ics", {}),
+        "geojson": ("api.plan_geojson", {}),
         "print": ("web.plan_print", {}),
     }
     links = {}
@@ -47,8 +49,9 @@ def plan_body(row: Plan, with_request: bool = False) -> dict[str, Any]:
     """The API representation of a saved plan: result, links and map-app directions."""
     links = plan_links(row.id)
     body = {"id": row.id, "url": links.get("page", links["api"]), "links": links, **row.result}
-    body["directions"] = [exports.directions(row, i)
-                          for i in range(len(row.result.get("itineraries", [])))]
+    body["directions"] = [
+        exports.directions(row, i) for i in range(len(row.result.get("itineraries", [])))
+    ]
     if with_request:
         body["request"] = row.request
         body["created_at"] = row.created_at.isoformat() if row.created_at else None
@@ -74,8 +77,12 @@ def itinerary_arg() -> int:
     """``?itinerary=N`` (default 0, the best itinerary)."""
     value = request.args.get("itinerary", "0")
     if not value.isdigit():
-        raise ValidationError("'itinerary' must be a whole number from 0",
-                              code="invalid_parameter", parameter="itinerary", value=value)
+        raise ValidationError(
+            "'itinerary' must be a whole number from 0",
+            code="invalid_parameter",
+            parameter="itinerary",
+            value=value,
+        )
     return int(value)
 
 
@@ -99,111 +106,219 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": props}
 
 
-START = {"oneOf": [
-    _obj(["landmark"], landmark={"type": "string", "examples": ["hoan-kiem-lake"]}),
-    _obj(["lat", "lon"], lat={"type": "number"}, lon={"type": "number"}),
-    _obj(["address"], address={"type": "string"}),
-], "description": "A landmark slug, a map point, or an address (geocoded when a geocoder is "
-                  "reachable, else 422 geocoder_unavailable)."}
+START = {
+    "oneOf": [
+        _obj(["landmark"], landmark={"type": "string", "examples": ["hoan-kiem-lake"]}),
+        _obj(["lat", "lon"], lat={"type": "number"}, lon={"type": "number"}),
+        _obj(["address"], address={"type": "string"}),
+    ],
+    "description": "A landmark slug, a map point, or an address (geocoded when a geocoder is "
+    "reachable, else 422 geocoder_unavailable).",
+}
 PLAN_REQUEST = _obj(
-    ["start", "date", "party"], start=START,
+    ["start", "date", "party"],
+    start=START,
     date={"type": "string", "format": "date", "description": "Today or later"},
-    start_time={**TIME, "default": "08:00"}, end_time={**TIME, "default": "18:00"},
+    start_time={**TIME, "default": "08:00"},
+    end_time={**TIME, "default": "18:00"},
     mode={"type": "string", "enum": list(MODES), "default": "car"},
-    party=_obj([], adults={**INT, "minimum": 0}, children={**INT, "minimum": 0,
-                                                            "description": "Under 16"},
-               seniors={**INT, "minimum": 0}),
-    interests={"type": "object", "description": "Craft category -> weight 0..1; unnamed "
-               "categories weigh 0.2 (all 1.0 when empty)",
-               "propertyNames": {"enum": list(CATEGORIES)},
-               "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}},
+    party=_obj(
+        [],
+        adults={**INT, "minimum": 0},
+        children={**INT, "minimum": 0, "description": "Under 16"},
+        seniors={**INT, "minimum": 0},
+    ),
+    interests={
+        "type": "object",
+        "description": "Craft category -> weight 0..1; unnamed "
+        "categories weigh 0.2 (all 1.0 when empty)",
+        "propertyNames": {"enum": list(CATEGORIES)},
+        "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+    },
     budget_vnd={"type": ["integer", "null"], "minimum": 0},
-    must_include={"type": "array", "items": {"type": "string"},
-                  "description": "Village or experience slugs"},
-    exclude={"type": "array", "items": {"type": "string"},
-             "description": "Village or experience slugs"},
+    must_include={
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Village or experience slugs",
+    },
+    exclude={
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Village or experience slugs",
+    },
     max_stops={**INT, "minimum": 1, "maximum": MAX_STOPS_LIMIT, "default": 5},
-    alternatives={**INT, "minimum": 1, "maximum": MAX_ALTERNATIVES, "default": 3,
-                  "description": "How many itineraries to return at most (the best one "
-                                 "included)"},
+    alternatives={
+        **INT,
+        "minimum": 1,
+        "maximum": MAX_ALTERNATIVES,
+        "default": 3,
+        "description": "How many itineraries to return at most (the best one included)",
+    },
     lang={"type": "string", "enum": list(LANGS), "default": "vi"},
 )
 PLAN_REQUEST["additionalProperties"] = False
 STOP = _obj(
-    ["village", "experience_id", "slot_id", "arrive", "start", "end", "wait_minutes",
-     "price_vnd", "explanation"],
-    village={"type": "string"}, experience_id=INT, slot_id={"type": ["integer", "null"]},
-    arrive=ISO, start=ISO, end=ISO, wait_minutes=INT, price_vnd=INT,
-    price_note={"type": ["object", "null"]}, experience_slug={"type": "string"},
-    kind={"type": "string", "enum": ["visit", "workshop"]}, category={"type": "string"},
-    title={"type": "object"}, village_name={"type": "object"}, lat={"type": "number"},
-    lon={"type": "number"}, sample={"type": "boolean"}, hours_are_default={"type": "boolean"},
-    score={"type": "number"}, reasons={"type": "array", "items": {"type": "object"}},
+    [
+        "village",
+        "experience_id",
+        "slot_id",
+        "arrive",
+        "start",
+        "end",
+        "wait_minutes",
+        "price_vnd",
+        "explanation",
+    ],
+    village={"type": "string"},
+    experience_id=INT,
+    slot_id={"type": ["integer", "null"]},
+    arrive=ISO,
+    start=ISO,
+    end=ISO,
+    wait_minutes=INT,
+    price_vnd=INT,
+    price_note={"type": ["object", "null"]},
+    experience_slug={"type": "string"},
+    kind={"type": "string", "enum": ["visit", "workshop"]},
+    category={"type": "string"},
+    title={"type": "object"},
+    village_name={"type": "object"},
+    lat={"type": "number"},
+    lon={"type": "number"},
+    sample={"type": "boolean"},
+    hours_are_default={"type": "boolean"},
+    score={"type": "number"},
+    reasons={"type": "array", "items": {"type": "object"}},
     explanation={"type": "string"},
 )
-LEG = _obj(["from", "to", "mode", "km", "minutes"], **{
-    "from": {"type": "string", "description": "Village slug or 'start'"},
-    "to": {"type": "string"}, "mode": {"type": "string"}, "km": {"type": "number"},
-    "minutes": INT})
+LEG = _obj(
+    ["from", "to", "mode", "km", "minutes"],
+    **{
+        "from": {"type": "string", "description": "Village slug or 'start'"},
+        "to": {"type": "string"},
+        "mode": {"type": "string"},
+        "km": {"type": "number"},
+        "minutes": INT,
+    },
+)
 ITINERARY = _obj(
     ["stops", "legs", "totals", "explanation"],
     stops={"type": "array", "items": ref("PlanStop")},
     legs={"type": "array", "items": ref("PlanLeg")},
-    totals=_obj(["cost_vnd", "travel_minutes", "visit_minutes", "score"], cost_vnd=INT,
-                travel_minutes=INT, visit_minutes=INT, wait_minutes=INT, km={"type": "number"},
-                score={"type": "number"}),
-    leave=ISO, explanation={"type": "string"}, **{"return": ISO},
+    totals=_obj(
+        ["cost_vnd", "travel_minutes", "visit_minutes", "score"],
+        cost_vnd=INT,
+        travel_minutes=INT,
+        visit_minutes=INT,
+        wait_minutes=INT,
+        km={"type": "number"},
+        score={"type": "number"},
+    ),
+    leave=ISO,
+    explanation={"type": "string"},
+    **{"return": ISO},
 )
 PLAN = _obj(
-    ["id", "url", "links", "itineraries"], id={"type": "string"}, url={"type": "string"},
+    ["id", "url", "links", "itineraries"],
+    id={"type": "string"},
+    url={"type": "string"},
     links={"type": "object", "additionalProperties": {"type": "string"}},
     itineraries={"type": "array", "items": ref("Itinerary")},
-    reason={**_obj(["code", "message"], code={"type": "string"},
-                   message={"type": "string"}),
-            "description": "Why the result is empty or partial"},
-    request={"type": "object"}, created_at=ISO,
-    directions={"type": "array", "description": "Per itinerary: a Google Maps route with "
-                "waypoints and one OpenStreetMap link per leg",
-                "items": _obj(["google", "osm"], google={"type": "string"},
-                              osm={"type": "array", "items": {"type": "string"}})},
+    reason={
+        **_obj(["code", "message"], code={"type": "string"}, message={"type": "string"}),
+        "description": "Why the result is empty or partial",
+    },
+    request={"type": "object"},
+    created_at=ISO,
+    directions={
+        "type": "array",
+        "description": "Per itinerary: a Google Maps route with "
+        "waypoints and one OpenStreetMap link per leg",
+        "items": _obj(
+            ["google", "osm"],
+            google={"type": "string"},
+            osm={"type": "array", "items": {"type": "string"}},
+        ),
+    },
 )
 
-add_schemas({"PlanRequest": PLAN_REQUEST, "PlanStop": STOP, "PlanLeg": LEG,
-             "Itinerary": ITINERARY, "Plan": PLAN})
+add_schemas(
+    {
+        "PlanRequest": PLAN_REQUEST,
+        "PlanStop": STOP,
+        "PlanLeg": LEG,
+        "Itinerary": ITINERARY,
+        "Plan": PLAN,
+    }
+)
 add_tag("plans", "Day-trip planning")
-add_paths({
-    "/api/v1/plans": {"post": {
-        "tags": ["plans"], "summary": "Plan a day trip and save it under a stable URL",
-        "operationId": "createPlan",
-        "description": "Only experiences open that date with enough free places for the "
-                       "party are planned. An impossible request (nothing open) returns an "
-                       "empty list of itineraries with a reason. Bad fields give 400 with "
-                       "details.field naming the field.",
-        "requestBody": {"required": True,
-                        "content": {"application/json": {"schema": ref("PlanRequest")}}},
-        "responses": {"201": json_response("The saved plan", ref("Plan")),
-                      **error_responses(400, 422)},
-    }},
-    "/api/v1/plans/{plan_id}": {"get": {
-        "tags": ["plans"], "summary": "A saved plan", "operationId": "getPlan",
-        "parameters": [path_param("plan_id", "Plan id")],
-        "responses": {"200": json_response("The plan with its request", ref("Plan")),
-                      **error_responses(404)},
-    }},
-    "/api/v1/plans/{plan_id}.geojson": {"get": {
-        "tags": ["plans"], "summary": "One itinerary of a plan as GeoJSON",
-        "operationId": "getPlanGeojson",
-        "description": "RFC 7946 FeatureCollection: the start and the stops as Points "
-                       "([longitude, latitude]) and the legs as LineStrings.",
-        "parameters": [path_param("plan_id", "Plan id"),
-                       query_param("itinerary", "Which itinerary (0 = the best)",
-                                   {"type": "integer", "minimum": 0, "default": 0})],
-        "responses": {"200": {"description": "RFC 7946 FeatureCollection",
-                              "content": {"application/geo+json": {
-                                  "schema": {"type": "object", "required": ["type", "features"],
-                                             "properties": {
-                                                 "type": {"const": "FeatureCollection"},
-                                                 "features": {"type": "array"}}}}}},
-                      **error_responses(400, 404)},
-    }},
-})
+add_paths(
+    {
+        "/api/v1/plans": {
+            "post": {
+                "tags": ["plans"],
+                "summary": "Plan a day trip and save it under a stable URL",
+                "operationId": "createPlan",
+                "description": "Only experiences open that date with enough free places for the "
+                "party are planned. An impossible request (nothing open) returns an "
+                "empty list of itineraries with a reason. Bad fields give 400 with "
+                "details.field naming the field.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref("PlanRequest")}},
+                },
+                "responses": {
+                    "201": json_response("The saved plan", ref("Plan")),
+                    **error_responses(400, 422),
+                },
+            }
+        },
+        "/api/v1/plans/{plan_id}": {
+            "get": {
+                "tags": ["plans"],
+                "summary": "A saved plan",
+                "operationId": "getPlan",
+                "parameters": [path_param("plan_id", "Plan id")],
+                "responses": {
+                    "200": json_response("The plan with its request", ref("Plan")),
+                    **error_responses(404),
+                },
+            }
+        },
+        "/api/v1/plans/{plan_id}.geojson": {
+            "get": {
+                "tags": ["plans"],
+                "summary": "One itinerary of a plan as GeoJSON",
+                "operationId": "getPlanGeojson",
+                "description": "RFC 7946 FeatureCollection: the start and the stops as Points "
+                "([longitude, latitude]) and the legs as LineStrings.",
+                "parameters": [
+                    path_param("plan_id", "Plan id"),
+                    query_param(
+                        "itinerary",
+                        "Which itinerary (0 = the best)",
+                        {"type": "integer", "minimum": 0, "default": 0},
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "RFC 7946 FeatureCollection",
+                        "content": {
+                            "application/geo+json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["type", "features"],
+                                    "properties": {
+                                        "type": {"const": "FeatureCollection"},
+                                        "features": {"type": "array"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **error_responses(400, 404),
+                },
+            }
+        },
+    }
+)

@@ -79,7 +79,9 @@ def experience(e: Experience) -> dict[str, Any]:
         "duration_is_default": e.duration_is_default,
         "capacity": e.capacity,
         "prices_vnd": {
-            "adult": e.price_adult_vnd, "child": e.price_child_vnd, "senior": e.price_senior_vnd,
+            "adult": e.price_adult_vnd,
+            "child": e.price_child_vnd,
+            "senior": e.price_senior_vnd,
         },
         "price_fact": e.price_fact,
         "languages": e.languages,

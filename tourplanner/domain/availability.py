@@ -50,8 +50,10 @@ def session_datetimes(
     weekly_hours: dict[str, list[list[str]]], closed_dates: list[str], day: date, duration: int
 ) -> list[tuple[datetime, datetime]]:
     """Aware start/end datetimes of the sessions of ``day``."""
-    return [(local_datetime(day, a), local_datetime(day, a) + timedelta(minutes=duration))
-            for a, _ in session_times(weekly_hours, closed_dates, day, duration)]
+    return [
+        (local_datetime(day, a), local_datetime(day, a) + timedelta(minutes=duration))
+        for a, _ in session_times(weekly_hours, closed_dates, day, duration)
+    ]
 
 
 def booking_open(start: datetime, now: datetime, cutoff_hours: int) -> bool:

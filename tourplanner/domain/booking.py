@@ -35,8 +35,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 #: States whose places go back to the slot.
 RELEASES_CAPACITY = frozenset({DECLINED, EXPIRED, CANCELLED})
 #: Summary precedence: the first state present among the items is the booking's status.
-SUMMARY_ORDER: tuple[str, ...] = (PENDING, CONFIRMED, COMPLETED, NO_SHOW, CANCELLED, DECLINED,
-                                  EXPIRED)
+SUMMARY_ORDER: tuple[str, ...] = (
+    PENDING,
+    CONFIRMED,
+    COMPLETED,
+    NO_SHOW,
+    CANCELLED,
+    DECLINED,
+    EXPIRED,
+)
 
 #: Crockford's base 32 without the look-alikes I, L, O, U: easy to read out on the phone.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -50,8 +57,12 @@ def can_transition(current: str, target: str) -> bool:
 def transition(current: str, target: str) -> str:
     """Return ``target`` if the move is allowed; otherwise raise Conflict naming ``current``."""
     if not can_transition(current, target):
-        raise Conflict(f"this booking is {current}; it cannot become {target}",
-                       code="invalid_transition", current_state=current, requested=target)
+        raise Conflict(
+            f"this booking is {current}; it cannot become {target}",
+            code="invalid_transition",
+            current_state=current,
+            requested=target,
+        )
     return target
 
 
@@ -91,5 +102,9 @@ def check_cancellable(state: str, start: datetime, now: datetime) -> None:
     """A confirmed item can be cancelled until its session starts."""
     transition(state, CANCELLED)
     if now >= start:
-        raise Conflict("the session has already started", code="already_started",
-                       current_state=state, start=start.isoformat())
+        raise Conflict(
+            "the session has already started",
+            code="already_started",
+            current_state=state,
+            start=start.isoformat(),
+        )

@@ -11,9 +11,24 @@ import unicodedata
 from datetime import date, time
 
 CATEGORIES: tuple[str, ...] = (
-    "blacksmith", "bronze_casting", "ceramics", "conical_hats", "embroidery", "flowers_plants",
-    "folk_toys", "food", "gold_leaf", "horn", "incense", "lacquer", "mother_of_pearl",
-    "musical_instruments", "other", "paper_painting", "rattan_bamboo", "silk_textiles",
+    "blacksmith",
+    "bronze_casting",
+    "ceramics",
+    "conical_hats",
+    "embroidery",
+    "flowers_plants",
+    "folk_toys",
+    "food",
+    "gold_leaf",
+    "horn",
+    "incense",
+    "lacquer",
+    "mother_of_pearl",
+    "musical_instruments",
+    "other",
+    "paper_painting",
+    "rattan_bamboo",
+    "silk_textiles",
     "wood_carving",
 )
 

@@ -37,14 +37,28 @@ BASE_VALUE = {"workshop": 2.0, "visit": 1.0}
 ADULT_ONLY_AGE = 16
 MAX_STOPS_LIMIT = 10
 MAX_ALTERNATIVES = 5
-FIELDS = ("start", "date", "start_time", "end_time", "mode", "party", "interests", "budget_vnd",
-          "must_include", "exclude", "max_stops", "alternatives", "lang")
+FIELDS = (
+    "start",
+    "date",
+    "start_time",
+    "end_time",
+    "mode",
+    "party",
+    "interests",
+    "budget_vnd",
+    "must_include",
+    "exclude",
+    "max_stops",
+    "alternatives",
+    "lang",
+)
 #: The Hanoi area (the capital's boundary box, rounded outwards): starts outside it are refused.
 HANOI_BOX = (20.5, 21.45, 105.25, 106.05)  # south, north, west, east
 
 
-def bad(field_name: str, message: str, code: str = "invalid_field",
-        **details: Any) -> ValidationError:
+def bad(
+    field_name: str, message: str, code: str = "invalid_field", **details: Any
+) -> ValidationError:
     """A 400 error naming ``field_name``."""
     return ValidationError(f"{field_name}: {message}", code=code, field=field_name, **details)
 
@@ -93,13 +107,19 @@ class PlanRequest:
     def as_dict(self) -> dict[str, Any]:
         """JSON form, as stored with the plan and re-submitted by the planner page."""
         return {
-            "start": self.start.as_dict(), "date": self.day.isoformat(),
+            "start": self.start.as_dict(),
+            "date": self.day.isoformat(),
             "start_time": self.start_time.strftime("%H:%M"),
-            "end_time": self.end_time.strftime("%H:%M"), "mode": self.mode,
-            "party": self.party.as_dict(), "interests": dict(self.interests),
-            "budget_vnd": self.budget_vnd, "must_include": list(self.must_include),
-            "exclude": list(self.exclude), "max_stops": self.max_stops,
-            "alternatives": self.alternatives, "lang": self.lang,
+            "end_time": self.end_time.strftime("%H:%M"),
+            "mode": self.mode,
+            "party": self.party.as_dict(),
+            "interests": dict(self.interests),
+            "budget_vnd": self.budget_vnd,
+            "must_include": list(self.must_include),
+            "exclude": list(self.exclude),
+            "max_stops": self.max_stops,
+            "alternatives": self.alternatives,
+            "lang": self.lang,
         }
 
 
@@ -123,11 +143,16 @@ def parse_request(data: object, today: date) -> PlanRequest:
     if both:
         raise bad("exclude", f"{both[0]!r} is both must-include and excluded", slug=both[0])
     return PlanRequest(
-        start=_start(data.get("start")), day=_date(data.get("date"), today),
-        start_time=start_time, end_time=end_time,
-        mode=_choice(data, "mode", MODES, "car"), party=_party(data.get("party")),
-        interests=_interests(data.get("interests")), budget_vnd=_budget(data.get("budget_vnd")),
-        must_include=must, exclude=exclude,
+        start=_start(data.get("start")),
+        day=_date(data.get("date"), today),
+        start_time=start_time,
+        end_time=end_time,
+        mode=_choice(data, "mode", MODES, "car"),
+        party=_party(data.get("party")),
+        interests=_interests(data.get("interests")),
+        budget_vnd=_budget(data.get("budget_vnd")),
+        must_include=must,
+        exclude=exclude,
         max_stops=_int(data, "max_stops", 5, 1, MAX_STOPS_LIMIT),
         alternatives=_int(data, "alternatives", 3, 1, MAX_ALTERNATIVES),
         lang=_choice(data, "lang", LANGS, "vi"),
@@ -136,8 +161,11 @@ def parse_request(data: object, today: date) -> PlanRequest:
 
 def _start(value: object) -> Start:
     if not isinstance(value, Mapping) or not value:
-        raise bad("start", 'give {"landmark": slug}, {"lat", "lon"} or {"address": text}',
-                  code="missing_start")
+        raise bad(
+            "start",
+            'give {"landmark": slug}, {"lat", "lon"} or {"address": text}',
+            code="missing_start",
+        )
     keys = set(value)
     if keys == {"landmark"}:
         if not is_slug(value["landmark"]):
@@ -155,8 +183,11 @@ def _start(value: object) -> Start:
         if not -180 <= lon <= 180:
             raise bad("start.lon", "longitude must be between -180 and 180")
         return Start(lat=lat, lon=lon)
-    raise bad("start", 'give exactly one of {"landmark"}, {"lat", "lon"} or {"address"}',
-              code="invalid_start")
+    raise bad(
+        "start",
+        'give exactly one of {"landmark"}, {"lat", "lon"} or {"address"}',
+        code="invalid_start",
+    )
 
 
 def in_hanoi(lat: float, lon: float) -> bool:
@@ -198,8 +229,9 @@ def _time(data: Mapping, name: str, default: str) -> time:
 def _choice(data: Mapping, name: str, allowed: tuple[str, ...], default: str) -> str:
     value = data.get(name, default)
     if value not in allowed:
-        raise bad(name, f"unknown value {value!r}; use one of {', '.join(allowed)}",
-                  allowed=list(allowed))
+        raise bad(
+            name, f"unknown value {value!r}; use one of {', '.join(allowed)}", allowed=list(allowed)
+        )
     return value
 
 
@@ -217,8 +249,10 @@ def _party(value: object) -> Party:
         return Party.from_mapping(value)
     except (ValueError, TypeError) as exc:
         message = str(exc)
-        name = next((f"party.{k}" for k in ("adults", "children", "seniors")
-                     if f"party.{k}" in message), "party")
+        name = next(
+            (f"party.{k}" for k in ("adults", "children", "seniors") if f"party.{k}" in message),
+            "party",
+        )
         raise bad(name, message.removeprefix(f"{name} "), code="invalid_party") from None
 
 
@@ -230,10 +264,13 @@ def _interests(value: object) -> dict[str, float]:
     out: dict[str, float] = {}
     for category, weight in value.items():
         if category not in CATEGORIES:
-            raise bad(f"interests.{category}", f"unknown craft category {category!r}",
-                      code="unknown_category", allowed=list(CATEGORIES))
-        if isinstance(weight, bool) or not isinstance(weight, int | float) \
-                or not 0 <= weight <= 1:
+            raise bad(
+                f"interests.{category}",
+                f"unknown craft category {category!r}",
+                code="unknown_category",
+                allowed=list(CATEGORIES),
+            )
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 1:
             raise bad(f"interests.{category}", "weight must be a number between 0 and 1")
         out[category] = float(weight)
     return out
@@ -303,22 +340,30 @@ def visit_price(fact: Mapping[str, Any] | None, party: Party) -> tuple[int, dict
     if not fact or fact.get("min") is None:
         return 0, None
     unit = str(fact.get("unit") or "")
-    note = {"code": "reported_price", "min": fact.get("min"), "max": fact.get("max"),
-            "unit": unit, "as_of": fact.get("as_of"), "source": fact.get("source")}
+    note = {
+        "code": "reported_price",
+        "min": fact.get("min"),
+        "max": fact.get("max"),
+        "unit": unit,
+        "as_of": fact.get("as_of"),
+        "source": fact.get("source"),
+    }
     if "per person" not in unit:
         return 0, {**note, "charged": False}
     each = int(fact.get("max") or fact["min"])
     return each * party.size, {**note, "charged": True}
 
 
-def make_offer(facts: ExperienceFacts, request: PlanRequest,
-               must: bool = False) -> tuple[Offer | None, str | None]:
+def make_offer(
+    facts: ExperienceFacts, request: PlanRequest, must: bool = False
+) -> tuple[Offer | None, str | None]:
     """The offer of one experience to the request's party, or (None, why it is not offered)."""
     party = request.party
     if party.children and facts.min_age is not None and facts.min_age >= ADULT_ONLY_AGE:
         return None, "adults_only"
-    reasons: list[dict[str, Any]] = [{"code": "interest", "category": facts.category,
-                                      "weight": request.weight(facts.category)}]
+    reasons: list[dict[str, Any]] = [
+        {"code": "interest", "category": facts.category, "weight": request.weight(facts.category)}
+    ]
     note = None
     if facts.kind == "workshop":
         if not facts.bookable:
@@ -334,5 +379,15 @@ def make_offer(facts: ExperienceFacts, request: PlanRequest,
     if must:
         reasons.append({"code": "must_include"})
     score = request.weight(facts.category) * BASE_VALUE.get(facts.kind, 1.0)
-    return Offer(facts.id, facts.slug, facts.village, facts.category, facts.kind,
-                 facts.duration, round(score, 4), price, tuple(reasons), note), None
+    return Offer(
+        facts.id,
+        facts.slug,
+        facts.village,
+        facts.category,
+        facts.kind,
+        facts.duration,
+        round(score, 4),
+        price,
+        tuple(reasons),
+        note,
+    ), None

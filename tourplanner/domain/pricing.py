@@ -34,8 +34,9 @@ class Party:
         """Build from ``{"adults": 2, "children": 1}``; unknown keys raise ValueError."""
         unknown = set(data) - set(CATEGORIES)
         if unknown:
-            raise ValueError(f"unknown party category {sorted(unknown)[0]!r}; "
-                             f"use {', '.join(CATEGORIES)}")
+            raise ValueError(
+                f"unknown party category {sorted(unknown)[0]!r}; use {', '.join(CATEGORIES)}"
+            )
         return cls(**{k: data.get(k, 0) for k in CATEGORIES})  # type: ignore[arg-type]
 
     def as_dict(self) -> dict[str, int]:

@@ -201,44 +201,84 @@ class RecordSpec:
         return [f.name for f in self.fields]
 
 
-VILLAGE = RecordSpec("village", (
-    Field("slug", _slug, True, max_length=80), Field("name_vi", _text, True, max_length=200),
-    Field("name_en", _text, True, max_length=200), Field("district", _text, True, max_length=100),
-    Field("commune", _text, max_length=100), Field("category", _category, True),
-    Field("crafts", _list, default=[]), Field("lat", _lat, True), Field("lon", _lon, True),
-    Field("coord_quality", _coord_quality, True), Field("coord_note", _text),
-    Field("recognised_traditional", _bool), Field("founded", _text, max_length=200),
-    Field("story_vi", _text), Field("story_en", _text), Field("notes", _text),
-    Field("contact", _object), Field("videos", _list, default=[]),
-    Field("has_ocop_products", _bool), Field("ip_protected", _bool),
-    Field("has_display_space", _bool), Field("sources", _list, default=[]),
-))
+VILLAGE = RecordSpec(
+    "village",
+    (
+        Field("slug", _slug, True, max_length=80),
+        Field("name_vi", _text, True, max_length=200),
+        Field("name_en", _text, True, max_length=200),
+        Field("district", _text, True, max_length=100),
+        Field("commune", _text, max_length=100),
+        Field("category", _category, True),
+        Field("crafts", _list, default=[]),
+        Field("lat", _lat, True),
+        Field("lon", _lon, True),
+        Field("coord_quality", _coord_quality, True),
+        Field("coord_note", _text),
+        Field("recognised_traditional", _bool),
+        Field("founded", _text, max_length=200),
+        Field("story_vi", _text),
+        Field("story_en", _text),
+        Field("notes", _text),
+        Field("contact", _object),
+        Field("videos", _list, default=[]),
+        Field("has_ocop_products", _bool),
+        Field("ip_protected", _bool),
+        Field("has_display_space", _bool),
+        Field("sources", _list, default=[]),
+    ),
+)
 
-PRODUCT = RecordSpec("product", (
-    Field("slug", _slug, True), Field("village", _slug, True),
-    Field("name_vi", _text, True, max_length=200), Field("name_en", _text, max_length=200),
-    Field("category", _category, True), Field("ocop_stars", _ocop),
-    Field("ip_protected", _bool), Field("price_min_vnd", _nonneg_int),
-    Field("price_max_vnd", _nonneg_int), Field("images", _list, default=[]),
-    Field("source", _text), Field("is_sample", _bool, default=False),
-), parent="village")
+PRODUCT = RecordSpec(
+    "product",
+    (
+        Field("slug", _slug, True),
+        Field("village", _slug, True),
+        Field("name_vi", _text, True, max_length=200),
+        Field("name_en", _text, max_length=200),
+        Field("category", _category, True),
+        Field("ocop_stars", _ocop),
+        Field("ip_protected", _bool),
+        Field("price_min_vnd", _nonneg_int),
+        Field("price_max_vnd", _nonneg_int),
+        Field("images", _list, default=[]),
+        Field("source", _text),
+        Field("is_sample", _bool, default=False),
+    ),
+    parent="village",
+)
 
-EXPERIENCE = RecordSpec("experience", (
-    Field("slug", _slug, True), Field("village", _slug, True), Field("kind", _kind, True),
-    Field("title_vi", _text, True, max_length=200), Field("title_en", _text, True, max_length=200),
-    Field("description_vi", _text), Field("description_en", _text),
-    Field("duration_minutes", _positive_int, True),
-    Field("duration_is_default", _bool, default=False), Field("capacity", _positive_int),
-    Field("price_adult_vnd", _nonneg_int), Field("price_child_vnd", _nonneg_int),
-    Field("price_senior_vnd", _nonneg_int), Field("price_fact", _object),
-    Field("languages", _list, default=[]), Field("min_age", _nonneg_int),
-    Field("accessibility_vi", _text), Field("accessibility_en", _text),
-    Field("weekly_hours", _hours, default={}), Field("hours_are_default", _bool, default=False),
-    Field("hours_fact", _text), Field("closed_dates", _dates, default=[]),
-    Field("booking_cutoff_hours", _nonneg_int, default=12),
-    Field("free_cancellation_hours", _nonneg_int, default=24),
-    Field("is_sample", _bool, default=False),
-), parent="village")
+EXPERIENCE = RecordSpec(
+    "experience",
+    (
+        Field("slug", _slug, True),
+        Field("village", _slug, True),
+        Field("kind", _kind, True),
+        Field("title_vi", _text, True, max_length=200),
+        Field("title_en", _text, True, max_length=200),
+        Field("description_vi", _text),
+        Field("description_en", _text),
+        Field("duration_minutes", _positive_int, True),
+        Field("duration_is_default", _bool, default=False),
+        Field("capacity", _positive_int),
+        Field("price_adult_vnd", _nonneg_int),
+        Field("price_child_vnd", _nonneg_int),
+        Field("price_senior_vnd", _nonneg_int),
+        Field("price_fact", _object),
+        Field("languages", _list, default=[]),
+        Field("min_age", _nonneg_int),
+        Field("accessibility_vi", _text),
+        Field("accessibility_en", _text),
+        Field("weekly_hours", _hours, default={}),
+        Field("hours_are_default", _bool, default=False),
+        Field("hours_fact", _text),
+        Field("closed_dates", _dates, default=[]),
+        Field("booking_cutoff_hours", _nonneg_int, default=12),
+        Field("free_cancellation_hours", _nonneg_int, default=24),
+        Field("is_sample", _bool, default=False),
+    ),
+    parent="village",
+)
 
 SPECS: dict[str, RecordSpec] = {"village": VILLAGE, "product": PRODUCT, "experience": EXPERIENCE}
 
@@ -251,9 +291,7 @@ def clean_row(spec: RecordSpec, raw: Mapping[str, Any], row: int) -> tuple[dict,
     """Convert one raw row to typed values; collect every problem instead of stopping."""
     problems: list[Problem] = []
     known = {*spec.names, "type"}
-    problems += [
-        Problem(row, key, "unknown field", spec.kind) for key in raw if key not in known
-    ]
+    problems += [Problem(row, key, "unknown field", spec.kind) for key in raw if key not in known]
     clean: dict[str, Any] = {}
     for f in spec.fields:
         value = raw.get(f.name)
@@ -298,9 +336,7 @@ def validate(
             clean, row_problems = clean_row(SPECS[kind], raw, number)
             slug = clean.get("slug")
             if isinstance(slug, str) and slug in seen:
-                row_problems.append(
-                    Problem(number, "slug", f"duplicate of row {seen[slug]}", kind)
-                )
+                row_problems.append(Problem(number, "slug", f"duplicate of row {seen[slug]}", kind))
             elif isinstance(slug, str):
                 seen[slug] = number
             problems += row_problems

@@ -39,21 +39,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.perf_counter()
     instance = load(args.file)
     budget = max(0.05, args.time_limit - (time.perf_counter() - began) - 0.02)
-    solution = solve(instance.problem, tours=args.tours, time_limit=budget, seed=args.seed,
-                     max_iterations=args.max_iterations)
+    solution = solve(
+        instance.problem,
+        tours=args.tours,
+        time_limit=budget,
+        seed=args.seed,
+        max_iterations=args.max_iterations,
+    )
     errors = check(instance.problem, solution.tours, solution.score)
     seconds = round(time.perf_counter() - began, 3)
     if args.json:
-        print(json.dumps({"instance": instance.name, "tours": solution.tours,
-                          "score": solution.score, "feasible": not errors,
-                          "seconds": seconds}))
+        print(
+            json.dumps(
+                {
+                    "instance": instance.name,
+                    "tours": solution.tours,
+                    "score": solution.score,
+                    "feasible": not errors,
+                    "seconds": seconds,
+                }
+            )
+        )
     else:
-        print(f"{instance.name}: score {solution.score} with {args.tours} tour(s), "
-              f"{'feasible' if not errors else 'INFEASIBLE'}, {seconds} s, "
-              f"{solution.iterations} iterations")
+        print(
+            f"{instance.name}: score {solution.score} with {args.tours} tour(s), "
+            f"{'feasible' if not errors else 'INFEASIBLE'}, {seconds} s, "
+            f"{solution.iterations} iterations"
+        )
         for number, (tour, back) in enumerate(zip(solution.tours, solution.returns, strict=True)):
-            print(f"  tour {number + 1}: {len(tour)} stops, back at "
-                  f"{back * instance.tick}: {' '.join(map(str, tour))}")
+            print(
+                f"  tour {number + 1}: {len(tour)} stops, back at "
+                f"{back * instance.tick}: {' '.join(map(str, tour))}"
+            )
         for error in errors:
             print(f"  violation: {error}")
     return 0 if not errors else 1

@@ -48,8 +48,9 @@ def simulate(problem: Problem, tour: Sequence[int]) -> tuple[list[Stop], int, li
     return stops, back, errors
 
 
-def check(problem: Problem, tours: Sequence[Sequence[int]],
-          score: float | None = None) -> list[str]:
+def check(
+    problem: Problem, tours: Sequence[Sequence[int]], score: float | None = None
+) -> list[str]:
     """Return every violated constraint of a multi-tour solution (empty list = feasible).
 
     Checks windows, day budget, repeated/terminal/excluded nodes, must-visit nodes,

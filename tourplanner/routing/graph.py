@@ -42,8 +42,12 @@ class Place:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-def build_graph(places: Sequence[Place], *, modes: Iterable[Mode] = tuple(Mode),
-                provider: TravelTimeProvider | None = None) -> nx.DiGraph:
+def build_graph(
+    places: Sequence[Place],
+    *,
+    modes: Iterable[Mode] = tuple(Mode),
+    provider: TravelTimeProvider | None = None,
+) -> nx.DiGraph:
     """Complete directed graph over ``places`` with per-mode travel data on every edge.
 
     Edge attributes: ``minutes`` and ``km``, each a ``{Mode: float}`` dict. One provider call
@@ -71,15 +75,26 @@ def build_graph(places: Sequence[Place], *, modes: Iterable[Mode] = tuple(Mode),
 
 def travel_matrix(graph: nx.DiGraph, ids: Sequence[str], mode: Mode) -> list[list[int]]:
     """Integer minutes (rounded up, so plans are never optimistic) between ``ids``. O(n^2)."""
-    return [[0 if a == b else math.ceil(graph.edges[a, b]["minutes"][mode] - 1e-9) for b in ids]
-            for a in ids]
+    return [
+        [0 if a == b else math.ceil(graph.edges[a, b]["minutes"][mode] - 1e-9) for b in ids]
+        for a in ids
+    ]
 
 
-def to_problem(graph: nx.DiGraph, mode: Mode, *, start: str, end: str | None = None,
-               day_start: int, day_end: int, must_visit: Iterable[str] = (),
-               excluded: Iterable[str] = (), max_stops: int | None = None,
-               budget: int | None = None, finish_within_window: bool = True,
-               ) -> tuple[Problem, list[str]]:
+def to_problem(
+    graph: nx.DiGraph,
+    mode: Mode,
+    *,
+    start: str,
+    end: str | None = None,
+    day_start: int,
+    day_end: int,
+    must_visit: Iterable[str] = (),
+    excluded: Iterable[str] = (),
+    max_stops: int | None = None,
+    budget: int | None = None,
+    finish_within_window: bool = True,
+) -> tuple[Problem, list[str]]:
     """Flatten the graph for one day and mode into a :class:`Problem` (minutes as ticks).
 
     Returns the problem and the node ids by index, so ``ids[k]`` names solver node ``k``.
@@ -96,10 +111,14 @@ def to_problem(graph: nx.DiGraph, mode: Mode, *, start: str, end: str | None = N
         scores=[p.score for p in places],
         costs=[p.price for p in places],
         budget=budget,
-        start=index[start], end=index[end], day_start=day_start, day_end=day_end,
+        start=index[start],
+        end=index[end],
+        day_start=day_start,
+        day_end=day_end,
         must_visit=frozenset(index[i] for i in must_visit),
         excluded=frozenset(index[i] for i in excluded),
-        max_stops=max_stops, finish_within_window=finish_within_window,
+        max_stops=max_stops,
+        finish_within_window=finish_within_window,
         names=[p.name or p.id for p in places],
     )
     problem.validate()
@@ -109,14 +128,16 @@ def to_problem(graph: nx.DiGraph, mode: Mode, *, start: str, end: str | None = N
 _HOURS = re.compile(r"(\d{1,2})[:h](\d{2})\s*[–-]\s*(\d{1,2})[:h](\d{2})")
 
 
-def parse_hours(text: str | None, default: tuple[tuple[int, int], ...] = ((480, 1020),)
-                ) -> tuple[tuple[int, int], ...]:
+def parse_hours(
+    text: str | None, default: tuple[tuple[int, int], ...] = ((480, 1020),)
+) -> tuple[tuple[int, int], ...]:
     """Windows in minutes from free text like ``"08:00–11:30, 13:30–17:00 daily"``.
 
     Falls back to ``default`` (08:00-17:00) when the text states no hours.
     """
-    found = [(int(a) * 60 + int(b), int(c) * 60 + int(d))
-             for a, b, c, d in _HOURS.findall(text or "")]
+    found = [
+        (int(a) * 60 + int(b), int(c) * 60 + int(d)) for a, b, c, d in _HOURS.findall(text or "")
+    ]
     return tuple(found) or default
 
 
@@ -129,14 +150,26 @@ def places_from_catalogue(catalogue: dict[str, Any]) -> list[Place]:
     for village in catalogue.get("villages", []):
         experience = village.get("experience") or {}
         price = experience.get("price_vnd")
-        places.append(Place(
-            id=village["id"], lat=village["lat"], lon=village["lon"],
-            name=village.get("name_en") or village["id"],
-            duration=int(experience.get("duration_minutes") or 60),
-            windows=parse_hours(experience.get("opening_hours")),
-            score=1.0, price=int(price.get("min") or 0) if isinstance(price, dict) else 0,
-        ))
+        places.append(
+            Place(
+                id=village["id"],
+                lat=village["lat"],
+                lon=village["lon"],
+                name=village.get("name_en") or village["id"],
+                duration=int(experience.get("duration_minutes") or 60),
+                windows=parse_hours(experience.get("opening_hours")),
+                score=1.0,
+                price=int(price.get("min") or 0) if isinstance(price, dict) else 0,
+            )
+        )
     for landmark in catalogue.get("landmarks", []):
-        places.append(Place(id=landmark["id"], lat=landmark["lat"], lon=landmark["lon"],
-                            name=landmark.get("name_en") or landmark["id"], kind="start"))
+        places.append(
+            Place(
+                id=landmark["id"],
+                lat=landmark["lat"],
+                lon=landmark["lon"],
+                name=landmark.get("name_en") or landmark["id"],
+                kind="start",
+            )
+        )
     return places

@@ -25,8 +25,9 @@ INF = 1 << 62
 
 
 @njit(cache=True)
-def first_start(wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray, j: int,
-                arrival: int) -> int:
+def first_start(
+    wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray, j: int, arrival: int
+) -> int:
     """Earliest start >= arrival inside node j's windows, or NEG. O(w)."""
     for k in range(nwin[j]):
         if arrival <= wclose[j, k]:
@@ -35,8 +36,9 @@ def first_start(wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray, j: int,
 
 
 @njit(cache=True)
-def latest_start(wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray, j: int,
-                 bound: int) -> int:
+def latest_start(
+    wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray, j: int, bound: int
+) -> int:
     """Latest start <= bound inside node j's windows, or NEG. O(w)."""
     for k in range(nwin[j] - 1, -1, -1):
         if bound >= wopen[j, k]:
@@ -45,9 +47,20 @@ def latest_start(wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray, j: int
 
 
 @njit(cache=True)
-def recompute(route: np.ndarray, size: int, travel: np.ndarray, service: np.ndarray,
-              wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray, day_start: int,
-              day_end: int, arr: np.ndarray, dep: np.ndarray, la: np.ndarray) -> None:
+def recompute(
+    route: np.ndarray,
+    size: int,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+    day_start: int,
+    day_end: int,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+) -> None:
     """Fill arrival, departure and latest-arrival arrays of one tour. O(L)."""
     arr[0] = day_start
     dep[0] = day_start
@@ -59,18 +72,34 @@ def recompute(route: np.ndarray, size: int, travel: np.ndarray, service: np.ndar
     la[size - 1] = day_end
     for q in range(size - 2, 0, -1):
         j = route[q]
-        la[q] = latest_start(wopen, wclose, nwin, j,
-                             la[q + 1] - travel[j, route[q + 1]] - service[j])
+        la[q] = latest_start(
+            wopen, wclose, nwin, j, la[q + 1] - travel[j, route[q + 1]] - service[j]
+        )
     la[0] = NEG
 
 
 @njit(cache=True)
 def best_insertion(  # noqa: C901 - one fused hot loop
-        cands: np.ndarray, visited: np.ndarray, cost: np.ndarray, money_left: int,
-        max_stops: int, routes: np.ndarray, sizes: np.ndarray, arr: np.ndarray,
-        dep: np.ndarray, la: np.ndarray, travel: np.ndarray, service: np.ndarray,
-        wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray, weight: np.ndarray,
-        noise: float, rand: np.ndarray, alive: np.ndarray) -> tuple[int, int, int, int]:
+    cands: np.ndarray,
+    visited: np.ndarray,
+    cost: np.ndarray,
+    money_left: int,
+    max_stops: int,
+    routes: np.ndarray,
+    sizes: np.ndarray,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+    weight: np.ndarray,
+    noise: float,
+    rand: np.ndarray,
+    alive: np.ndarray,
+) -> tuple[int, int, int, int]:
     """Best insertion by ``weight / added time`` over the unvisited affordable candidates.
 
     Tours already holding ``max_stops`` visits are skipped. The ratio is multiplied by
@@ -117,11 +146,27 @@ def best_insertion(  # noqa: C901 - one fused hot loop
 
 
 @njit(cache=True)
-def replace(route: np.ndarray, size: int, arr: np.ndarray, dep: np.ndarray, la: np.ndarray,
-            near: np.ndarray, visited: np.ndarray, score: np.ndarray, cost: np.ndarray,
-            spent: int, budget: int, must: np.ndarray, travel: np.ndarray,
-            service: np.ndarray, wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray,
-            day_start: int, day_end: int) -> tuple[bool, int]:
+def replace(
+    route: np.ndarray,
+    size: int,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    near: np.ndarray,
+    visited: np.ndarray,
+    score: np.ndarray,
+    cost: np.ndarray,
+    spent: int,
+    budget: int,
+    must: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+    day_start: int,
+    day_end: int,
+) -> tuple[bool, int]:
     """Swap visited nodes for nearby unvisited ones of higher score, in place. O(L * K).
 
     ``near[v]`` lists v's closest candidates (-1 pads). At position q the best candidate by
@@ -155,17 +200,28 @@ def replace(route: np.ndarray, size: int, arr: np.ndarray, dep: np.ndarray, la: 
             visited[v] = False
             visited[best_u] = True
             spent += cost[best_u] - cost[v]
-            recompute(route, size, travel, service, wopen, wclose, nwin, day_start, day_end,
-                      arr, dep, la)
+            recompute(
+                route, size, travel, service, wopen, wclose, nwin, day_start, day_end, arr, dep, la
+            )
             changed = True
     return changed, spent
 
 
 @njit(cache=True)
-def _feasible_change(trial: np.ndarray, size: int, lo: int, hi: int, arr: np.ndarray,
-                     dep: np.ndarray, la: np.ndarray, travel: np.ndarray,
-                     service: np.ndarray, wopen: np.ndarray, wclose: np.ndarray,
-                     nwin: np.ndarray) -> bool:
+def _feasible_change(
+    trial: np.ndarray,
+    size: int,
+    lo: int,
+    hi: int,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+) -> bool:
     """True if ``trial`` (equal to the tour outside ``lo <= q < hi``) is feasible and reaches
     no later position later than the tour did. Stops as soon as the arrival is no later than
     before (the rest is unchanged and feasible). O(L) worst case, usually O(hi - lo)."""
@@ -189,9 +245,18 @@ def _feasible_change(trial: np.ndarray, size: int, lo: int, hi: int, arr: np.nda
 
 
 @njit(cache=True)
-def two_opt(route: np.ndarray, size: int, arr: np.ndarray, dep: np.ndarray, la: np.ndarray,
-            travel: np.ndarray, service: np.ndarray, wopen: np.ndarray, wclose: np.ndarray,
-            nwin: np.ndarray) -> bool:
+def two_opt(
+    route: np.ndarray,
+    size: int,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+) -> bool:
     """First-improvement 2-opt (segment reversal) saving travel; applied to ``route`` in place.
 
     Deltas are exact for asymmetric matrices via prefix sums of forward/backward legs.
@@ -215,18 +280,28 @@ def two_opt(route: np.ndarray, size: int, arr: np.ndarray, dep: np.ndarray, la: 
             if new < old:
                 for k in range(a, b + 1):
                     trial[k] = route[a + b - k]
-                if _feasible_change(trial, size, a, b + 1, arr, dep, la, travel, service,
-                                    wopen, wclose, nwin):
+                if _feasible_change(
+                    trial, size, a, b + 1, arr, dep, la, travel, service, wopen, wclose, nwin
+                ):
                     route[:size] = trial[:size]
                     return True
-                trial[a:b + 1] = route[a:b + 1]
+                trial[a : b + 1] = route[a : b + 1]
     return False
 
 
 @njit(cache=True)
-def or_opt(route: np.ndarray, size: int, arr: np.ndarray, dep: np.ndarray, la: np.ndarray,
-           travel: np.ndarray, service: np.ndarray, wopen: np.ndarray, wclose: np.ndarray,
-           nwin: np.ndarray) -> bool:
+def or_opt(
+    route: np.ndarray,
+    size: int,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+) -> bool:
     """Move a block of 1-3 consecutive visits elsewhere in the tour if it saves travel.
 
     First-improvement, applied to ``route`` in place; returns True if a move was made.
@@ -245,20 +320,21 @@ def or_opt(route: np.ndarray, size: int, arr: np.ndarray, dep: np.ndarray, la: n
                 a, b = route[e], route[e + 1]
                 if gain - (travel[a, first] + travel[last, b] - travel[a, b]) <= 0:
                     continue
-                if e < q:   # block moves earlier: route[:e+1] block route[e+1:q] rest
+                if e < q:  # block moves earlier: route[:e+1] block route[e+1:q] rest
                     lo, hi = e + 1, q + length
                     trial[:lo] = route[:lo]
-                    trial[lo:lo + length] = route[q:q + length]
-                    trial[lo + length:hi] = route[e + 1:q]
+                    trial[lo : lo + length] = route[q : q + length]
+                    trial[lo + length : hi] = route[e + 1 : q]
                     trial[hi:size] = route[hi:size]
-                else:       # block moves later: route[:q] route[q+len:e+1] block rest
+                else:  # block moves later: route[:q] route[q+len:e+1] block rest
                     lo, hi = q, e + 1
                     trial[:lo] = route[:lo]
-                    trial[lo:hi - length] = route[q + length:e + 1]
-                    trial[hi - length:hi] = route[q:q + length]
+                    trial[lo : hi - length] = route[q + length : e + 1]
+                    trial[hi - length : hi] = route[q : q + length]
                     trial[hi:size] = route[hi:size]
-                if _feasible_change(trial, size, lo, hi, arr, dep, la, travel, service,
-                                    wopen, wclose, nwin):
+                if _feasible_change(
+                    trial, size, lo, hi, arr, dep, la, travel, service, wopen, wclose, nwin
+                ):
                     route[:size] = trial[:size]
                     return True
     return False
@@ -276,12 +352,29 @@ def _uniform(state: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def insert_all(cands: np.ndarray, visited: np.ndarray, cost: np.ndarray, spent: int,
-               budget: int, max_stops: int, routes: np.ndarray, sizes: np.ndarray,
-               arr: np.ndarray, dep: np.ndarray, la: np.ndarray, travel: np.ndarray,
-               service: np.ndarray, wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray,
-               day_start: int, day_end: int, weight: np.ndarray, noise: float,
-               rng: np.ndarray) -> int:
+def insert_all(
+    cands: np.ndarray,
+    visited: np.ndarray,
+    cost: np.ndarray,
+    spent: int,
+    budget: int,
+    max_stops: int,
+    routes: np.ndarray,
+    sizes: np.ndarray,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+    day_start: int,
+    day_end: int,
+    weight: np.ndarray,
+    noise: float,
+    rng: np.ndarray,
+) -> int:
     """Greedy insertion (:func:`best_insertion`) until no node fits; returns money spent.
 
     After the first scan only the candidates that still had a feasible position are
@@ -297,60 +390,183 @@ def insert_all(cands: np.ndarray, visited: np.ndarray, cost: np.ndarray, spent: 
         if noise > 0.0:
             for i in range(count):
                 rand[i] = _uniform(rng)
-        j, r, q, count = best_insertion(pool[:count], visited, cost, budget - spent, max_stops,
-                                        routes, sizes, arr, dep, la, travel, service, wopen,
-                                        wclose, nwin, weight, noise, rand, alive)
+        j, r, q, count = best_insertion(
+            pool[:count],
+            visited,
+            cost,
+            budget - spent,
+            max_stops,
+            routes,
+            sizes,
+            arr,
+            dep,
+            la,
+            travel,
+            service,
+            wopen,
+            wclose,
+            nwin,
+            weight,
+            noise,
+            rand,
+            alive,
+        )
         if j < 0:
             break
         pool[:count] = alive[:count]
         size = sizes[r]
-        routes[r, q + 1:size + 1] = routes[r, q:size].copy()
+        routes[r, q + 1 : size + 1] = routes[r, q:size].copy()
         routes[r, q] = j
         sizes[r] = size + 1
         visited[j] = True
         spent += cost[j]
-        recompute(routes[r], size + 1, travel, service, wopen, wclose, nwin, day_start, day_end,
-                  arr[r], dep[r], la[r])
+        recompute(
+            routes[r],
+            size + 1,
+            travel,
+            service,
+            wopen,
+            wclose,
+            nwin,
+            day_start,
+            day_end,
+            arr[r],
+            dep[r],
+            la[r],
+        )
     return spent
 
 
 @njit(cache=True)
-def local_optimum(cands: np.ndarray, visited: np.ndarray, cost: np.ndarray, spent: int,
-                  budget: int, max_stops: int, routes: np.ndarray, sizes: np.ndarray,
-                  arr: np.ndarray, dep: np.ndarray, la: np.ndarray, travel: np.ndarray,
-                  service: np.ndarray, wopen: np.ndarray, wclose: np.ndarray, nwin: np.ndarray,
-                  day_start: int, day_end: int, weight: np.ndarray, noise: float,
-                  rng: np.ndarray, near: np.ndarray, score: np.ndarray,
-                  must: np.ndarray) -> int:
+def local_optimum(
+    cands: np.ndarray,
+    visited: np.ndarray,
+    cost: np.ndarray,
+    spent: int,
+    budget: int,
+    max_stops: int,
+    routes: np.ndarray,
+    sizes: np.ndarray,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+    day_start: int,
+    day_end: int,
+    weight: np.ndarray,
+    noise: float,
+    rng: np.ndarray,
+    near: np.ndarray,
+    score: np.ndarray,
+    must: np.ndarray,
+) -> int:
     """Insert greedily, then up to three rounds of travel-saving moves (or-opt and 2-opt on
     every tour until none applies, at most 50 per tour), replace, and insertion again.
     Changes the tours in place; returns the money spent."""
-    spent = insert_all(cands, visited, cost, spent, budget, max_stops, routes, sizes, arr, dep,
-                       la, travel, service, wopen, wclose, nwin, day_start, day_end, weight,
-                       noise, rng)
+    spent = insert_all(
+        cands,
+        visited,
+        cost,
+        spent,
+        budget,
+        max_stops,
+        routes,
+        sizes,
+        arr,
+        dep,
+        la,
+        travel,
+        service,
+        wopen,
+        wclose,
+        nwin,
+        day_start,
+        day_end,
+        weight,
+        noise,
+        rng,
+    )
     for _ in range(3):
         changed = False
         for r in range(sizes.shape[0]):
             for _ in range(50):
                 size = sizes[r]
-                if not (or_opt(routes[r], size, arr[r], dep[r], la[r], travel, service, wopen,
-                               wclose, nwin)
-                        or two_opt(routes[r], size, arr[r], dep[r], la[r], travel, service,
-                                   wopen, wclose, nwin)):
+                if not (
+                    or_opt(
+                        routes[r], size, arr[r], dep[r], la[r], travel, service, wopen, wclose, nwin
+                    )
+                    or two_opt(
+                        routes[r], size, arr[r], dep[r], la[r], travel, service, wopen, wclose, nwin
+                    )
+                ):
                     break
-                recompute(routes[r], size, travel, service, wopen, wclose, nwin, day_start,
-                          day_end, arr[r], dep[r], la[r])
+                recompute(
+                    routes[r],
+                    size,
+                    travel,
+                    service,
+                    wopen,
+                    wclose,
+                    nwin,
+                    day_start,
+                    day_end,
+                    arr[r],
+                    dep[r],
+                    la[r],
+                )
                 changed = True
         for r in range(sizes.shape[0]):
-            swapped, spent = replace(routes[r], sizes[r], arr[r], dep[r], la[r], near, visited,
-                                     score, cost, spent, budget, must, travel, service, wopen,
-                                     wclose, nwin, day_start, day_end)
+            swapped, spent = replace(
+                routes[r],
+                sizes[r],
+                arr[r],
+                dep[r],
+                la[r],
+                near,
+                visited,
+                score,
+                cost,
+                spent,
+                budget,
+                must,
+                travel,
+                service,
+                wopen,
+                wclose,
+                nwin,
+                day_start,
+                day_end,
+            )
             changed = changed or swapped
         if not changed:
             break
-        spent = insert_all(cands, visited, cost, spent, budget, max_stops, routes, sizes, arr,
-                           dep, la, travel, service, wopen, wclose, nwin, day_start, day_end,
-                           weight, noise, rng)
+        spent = insert_all(
+            cands,
+            visited,
+            cost,
+            spent,
+            budget,
+            max_stops,
+            routes,
+            sizes,
+            arr,
+            dep,
+            la,
+            travel,
+            service,
+            wopen,
+            wclose,
+            nwin,
+            day_start,
+            day_end,
+            weight,
+            noise,
+            rng,
+        )
     return spent
 
 
@@ -378,8 +594,30 @@ def warm_up() -> None:
     arr, dep, la = (np.zeros((1, n + 2), dtype=np.int64) for _ in range(3))
     recompute(routes[0], 2, travel, service, wopen, wclose, nwin, 0, 50, arr[0], dep[0], la[0])
     near = np.array([[1, 2], [2, -1], [1, -1]], dtype=np.int64)
-    local_optimum(np.array([1, 2], dtype=np.int64), np.zeros(n, dtype=bool),
-                  np.zeros(n, dtype=np.int64), 0, INF, INF, routes, sizes, arr, dep, la, travel,
-                  service, wopen, wclose, nwin, 0, 50, np.ones(n), 0.5,
-                  np.ones(1, dtype=np.uint64), near, np.ones(n), np.zeros(n, dtype=bool))
+    local_optimum(
+        np.array([1, 2], dtype=np.int64),
+        np.zeros(n, dtype=bool),
+        np.zeros(n, dtype=np.int64),
+        0,
+        INF,
+        INF,
+        routes,
+        sizes,
+        arr,
+        dep,
+        la,
+        travel,
+        service,
+        wopen,
+        wclose,
+        nwin,
+        0,
+        50,
+        np.ones(n),
+        0.5,
+        np.ones(1, dtype=np.uint64),
+        near,
+        np.ones(n),
+        np.zeros(n, dtype=bool),
+    )
     _warm = True

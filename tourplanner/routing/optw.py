@@ -74,11 +74,20 @@ def parse(text: str, name: str = "instance") -> Instance:
         ys.append(Decimal(tokens[2]))
         service.append(_ticks(tokens[3], tick, ROUND_CEILING))
         scores.append(int(Decimal(tokens[4])))
-        windows.append([(_ticks(tokens[-2], tick, ROUND_CEILING),
-                         _ticks(tokens[-1], tick, ROUND_FLOOR))])
-    problem = Problem(travel=_travel_matrix(xs, ys, tick), service=service, windows=windows,
-                      scores=scores, start=0, end=0, day_start=windows[0][0][0],
-                      day_end=windows[0][0][1], names=[str(i) for i in range(customers + 1)])
+        windows.append(
+            [(_ticks(tokens[-2], tick, ROUND_CEILING), _ticks(tokens[-1], tick, ROUND_FLOOR))]
+        )
+    problem = Problem(
+        travel=_travel_matrix(xs, ys, tick),
+        service=service,
+        windows=windows,
+        scores=scores,
+        start=0,
+        end=0,
+        day_start=windows[0][0][0],
+        day_end=windows[0][0][1],
+        names=[str(i) for i in range(customers + 1)],
+    )
     problem.validate()
     return Instance(name=name, problem=problem, tick=tick)
 

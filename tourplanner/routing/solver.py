@@ -104,8 +104,9 @@ class _Search:
         self.max_stops = problem.max_stops if problem.max_stops is not None else INF
         self.must = frozenset(problem.must_visit)
         big = sum(abs(s) for s in problem.scores) + 1.0
-        self.sscore = [float(s) + (big if j in self.must else 0.0)
-                       for j, s in enumerate(problem.scores)]
+        self.sscore = [
+            float(s) + (big if j in self.must else 0.0) for j, s in enumerate(problem.scores)
+        ]
         self.cands = [j for j in range(n) if self._candidate(j)]
         # Array copies for the compiled kernels: windows padded to the same count per node.
         self.Tn = np.array(self.T, dtype=np.int64).reshape(n, n)
@@ -165,9 +166,20 @@ class _Search:
         size = len(route)
         self.R[r, :size] = route
         self.sizes[r] = size
-        kernels.recompute(self.R[r], size, self.Tn, self.d_np, self.wopen, self.wclose,
-                          self.nwin, self.p.day_start, self.p.day_end, self.arr[r],
-                          self.dep[r], self.la[r])
+        kernels.recompute(
+            self.R[r],
+            size,
+            self.Tn,
+            self.d_np,
+            self.wopen,
+            self.wclose,
+            self.nwin,
+            self.p.day_start,
+            self.p.day_end,
+            self.arr[r],
+            self.dep[r],
+            self.la[r],
+        )
 
     # ----------------------------------------------------------------- insertion
     def set_exponent(self, exponent: float) -> None:
@@ -192,9 +204,20 @@ class _Search:
         T, d, rand = self.T, self.d, self.rng.random
         for r in range(self.m):
             route = self.routes[r]
-            ranked = sorted(range(1, len(route) - 1), key=lambda q: self.sscore[route[q]] / max(
-                1, T[route[q - 1]][route[q]] + d[route[q]] + T[route[q]][route[q + 1]]
-                - T[route[q - 1]][route[q + 1]]) * (1 + rand()))
+            ranked = sorted(
+                range(1, len(route) - 1),
+                key=lambda q: (
+                    self.sscore[route[q]]
+                    / max(
+                        1,
+                        T[route[q - 1]][route[q]]
+                        + d[route[q]]
+                        + T[route[q]][route[q + 1]]
+                        - T[route[q - 1]][route[q + 1]],
+                    )
+                    * (1 + rand())
+                ),
+            )
             self._drop(r, set(ranked[:count]))
 
     def _drop(self, r: int, drop: set[int]) -> None:
@@ -228,11 +251,32 @@ class _Search:
         """Insert greedily, then alternate travel-saving moves, replace and insertion
         (:func:`.kernels.local_optimum`; the tours change in place). O(k * N * L)."""
         self.spent = kernels.local_optimum(
-            self.cands_np, self.visited, self.cost_np, self.spent, self.budget, self.max_stops,
-            self.R, self.sizes, self.arr, self.dep, self.la, self.Tn, self.d_np, self.wopen,
-            self.wclose, self.nwin, self.p.day_start, self.p.day_end, self.weight, self.noise,
-            self.rng_state, self.near, self.sscore_np, self.must_np)
-        self.routes = [self.R[r, :self.sizes[r]].tolist() for r in range(self.m)]
+            self.cands_np,
+            self.visited,
+            self.cost_np,
+            self.spent,
+            self.budget,
+            self.max_stops,
+            self.R,
+            self.sizes,
+            self.arr,
+            self.dep,
+            self.la,
+            self.Tn,
+            self.d_np,
+            self.wopen,
+            self.wclose,
+            self.nwin,
+            self.p.day_start,
+            self.p.day_end,
+            self.weight,
+            self.noise,
+            self.rng_state,
+            self.near,
+            self.sscore_np,
+            self.must_np,
+        )
+        self.routes = [self.R[r, : self.sizes[r]].tolist() for r in range(self.m)]
 
     # ----------------------------------------------------------------- snapshots
     def value(self) -> tuple[float, int]:
@@ -307,13 +351,19 @@ def _build_solution(search: _Search, routes: list[list[int]], iterations: int) -
         schedule.append(stops)
         returns.append(clock + search.T[prev][route[-1]])
     visited = [j for tour in tours for j in tour]
-    return Solution(tours=tours, score=sum(p.scores[j] for j in visited), schedule=schedule,
-                    returns=returns, cost=sum(search.cost[j] for j in visited),
-                    iterations=iterations)
+    return Solution(
+        tours=tours,
+        score=sum(p.scores[j] for j in visited),
+        schedule=schedule,
+        returns=returns,
+        cost=sum(search.cost[j] for j in visited),
+        iterations=iterations,
+    )
 
 
-def _pick_alternatives(pool: _ElitePool, best: frozenset[int], k: int,
-                       min_difference: float) -> list[list[list[int]]]:
+def _pick_alternatives(
+    pool: _ElitePool, best: frozenset[int], k: int, min_difference: float
+) -> list[list[list[int]]]:
     """Greedy choice of up to k pool entries differing from the best and from each other."""
     chosen: list[frozenset[int]] = [best]
     out: list[list[list[int]]] = []
@@ -326,9 +376,16 @@ def _pick_alternatives(pool: _ElitePool, best: frozenset[int], k: int,
     return out
 
 
-def solve(problem: Problem, *, tours: int = 1, time_limit: float | None = 1.0, seed: int = 0,
-          max_iterations: int | None = None, alternatives: int = 0,
-          min_difference: float = 0.3) -> Solution:
+def solve(
+    problem: Problem,
+    *,
+    tours: int = 1,
+    time_limit: float | None = 1.0,
+    seed: int = 0,
+    max_iterations: int | None = None,
+    alternatives: int = 0,
+    min_difference: float = 0.3,
+) -> Solution:
     """Maximise the total score of ``tours`` feasible tours (OPTW for 1 tour, TOPTW for more).
 
     Parameters
@@ -386,28 +443,46 @@ def solve(problem: Problem, *, tours: int = 1, time_limit: float | None = 1.0, s
     if alternatives > 0:
         picked = _pick_alternatives(pool, best_key, alternatives, min_difference)
         if len(picked) < alternatives:
-            picked += _banned_alternatives(search, best_key, picked, alternatives - len(picked),
-                                           min_difference, deadline, min(cap, 200), seed)
+            picked += _banned_alternatives(
+                search,
+                best_key,
+                picked,
+                alternatives - len(picked),
+                min_difference,
+                deadline,
+                min(cap, 200),
+                seed,
+            )
         # A re-solve with banned stops may beat the main run: the best one leads (the
         # pairwise differences are symmetric, so the set stays valid).
-        ranked = sorted([solution] + [_build_solution(search, routes, iterations)
-                                      for routes in picked],
-                        key=lambda sol: (sol.score, -sum(sol.returns)), reverse=True)
+        ranked = sorted(
+            [solution] + [_build_solution(search, routes, iterations) for routes in picked],
+            key=lambda sol: (sol.score, -sum(sol.returns)),
+            reverse=True,
+        )
         solution, solution.alternatives = ranked[0], ranked[1:]
     return solution
 
 
-def _run(search: _Search, pool: _ElitePool, deadline: float,
-         cap: int) -> tuple[list[list[int]], int]:
+def _run(
+    search: _Search, pool: _ElitePool, deadline: float, cap: int
+) -> tuple[list[list[int]], int]:
     """Exact DP for small single tours, the iterated local search otherwise."""
     if search.m == 1 and len(search.cands) <= EXACT_MAX_CANDIDATES:
         return _exact_single(search, pool), 0
     return _iterate(search, pool, deadline, cap)
 
 
-def _banned_alternatives(search: _Search, best: frozenset[int], picked: list[list[list[int]]],
-                         wanted: int, min_difference: float, deadline: float, cap: int,
-                         seed: int) -> list[list[list[int]]]:
+def _banned_alternatives(
+    search: _Search,
+    best: frozenset[int],
+    picked: list[list[list[int]]],
+    wanted: int,
+    min_difference: float,
+    deadline: float,
+    cap: int,
+    seed: int,
+) -> list[list[list[int]]]:
     """Alternatives forced to differ: re-solve with a rotating share of the best stops banned.
 
     Used when the elite pool holds too few different solutions (small or tight days).
@@ -425,8 +500,11 @@ def _banned_alternatives(search: _Search, best: frozenset[int], picked: list[lis
         trial = _Search(sub, search.m, random.Random(seed + attempt + 1))
         routes, _ = _run(trial, _ElitePool(0), time.perf_counter() + share, cap)
         key = frozenset(j for r in routes for j in r[1:-1])
-        if key and search.must <= key and all(
-                _difference(key, other) >= min_difference for other in chosen):
+        if (
+            key
+            and search.must <= key
+            and all(_difference(key, other) >= min_difference for other in chosen)
+        ):
             chosen.append(key)
             out.append(routes)
     return out
@@ -493,8 +571,9 @@ def _exact_single(search: _Search, pool: _ElitePool) -> list[list[int]]:  # noqa
     return [best_route]
 
 
-def _unwind(parent: list[list[int]], mask: int, last: int, cands: list[int], start: int,
-            end: int) -> list[int]:
+def _unwind(
+    parent: list[list[int]], mask: int, last: int, cands: list[int], start: int, end: int
+) -> list[int]:
     """Rebuild the node sequence of a DP state from its parent pointers. O(k)."""
     order = []
     while last >= 0:
@@ -503,8 +582,9 @@ def _unwind(parent: list[list[int]], mask: int, last: int, cands: list[int], sta
     return [start, *reversed(order), end]
 
 
-def _iterate(search: _Search, pool: _ElitePool, deadline: float,
-             cap: int) -> tuple[list[list[int]], int]:
+def _iterate(
+    search: _Search, pool: _ElitePool, deadline: float, cap: int
+) -> tuple[list[list[int]], int]:
     """The ILS loop (shake sizes and positions as in Vansteenwegen et al.). Returns best tours.
 
     A run that has not improved its own best for RESTART_AFTER iterations starts again from

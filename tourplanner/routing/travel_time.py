@@ -88,13 +88,17 @@ class GeodesicProvider:
                 road = geodesic(points[i], points[j]).km * profile.circuity
                 km[i][j] = km[j][i] = road
                 minutes[i][j] = minutes[j][i] = (
-                    profile.overhead_min + road / profile.speed_kmh * 60.0)
+                    profile.overhead_min + road / profile.speed_kmh * 60.0
+                )
         return minutes, km
 
 
 OSRM_PROFILES: dict[Mode, str] = {
-    Mode.WALK: "foot", Mode.BICYCLE: "bike", Mode.MOTORBIKE: "car",
-    Mode.CAR: "car", Mode.BUS_TAXI: "car",
+    Mode.WALK: "foot",
+    Mode.BICYCLE: "bike",
+    Mode.MOTORBIKE: "car",
+    Mode.CAR: "car",
+    Mode.BUS_TAXI: "car",
 }
 
 
@@ -105,8 +109,13 @@ class OsrmProvider:
     from ``profiles``. Durations come back in seconds and distances in metres.
     """
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0,
-                 profiles: dict[Mode, ModeProfile] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        profiles: dict[Mode, ModeProfile] | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.profiles = {**DEFAULT_PROFILES, **(profiles or {})}
@@ -114,8 +123,10 @@ class OsrmProvider:
     def url(self, points: Sequence[Point], mode: Mode) -> str:
         """The table request URL (OSRM wants ``lon,lat`` pairs)."""
         coords = ";".join(f"{lon:.6f},{lat:.6f}" for lat, lon in points)
-        return (f"{self.base_url}/table/v1/{OSRM_PROFILES[Mode(mode)]}/{coords}"
-                "?annotations=duration,distance")
+        return (
+            f"{self.base_url}/table/v1/{OSRM_PROFILES[Mode(mode)]}/{coords}"
+            "?annotations=duration,distance"
+        )
 
     def matrix(self, points: Sequence[Point], mode: Mode) -> tuple[Matrix, Matrix]:
         """Query the server; raises ``RuntimeError`` if it answers with an error code."""
@@ -124,8 +135,10 @@ class OsrmProvider:
         if body.get("code") != "Ok":
             raise RuntimeError(f"OSRM table request failed: {body.get('code')}")
         overhead = self.profiles[Mode(mode)].overhead_min
-        minutes = [[0.0 if i == j else overhead + (s or 0.0) / 60.0 for j, s in enumerate(row)]
-                   for i, row in enumerate(body["durations"])]
+        minutes = [
+            [0.0 if i == j else overhead + (s or 0.0) / 60.0 for j, s in enumerate(row)]
+            for i, row in enumerate(body["durations"])
+        ]
         km = [[(m or 0.0) / 1000.0 for m in row] for row in body["distances"]]
         return minutes, km
 
@@ -142,8 +155,9 @@ class CachedProvider:
         self._cache: dict[tuple[str, Mode, tuple[Point, ...]], tuple[Matrix, Matrix]] = {}
         self.misses = 0
 
-    def matrix(self, points: Sequence[Point], mode: Mode, *,
-               version: str = "") -> tuple[Matrix, Matrix]:
+    def matrix(
+        self, points: Sequence[Point], mode: Mode, *, version: str = ""
+    ) -> tuple[Matrix, Matrix]:
         """Cached ``inner.matrix``; evicts the oldest entry when full."""
         key = (version, Mode(mode), tuple(points))
         if key not in self._cache:

@@ -46,14 +46,18 @@ def create_user(email: str, password: str, role: str, village_slug: str | None =
     if role not in ROLES:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
     if len(password or "") < MIN_PASSWORD:
-        raise ValidationError(f"the password needs at least {MIN_PASSWORD} characters",
-                              code="weak_password")
+        raise ValidationError(
+            f"the password needs at least {MIN_PASSWORD} characters", code="weak_password"
+        )
     village = None
     if role == "village":
         village = db.session.scalars(select(Village).where(Village.slug == village_slug)).first()
         if village is None:
-            raise ValidationError("a village account needs an existing --village slug",
-                                  code="invalid_village", village=village_slug)
+            raise ValidationError(
+                "a village account needs an existing --village slug",
+                code="invalid_village",
+                village=village_slug,
+            )
     with unit_of_work() as session:
         user = session.scalars(select(User).where(func.lower(User.email) == email)).first()
         if user is None:
@@ -67,7 +71,8 @@ def create_user(email: str, password: str, role: str, village_slug: str | None =
 def authenticate(email: str, password: str) -> User | None:
     """The active user with these credentials, or None (same answer for unknown e-mails)."""
     user = db.session.scalars(
-        select(User).where(func.lower(User.email) == (email or "").strip().lower())).first()
+        select(User).where(func.lower(User.email) == (email or "").strip().lower())
+    ).first()
     if user is None or not user.active:
         check_password_hash(generate_password_hash("x"), password or "")  # even timing
         return None
@@ -87,8 +92,12 @@ def seed_demo_accounts() -> list[dict[str, Any]]:
     """
     accounts = []
     for account in DEMO_ACCOUNTS:
-        exists = db.session.scalars(select(User.id).where(
-            func.lower(User.email) == account["email"])).first() is not None
+        exists = (
+            db.session.scalars(
+                select(User.id).where(func.lower(User.email) == account["email"])
+            ).first()
+            is not None
+        )
         password = None if exists else secrets.token_urlsafe(12)
         if password:
             create_user(account["email"], password, account["role"], account["village"])

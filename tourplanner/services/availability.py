@@ -48,9 +48,14 @@ class SlotView:
     remaining: int
 
     def as_dict(self) -> dict[str, object]:
-        return {"id": self.id, "experience_id": self.experience_id,
-                "start": self.start.isoformat(), "end": self.end.isoformat(),
-                "capacity": self.capacity, "remaining": self.remaining}
+        return {
+            "id": self.id,
+            "experience_id": self.experience_id,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "capacity": self.capacity,
+            "remaining": self.remaining,
+        }
 
 
 def now_utc() -> datetime:
@@ -58,8 +63,9 @@ def now_utc() -> datetime:
 
 
 def view(slot: Slot) -> SlotView:
-    return SlotView(slot.id, slot.experience_id, slot.start, slot.end, slot.capacity,
-                    slot.remaining)
+    return SlotView(
+        slot.id, slot.experience_id, slot.start, slot.end, slot.capacity, slot.remaining
+    )
 
 
 def slots_for_day(
@@ -84,15 +90,20 @@ def slots_between(
     range (at most 62 days). A visit (not bookable) has no slots: the list is empty.
     """
     if end < start:
-        raise ValidationError("'to' must not be before 'from'", code="invalid_range",
-                              parameter="to")
+        raise ValidationError(
+            "'to' must not be before 'from'", code="invalid_range", parameter="to"
+        )
     if (end - start).days >= MAX_RANGE_DAYS:
-        raise ValidationError(f"ask for at most {MAX_RANGE_DAYS} days at a time",
-                              code="invalid_range", max_days=MAX_RANGE_DAYS)
+        raise ValidationError(
+            f"ask for at most {MAX_RANGE_DAYS} days at a time",
+            code="invalid_range",
+            max_days=MAX_RANGE_DAYS,
+        )
     experience = db.session.get(Experience, experience_id)
     if experience is None:
-        raise NotFound("no such experience", code="experience_not_found",
-                       experience_id=experience_id)
+        raise NotFound(
+            "no such experience", code="experience_not_found", experience_id=experience_id
+        )
     if not experience.bookable:
         return []
     return _offered([experience], days_between(start, end), now or now_utc())[experience.id]
@@ -106,8 +117,9 @@ def _bookable(experience_ids: Iterable[int]) -> list[Experience]:
     return [e for e in rows if e.bookable]
 
 
-def _offered(experiences: list[Experience], days: list[date], now: datetime
-             ) -> dict[int, list[SlotView]]:
+def _offered(
+    experiences: list[Experience], days: list[date], now: datetime
+) -> dict[int, list[SlotView]]:
     result: dict[int, list[SlotView]] = {e.id: [] for e in experiences}
     if not experiences or not days:
         return result
@@ -116,25 +128,29 @@ def _offered(experiences: list[Experience], days: list[date], now: datetime
     first = local_datetime(days[0], datetime.min.time())
     last = local_datetime(days[-1], datetime.min.time()) + timedelta(days=1)
     by_id = {e.id: e for e in experiences}
-    stmt = (select(Slot).where(Slot.experience_id.in_(list(by_id)), Slot.start >= first,
-                               Slot.start < last).order_by(Slot.start, Slot.id))
+    stmt = (
+        select(Slot)
+        .where(Slot.experience_id.in_(list(by_id)), Slot.start >= first, Slot.start < last)
+        .order_by(Slot.start, Slot.id)
+    )
     for slot in db.session.scalars(stmt):
         exp = by_id[slot.experience_id]
         scheduled = (slot.experience_id, slot.start) in expected
-        if (scheduled or slot.is_extra) and booking_open(slot.start, now,
-                                                         exp.booking_cutoff_hours):
+        if (scheduled or slot.is_extra) and booking_open(slot.start, now, exp.booking_cutoff_hours):
             result[slot.experience_id].append(view(slot))
     return result
 
 
-def _expected_starts(experiences: list[Experience], days: list[date], now: datetime
-                     ) -> dict[tuple[int, datetime], datetime]:
+def _expected_starts(
+    experiences: list[Experience], days: list[date], now: datetime
+) -> dict[tuple[int, datetime], datetime]:
     """``{(experience_id, start): end}`` for every scheduled session still open to booking."""
     expected = {}
     for exp in experiences:
         for day in days:
-            for start, end in session_datetimes(exp.weekly_hours, exp.closed_dates, day,
-                                                exp.duration_minutes):
+            for start, end in session_datetimes(
+                exp.weekly_hours, exp.closed_dates, day, exp.duration_minutes
+            ):
                 if booking_open(start, now, exp.booking_cutoff_hours):
                     expected[(exp.id, start)] = end
     return expected
@@ -144,9 +160,18 @@ def _materialise(experiences: list[Experience], expected: dict, now: datetime) -
     if not expected:
         return
     capacity = {e.id: e.capacity for e in experiences}
-    rows = [{"experience_id": eid, "start": start, "end": end, "capacity": capacity[eid],
-             "taken": 0, "is_extra": False, "created_at": now}
-            for (eid, start), end in expected.items()]
+    rows = [
+        {
+            "experience_id": eid,
+            "start": start,
+            "end": end,
+            "capacity": capacity[eid],
+            "taken": 0,
+            "is_extra": False,
+            "created_at": now,
+        }
+        for (eid, start), end in expected.items()
+    ]
     with unit_of_work() as session:
         session.execute(_insert_ignoring_duplicates(session), rows)
 
@@ -167,8 +192,9 @@ def add_extra_slot(experience_id: int, start: datetime, capacity: int | None = N
     """Add a session outside the weekly schedule (or re-open one) for a bookable experience."""
     experience = db.session.get(Experience, experience_id)
     if experience is None or not experience.bookable:
-        raise NotFound("no such bookable experience", code="experience_not_found",
-                       experience_id=experience_id)
+        raise NotFound(
+            "no such bookable experience", code="experience_not_found", experience_id=experience_id
+        )
     if start.tzinfo is None:
         raise ValidationError("the start time needs a time zone", code="invalid_start")
     size = capacity if capacity is not None else experience.capacity
@@ -176,13 +202,28 @@ def add_extra_slot(experience_id: int, start: datetime, capacity: int | None = N
         raise ValidationError("capacity must be at least 1", code="invalid_capacity")
     end = start + timedelta(minutes=experience.duration_minutes)
     with unit_of_work() as session:
-        session.execute(_insert_ignoring_duplicates(session), [{
-            "experience_id": experience_id, "start": start, "end": end, "capacity": size,
-            "taken": 0, "is_extra": True, "created_at": now_utc()}])
-        session.execute(update(Slot).where(Slot.experience_id == experience_id,
-                                           Slot.start == start).values(is_extra=True))
-    slot = db.session.scalars(select(Slot).where(Slot.experience_id == experience_id,
-                                                 Slot.start == start)).one()
+        session.execute(
+            _insert_ignoring_duplicates(session),
+            [
+                {
+                    "experience_id": experience_id,
+                    "start": start,
+                    "end": end,
+                    "capacity": size,
+                    "taken": 0,
+                    "is_extra": True,
+                    "created_at": now_utc(),
+                }
+            ],
+        )
+        session.execute(
+            update(Slot)
+            .where(Slot.experience_id == experience_id, Slot.start == start)
+            .values(is_extra=True)
+        )
+    slot = db.session.scalars(
+        select(Slot).where(Slot.experience_id == experience_id, Slot.start == start)
+    ).one()
     return view(slot)
 
 
@@ -197,16 +238,26 @@ def apply_capacity(experience_id: int, capacity: int, *, now: datetime | None = 
     with unit_of_work() as session:
         result = session.execute(
             update(Slot)
-            .where(Slot.experience_id == experience_id, Slot.start > (now or now_utc()),
-                   Slot.is_extra.is_(False))
+            .where(
+                Slot.experience_id == experience_id,
+                Slot.start > (now or now_utc()),
+                Slot.is_extra.is_(False),
+            )
             .values(capacity=case((Slot.taken > capacity, Slot.taken), else_=capacity))
         )
     return result.rowcount or 0
 
 
-def update_schedule(experience_id: int, village_id: int | None, *, weekly_hours: dict,
-                    capacity: int, closed_dates: list[str], booking_cutoff_hours: int,
-                    free_cancellation_hours: int) -> Experience:
+def update_schedule(
+    experience_id: int,
+    village_id: int | None,
+    *,
+    weekly_hours: dict,
+    capacity: int,
+    closed_dates: list[str],
+    booking_cutoff_hours: int,
+    free_cancellation_hours: int,
+) -> Experience:
     """The village edits a workshop's schedule; future slots get the new capacity.
 
     Raises ValidationError naming the first bad field, NotFound for another village's
@@ -222,12 +273,17 @@ def update_schedule(experience_id: int, village_id: int | None, *, weekly_hours:
         dates = sorted({date.fromisoformat(d).isoformat() for d in closed_dates})
     except ValueError as exc:
         raise ValidationError(str(exc), code="invalid_schedule") from None
-    for name, value, low in (("capacity", capacity, 1), ("booking_cutoff_hours",
-                             booking_cutoff_hours, 0), ("free_cancellation_hours",
-                             free_cancellation_hours, 0)):
+    for name, value, low in (
+        ("capacity", capacity, 1),
+        ("booking_cutoff_hours", booking_cutoff_hours, 0),
+        ("free_cancellation_hours", free_cancellation_hours, 0),
+    ):
         if not isinstance(value, int) or value < low or value > 10_000:
-            raise ValidationError(f"{name} must be a whole number of at least {low}",
-                                  code="invalid_schedule", field=name)
+            raise ValidationError(
+                f"{name} must be a whole number of at least {low}",
+                code="invalid_schedule",
+                field=name,
+            )
     with unit_of_work():
         experience.weekly_hours = weekly_hours
         experience.capacity = capacity

@@ -57,9 +57,12 @@ class BookingRequest:
     itinerary: int | None = None
 
     def fingerprint(self) -> str:
-        data = {"items": [[i.slot_id, i.party.as_dict()] for i in self.items],
-                "contact": self.contact, "lang": self.lang, "plan": [self.plan_id,
-                                                                     self.itinerary]}
+        data = {
+            "items": [[i.slot_id, i.party.as_dict()] for i in self.items],
+            "contact": self.contact,
+            "lang": self.lang,
+            "plan": [self.plan_id, self.itinerary],
+        }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -83,18 +86,26 @@ def parse_request(data: Any) -> BookingRequest:
 
 def _contact(value: Any) -> dict[str, str | None]:
     if not isinstance(value, Mapping):
-        raise ValidationError("'contact' needs name and email", code="invalid_contact",
-                              field="contact")
+        raise ValidationError(
+            "'contact' needs name and email", code="invalid_contact", field="contact"
+        )
     name, email, phone = (value.get(k) for k in ("name", "email", "phone"))
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        raise ValidationError("contact.name is required (at most 200 characters)",
-                              code="invalid_contact", field="contact.name")
+        raise ValidationError(
+            "contact.name is required (at most 200 characters)",
+            code="invalid_contact",
+            field="contact.name",
+        )
     if not isinstance(email, str) or not _looks_like_email(email):
-        raise ValidationError("contact.email must be an e-mail address", code="invalid_contact",
-                              field="contact.email")
+        raise ValidationError(
+            "contact.email must be an e-mail address", code="invalid_contact", field="contact.email"
+        )
     if phone is not None and (not isinstance(phone, str) or len(phone) > 40):
-        raise ValidationError("contact.phone must be text (at most 40 characters)",
-                              code="invalid_contact", field="contact.phone")
+        raise ValidationError(
+            "contact.phone must be text (at most 40 characters)",
+            code="invalid_contact",
+            field="contact.phone",
+        )
     return {"name": name.strip(), "email": email.strip(), "phone": (phone or "").strip() or None}
 
 
@@ -105,8 +116,9 @@ def _looks_like_email(text: str) -> bool:
 
 def _party(value: Any, where: str) -> Party:
     if not isinstance(value, Mapping):
-        raise ValidationError(f"{where} must be an object like {{\"adults\": 2}}",
-                              code="invalid_party", field=where)
+        raise ValidationError(
+            f'{where} must be an object like {{"adults": 2}}', code="invalid_party", field=where
+        )
     try:
         return Party.from_mapping(value)
     except (TypeError, ValueError) as exc:
@@ -115,14 +127,18 @@ def _party(value: Any, where: str) -> Party:
 
 def _items(value: Any) -> tuple[ItemRequest, ...]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_ITEMS:
-        raise ValidationError(f"'items' must list 1 to {MAX_ITEMS} slots", code="invalid_items",
-                              field="items")
+        raise ValidationError(
+            f"'items' must list 1 to {MAX_ITEMS} slots", code="invalid_items", field="items"
+        )
     items = []
     for n, item in enumerate(value):
         slot_id = item.get("slot_id") if isinstance(item, Mapping) else None
         if not isinstance(slot_id, int) or isinstance(slot_id, bool):
-            raise ValidationError(f"items[{n}].slot_id must be a slot id", code="invalid_items",
-                                  field=f"items[{n}].slot_id")
+            raise ValidationError(
+                f"items[{n}].slot_id must be a slot id",
+                code="invalid_items",
+                field=f"items[{n}].slot_id",
+            )
         items.append(ItemRequest(slot_id, _party(item.get("party"), f"items[{n}].party")))
     if len({i.slot_id for i in items}) != len(items):
         raise ValidationError("each slot may appear once", code="duplicate_slot", field="items")
@@ -136,16 +152,28 @@ def _from_plan(data: Mapping, contact: dict, lang: str | None) -> BookingRequest
     index = data.get("itinerary", 0)
     itineraries = (plan.result or {}).get("itineraries") or []
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(itineraries):
-        raise ValidationError(f"'itinerary' must be 0 to {len(itineraries) - 1}",
-                              code="invalid_itinerary", field="itinerary")
+        raise ValidationError(
+            f"'itinerary' must be 0 to {len(itineraries) - 1}",
+            code="invalid_itinerary",
+            field="itinerary",
+        )
     slot_ids = [s["slot_id"] for s in itineraries[index].get("stops", []) if s.get("slot_id")]
     if not slot_ids:
-        raise Unprocessable("this itinerary has no bookable stop (only visits)",
-                            code="nothing_to_book", plan_id=plan.id, itinerary=index)
+        raise Unprocessable(
+            "this itinerary has no bookable stop (only visits)",
+            code="nothing_to_book",
+            plan_id=plan.id,
+            itinerary=index,
+        )
     party = _party((plan.request or {}).get("party"), "plan.party")
     items = tuple(ItemRequest(int(s), party) for s in dict.fromkeys(slot_ids))
-    return BookingRequest(items, contact, lang or (plan.request or {}).get("lang") or "vi",
-                          plan_id=plan.id, itinerary=index)
+    return BookingRequest(
+        items,
+        contact,
+        lang or (plan.request or {}).get("lang") or "vi",
+        plan_id=plan.id,
+        itinerary=index,
+    )
 
 
 # --- creating ------------------------------------------------------------------------------
@@ -183,8 +211,9 @@ def _by_key(key: str, request: BookingRequest) -> Booking | None:
     db.session.rollback()  # a fresh snapshot: see the winner of a concurrent retry
     booking = db.session.scalars(select(Booking).where(Booking.idempotency_key == key)).first()
     if booking is not None and booking.request_fingerprint != request.fingerprint():
-        raise Unprocessable("this Idempotency-Key was used for a different request",
-                            code="idempotency_key_reused")
+        raise Unprocessable(
+            "this Idempotency-Key was used for a different request", code="idempotency_key_reused"
+        )
     return booking
 
 
@@ -197,12 +226,19 @@ def _check_slots(request: BookingRequest, now: datetime) -> dict[int, Slot]:
         if slot is None or not slot.experience.bookable:
             raise NotFound("no such bookable slot", code="slot_not_found", slot_id=item.slot_id)
         if not booking_open(slot.start, now, slot.experience.booking_cutoff_hours):
-            raise Conflict("booking for this session has closed",
-                           code="booking_closed", slot_id=slot.id, start=slot.start.isoformat(),
-                           cutoff_hours=slot.experience.booking_cutoff_hours)
+            raise Conflict(
+                "booking for this session has closed",
+                code="booking_closed",
+                slot_id=slot.id,
+                start=slot.start.isoformat(),
+                cutoff_hours=slot.experience.booking_cutoff_hours,
+            )
         if party_price(_prices(slot), item.party) is None:
-            raise Unprocessable("this session has no price for every person in the party",
-                                code="price_unavailable", slot_id=slot.id)
+            raise Unprocessable(
+                "this session has no price for every person in the party",
+                code="price_unavailable",
+                slot_id=slot.id,
+            )
     return slots
 
 
@@ -211,14 +247,27 @@ def _prices(slot: Slot) -> dict[str, int | None]:
     return {"adult": e.price_adult_vnd, "child": e.price_child_vnd, "senior": e.price_senior_vnd}
 
 
-def _insert(session: Session, request: BookingRequest, slots: dict[int, Slot],
-            key: str | None, now: datetime) -> Booking:
+def _insert(
+    session: Session,
+    request: BookingRequest,
+    slots: dict[int, Slot],
+    key: str | None,
+    now: datetime,
+) -> Booking:
     booking = Booking(
-        reference=_unused_reference(session), status=rules.PENDING,
-        contact_name=request.contact["name"], contact_email=request.contact["email"],
-        contact_phone=request.contact["phone"], lang=request.lang, total_vnd=0,
-        plan_id=request.plan_id, itinerary=request.itinerary, idempotency_key=key,
-        request_fingerprint=request.fingerprint(), created_at=now, updated_at=now,
+        reference=_unused_reference(session),
+        status=rules.PENDING,
+        contact_name=request.contact["name"],
+        contact_email=request.contact["email"],
+        contact_phone=request.contact["phone"],
+        lang=request.lang,
+        total_vnd=0,
+        plan_id=request.plan_id,
+        itinerary=request.itinerary,
+        idempotency_key=key,
+        request_fingerprint=request.fingerprint(),
+        created_at=now,
+        updated_at=now,
     )
     session.add(booking)
     session.flush()  # a concurrent retry with the same key fails here, before any capacity
@@ -233,25 +282,40 @@ def _insert(session: Session, request: BookingRequest, slots: dict[int, Slot],
 
 def _take(session: Session, slot_id: int, places: int) -> None:
     taken = session.execute(
-        update(Slot).where(Slot.id == slot_id, Slot.taken + places <= Slot.capacity)
-        .values(taken=Slot.taken + places).execution_options(synchronize_session=False)
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.taken + places <= Slot.capacity)
+        .values(taken=Slot.taken + places)
+        .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:
         row = session.execute(select(Slot.capacity, Slot.taken).where(Slot.id == slot_id)).one()
         remaining = max(0, row.capacity - row.taken)
-        raise Conflict(f"only {remaining} place(s) left in this session", code="slot_full",
-                       slot_id=slot_id, remaining=remaining, requested=places)
+        raise Conflict(
+            f"only {remaining} place(s) left in this session",
+            code="slot_full",
+            slot_id=slot_id,
+            remaining=remaining,
+            requested=places,
+        )
 
 
 def _item(slot: Slot, party: Party, now: datetime) -> BookingItem:
-    hours = (slot.experience.village.hold_expiry_hours
-             or current_app.config.get("BOOKING_HOLD_HOURS", DEFAULT_HOLD_HOURS))
+    hours = slot.experience.village.hold_expiry_hours or current_app.config.get(
+        "BOOKING_HOLD_HOURS", DEFAULT_HOLD_HOURS
+    )
     prices = _prices(slot)
     return BookingItem(
-        slot_id=slot.id, experience_id=slot.experience_id,
-        village_id=slot.experience.village_id, start=slot.start, end=slot.end,
-        adults=party.adults, children=party.children, seniors=party.seniors,
-        prices_vnd=prices, total_vnd=party_price(prices, party) or 0, status=rules.PENDING,
+        slot_id=slot.id,
+        experience_id=slot.experience_id,
+        village_id=slot.experience.village_id,
+        start=slot.start,
+        end=slot.end,
+        adults=party.adults,
+        children=party.children,
+        seniors=party.seniors,
+        prices_vnd=prices,
+        total_vnd=party_price(prices, party) or 0,
+        status=rules.PENDING,
         hold_expires_at=rules.hold_expires_at(now, slot.start, hours),
     )
 
@@ -284,12 +348,18 @@ def _authorised(reference: str, token: str | None) -> Booking:
 def view(booking: Booking) -> dict[str, Any]:
     """Plain data for the API, pages and e-mails."""
     return {
-        "reference": booking.reference, "status": booking.status,
-        "total_vnd": booking.total_vnd, "lang": booking.lang,
-        "contact": {"name": booking.contact_name, "email": booking.contact_email,
-                    "phone": booking.contact_phone},
+        "reference": booking.reference,
+        "status": booking.status,
+        "total_vnd": booking.total_vnd,
+        "lang": booking.lang,
+        "contact": {
+            "name": booking.contact_name,
+            "email": booking.contact_email,
+            "phone": booking.contact_phone,
+        },
         "created_at": booking.created_at.isoformat(),
-        "plan_id": booking.plan_id, "itinerary": booking.itinerary,
+        "plan_id": booking.plan_id,
+        "itinerary": booking.itinerary,
         "items": [item_view(i) for i in booking.items],
         "manage_token": tokens.manage_token(booking.reference),
     }
@@ -299,14 +369,26 @@ def item_view(item: BookingItem) -> dict[str, Any]:
     exp = item.experience
     free_until = item.start - timedelta(hours=exp.free_cancellation_hours)
     return {
-        "id": item.id, "slot_id": item.slot_id, "experience_id": item.experience_id,
-        "experience": {"slug": exp.slug, "title_vi": exp.title_vi, "title_en": exp.title_en,
-                       "sample": exp.is_sample},
-        "village": {"slug": item.village.slug, "name_vi": item.village.name_vi,
-                    "name_en": item.village.name_en},
-        "start": item.start.isoformat(), "end": item.end.isoformat(),
+        "id": item.id,
+        "slot_id": item.slot_id,
+        "experience_id": item.experience_id,
+        "experience": {
+            "slug": exp.slug,
+            "title_vi": exp.title_vi,
+            "title_en": exp.title_en,
+            "sample": exp.is_sample,
+        },
+        "village": {
+            "slug": item.village.slug,
+            "name_vi": item.village.name_vi,
+            "name_en": item.village.name_en,
+        },
+        "start": item.start.isoformat(),
+        "end": item.end.isoformat(),
         "party": {"adults": item.adults, "children": item.children, "seniors": item.seniors},
-        "prices_vnd": item.prices_vnd, "total_vnd": item.total_vnd, "status": item.status,
+        "prices_vnd": item.prices_vnd,
+        "total_vnd": item.total_vnd,
+        "status": item.status,
         "hold_expires_at": item.hold_expires_at.isoformat(),
         "free_cancellation_until": free_until.isoformat(),
         "decision_reason": item.decision_reason,
@@ -321,17 +403,26 @@ def _move(session: Session, item: BookingItem, target: str, **fields: Any) -> No
     """Conditionally move ``item`` to ``target``; release its places when the state says so."""
     rules.transition(item.status, target)
     moved = session.execute(
-        update(BookingItem).where(BookingItem.id == item.id, BookingItem.status == item.status)
-        .values(status=target, **fields).execution_options(synchronize_session=False)
+        update(BookingItem)
+        .where(BookingItem.id == item.id, BookingItem.status == item.status)
+        .values(status=target, **fields)
+        .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:  # someone else changed it first
         session.refresh(item)
-        raise Conflict(f"this booking is {item.status}; it cannot become {target}",
-                       code="invalid_transition", current_state=item.status, requested=target)
+        raise Conflict(
+            f"this booking is {item.status}; it cannot become {target}",
+            code="invalid_transition",
+            current_state=item.status,
+            requested=target,
+        )
     if target in rules.RELEASES_CAPACITY:
-        session.execute(update(Slot).where(Slot.id == item.slot_id)
-                        .values(taken=Slot.taken - item.party_size)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(Slot)
+            .where(Slot.id == item.slot_id)
+            .values(taken=Slot.taken - item.party_size)
+            .execution_options(synchronize_session=False)
+        )
     session.refresh(item)
 
 
@@ -345,39 +436,48 @@ def _village_item(item_id: int, village_id: int | None) -> BookingItem:
     """An item of the staff member's village (admins: ``village_id`` None); else 404."""
     item = db.session.get(BookingItem, item_id)
     if item is None or (village_id is not None and item.village_id != village_id):
-        raise NotFound("no such booking for your village", code="booking_not_found",
-                       item_id=item_id)
+        raise NotFound(
+            "no such booking for your village", code="booking_not_found", item_id=item_id
+        )
     return item
 
 
-def decide(item_id: int, *, accept: bool, reason: str | None = None,
-           village_id: int | None, user_id: int | None = None,
-           now: datetime | None = None) -> dict[str, Any]:
+def decide(
+    item_id: int,
+    *,
+    accept: bool,
+    reason: str | None = None,
+    village_id: int | None,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """The village accepts or declines a pending item; the tourist is told."""
     now = now or now_utc()
     reason = (reason or "").strip() or None
     if not accept and not reason:
-        raise ValidationError("give the tourist a reason for declining", code="reason_required",
-                              field="reason")
+        raise ValidationError(
+            "give the tourist a reason for declining", code="reason_required", field="reason"
+        )
     item = _village_item(item_id, village_id)
     target = rules.CONFIRMED if accept else rules.DECLINED
     with unit_of_work() as session:
-        _move(session, item, target, decided_at=now, decided_by=user_id,
-              decision_reason=reason)
+        _move(session, item, target, decided_at=now, decided_by=user_id, decision_reason=reason)
         _summarise(session, item.booking, now)
         queued = notifications.on_item_changed(session, item, target)
     notifications.dispatch_after_commit(queued)
     return view(item.booking)
 
 
-def record_attendance(item_id: int, *, attended: bool, village_id: int | None,
-                      now: datetime | None = None) -> dict[str, Any]:
+def record_attendance(
+    item_id: int, *, attended: bool, village_id: int | None, now: datetime | None = None
+) -> dict[str, Any]:
     """After the session started: completed or no_show (confirmed items only)."""
     now = now or now_utc()
     item = _village_item(item_id, village_id)
     if now < item.start:
-        raise Conflict("the session has not started yet", code="not_started",
-                       current_state=item.status)
+        raise Conflict(
+            "the session has not started yet", code="not_started", current_state=item.status
+        )
     with unit_of_work() as session:
         _move(session, item, rules.COMPLETED if attended else rules.NO_SHOW)
         _summarise(session, item.booking, now)
@@ -390,16 +490,20 @@ def cancel(reference: str, token: str | None, *, now: datetime | None = None) ->
     booking = _authorised(reference, token)
     live = [i for i in booking.items if i.status in (rules.PENDING, rules.CONFIRMED)]
     if not live:
-        raise Conflict(f"this booking is {booking.status}; it cannot be cancelled",
-                       code="invalid_transition", current_state=booking.status,
-                       requested=rules.CANCELLED)
+        raise Conflict(
+            f"this booking is {booking.status}; it cannot be cancelled",
+            code="invalid_transition",
+            current_state=booking.status,
+            requested=rules.CANCELLED,
+        )
     for item in live:
         rules.check_cancellable(item.status, item.start, now)
     with unit_of_work() as session:
         queued = []
         for item in live:
-            fee = rules.cancellation_fee(item.start, now, item.experience.free_cancellation_hours,
-                                         item.total_vnd)
+            fee = rules.cancellation_fee(
+                item.start, now, item.experience.free_cancellation_hours, item.total_vnd
+            )
             _move(session, item, rules.CANCELLED, cancelled_at=now, cancellation_fee_vnd=fee)
             queued += notifications.on_item_changed(session, item, rules.CANCELLED)
         _summarise(session, booking, now)
@@ -413,8 +517,11 @@ def expire_holds(now: datetime | None = None) -> list[int]:
     Safe to run concurrently (each item moves with a conditional update). Returns item ids.
     """
     now = now or now_utc()
-    due = db.session.scalars(select(BookingItem.id).where(
-        BookingItem.status == rules.PENDING, BookingItem.hold_expires_at <= now)).all()
+    due = db.session.scalars(
+        select(BookingItem.id).where(
+            BookingItem.status == rules.PENDING, BookingItem.hold_expires_at <= now
+        )
+    ).all()
     expired = []
     for item_id in due:
         item = db.session.get(BookingItem, item_id)
@@ -435,16 +542,23 @@ def queue_reminders(now: datetime | None = None) -> list[int]:
     now = now or now_utc()
     tomorrow = local_today(now) + timedelta(days=1)
     first = local_datetime(tomorrow, datetime.min.time())
-    due = db.session.scalars(select(BookingItem.id).where(
-        BookingItem.status == rules.CONFIRMED, BookingItem.reminder_queued_at.is_(None),
-        BookingItem.start >= first, BookingItem.start < first + timedelta(days=1))).all()
+    due = db.session.scalars(
+        select(BookingItem.id).where(
+            BookingItem.status == rules.CONFIRMED,
+            BookingItem.reminder_queued_at.is_(None),
+            BookingItem.start >= first,
+            BookingItem.start < first + timedelta(days=1),
+        )
+    ).all()
     reminded = []
     for item_id in due:
         with unit_of_work() as session:
             claimed = session.execute(
-                update(BookingItem).where(BookingItem.id == item_id,
-                                          BookingItem.reminder_queued_at.is_(None))
-                .values(reminder_queued_at=now).execution_options(synchronize_session=False))
+                update(BookingItem)
+                .where(BookingItem.id == item_id, BookingItem.reminder_queued_at.is_(None))
+                .values(reminder_queued_at=now)
+                .execution_options(synchronize_session=False)
+            )
             queued = []
             if claimed.rowcount == 1:
                 item = session.get(BookingItem, item_id)
@@ -457,8 +571,9 @@ def queue_reminders(now: datetime | None = None) -> list[int]:
 # --- the village's view --------------------------------------------------------------------
 
 
-def village_items(village_id: int | None, *, status: str | None = None,
-                  limit: int = 300) -> list[dict[str, Any]]:
+def village_items(
+    village_id: int | None, *, status: str | None = None, limit: int = 300
+) -> list[dict[str, Any]]:
     """Items of one village (admins: ``None`` = every village), pending first, by start."""
     stmt = select(BookingItem).order_by(BookingItem.start).limit(limit)
     if village_id is not None:
@@ -467,15 +582,31 @@ def village_items(village_id: int | None, *, status: str | None = None,
         stmt = stmt.where(BookingItem.status == status)
     items = list(db.session.scalars(stmt))
     items.sort(key=lambda i: (i.status != rules.PENDING, i.start))
-    return [{**item_view(i), "reference": i.booking.reference,
-             "contact": {"name": i.booking.contact_name, "email": i.booking.contact_email,
-                         "phone": i.booking.contact_phone},
-             "village_id": i.village_id} for i in items]
+    return [
+        {
+            **item_view(i),
+            "reference": i.booking.reference,
+            "contact": {
+                "name": i.booking.contact_name,
+                "email": i.booking.contact_email,
+                "phone": i.booking.contact_phone,
+            },
+            "village_id": i.village_id,
+        }
+        for i in items
+    ]
 
 
 def village_item(item_id: int, village_id: int | None) -> dict[str, Any]:
     """One item for the village that owns it (404 for anyone else's)."""
     item = _village_item(item_id, village_id)
-    return {**item_view(item), "reference": item.booking.reference,
-            "contact": {"name": item.booking.contact_name, "email": item.booking.contact_email,
-                        "phone": item.booking.contact_phone}, "village_id": item.village_id}
+    return {
+        **item_view(item),
+        "reference": item.booking.reference,
+        "contact": {
+            "name": item.booking.contact_name,
+            "email": item.booking.contact_email,
+            "phone": item.booking.contact_phone,
+        },
+        "village_id": item.village_id,
+    }

@@ -52,7 +52,9 @@ def parse_int(name: str, value: str, low: int, high: int | None = None) -> int:
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ValidationError(
             f"'{name}' must be a whole number {bound}",
-            code="invalid_parameter", parameter=name, value=value,
+            code="invalid_parameter",
+            parameter=name,
+            value=value,
         )
     return number
 
@@ -61,7 +63,10 @@ def _choice(name: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValidationError(
             f"unknown value {value!r} for '{name}'",
-            code="invalid_filter", parameter=name, value=value, allowed=list(allowed),
+            code="invalid_filter",
+            parameter=name,
+            value=value,
+            allowed=list(allowed),
         )
     return value
 
@@ -102,9 +107,11 @@ def _village_filters() -> dict[str, VillageFilter]:
     def traditional(stmt: Select, v: str) -> Select:
         wanted = parse_bool("traditional", v)
         return stmt.where(
-            Village.recognised_traditional.is_(True) if wanted
-            else or_(Village.recognised_traditional.is_(None),
-                     Village.recognised_traditional.is_(False))
+            Village.recognised_traditional.is_(True)
+            if wanted
+            else or_(
+                Village.recognised_traditional.is_(None), Village.recognised_traditional.is_(False)
+            )
         )
 
     return {
@@ -127,7 +134,8 @@ def _product_filters() -> dict[str, Callable[[Select, str], Select]]:
         "category": lambda s, v: s.where(Product.category == _choice("category", v, CATEGORIES)),
         "ocop": ocop,
         "ip_protected": lambda s, v: s.where(
-            Product.ip_protected.is_(True) if parse_bool("ip_protected", v)
+            Product.ip_protected.is_(True)
+            if parse_bool("ip_protected", v)
             else Product.ip_protected.is_not(True)
         ),
         "q": lambda s, v: s.where(*_search(Product.search_text, v)),
@@ -143,8 +151,9 @@ def _experience_filters() -> dict[str, Callable[[Select, str], Select]]:
     return {
         "village": lambda s, v: s.where(Experience.village_id == _village_id(v)),
         "kind": lambda s, v: s.where(Experience.kind == _choice("kind", v, ("visit", "workshop"))),
-        "category": lambda s, v: s.where(Experience.village.has(
-            Village.category == _choice("category", v, CATEGORIES))),
+        "category": lambda s, v: s.where(
+            Experience.village.has(Village.category == _choice("category", v, CATEGORIES))
+        ),
         "bookable": bookable,
         "sample": lambda s, v: s.where(Experience.is_sample.is_(parse_bool("sample", v))),
     }
@@ -163,16 +172,24 @@ def filter_names(resource: str) -> list[str]:
     return list(FILTERS[resource][1]())
 
 
-def list_page(resource: str, args: Mapping[str, str], *, default_size: int, max_size: int,
-              ignore: tuple[str, ...] = ("lang",)) -> Page:
+def list_page(
+    resource: str,
+    args: Mapping[str, str],
+    *,
+    default_size: int,
+    max_size: int,
+    ignore: tuple[str, ...] = ("lang",),
+) -> Page:
     """One page of a resource, filtered by ``args``. Unknown parameters are refused."""
     model, make_filters = FILTERS[resource]
     filters = make_filters()
     unknown = sorted(set(args) - set(filters) - set(PAGING) - set(ignore))
     if unknown:
         raise ValidationError(
-            f"unknown parameter {unknown[0]!r}", code="unknown_parameter",
-            parameter=unknown[0], allowed=sorted([*filters, *PAGING]),
+            f"unknown parameter {unknown[0]!r}",
+            code="unknown_parameter",
+            parameter=unknown[0],
+            allowed=sorted([*filters, *PAGING]),
         )
     page = parse_int("page", args.get("page", "1"), 1)
     per_page = parse_int("per_page", args.get("per_page", str(default_size)), 1, max_size)
@@ -200,16 +217,18 @@ def _village_id(slug: str) -> int:
     if village_id is None:
         raise ValidationError(
             f"unknown value {slug!r} for 'village'",
-            code="invalid_filter", parameter="village", value=slug,
+            code="invalid_filter",
+            parameter="village",
+            value=slug,
         )
     return village_id
 
 
 def get_village(slug: str) -> Village:
     village = db.session.scalar(
-        select(Village).where(Village.slug == slug).options(
-            selectinload(Village.products), selectinload(Village.experiences)
-        )
+        select(Village)
+        .where(Village.slug == slug)
+        .options(selectinload(Village.products), selectinload(Village.experiences))
     )
     if village is None:
         raise NotFound(f"no village {slug!r}", code="village_not_found", slug=slug)
@@ -242,9 +261,11 @@ def get_landmark(slug: str) -> Landmark:
 
 
 def all_villages() -> list[Village]:
-    return list(db.session.scalars(
-        select(Village).order_by(Village.slug).options(selectinload(Village.experiences))
-    ))
+    return list(
+        db.session.scalars(
+            select(Village).order_by(Village.slug).options(selectinload(Village.experiences))
+        )
+    )
 
 
 def all_landmarks() -> list[Landmark]:
@@ -262,8 +283,9 @@ def catalogue_version() -> str:
     return "|".join(parts)
 
 
-def directions_from(lat: float, lon: float, dest_lat: float, dest_lon: float,
-                    config: Mapping[str, Any]) -> dict[str, Any]:
+def directions_from(
+    lat: float, lon: float, dest_lat: float, dest_lon: float, config: Mapping[str, Any]
+) -> dict[str, Any]:
     """Straight-line distance, estimated travel minutes per mode and directions links.
 
     The estimates come from the route engine's travel-time provider (the same model the
@@ -278,13 +300,14 @@ def directions_from(lat: float, lon: float, dest_lat: float, dest_lon: float,
     estimates = []
     for mode in (Mode.MOTORBIKE, Mode.CAR, Mode.BUS_TAXI, Mode.BICYCLE):
         minutes, km = provider.matrix(points, mode)
-        estimates.append({"mode": mode.value, "minutes": round(minutes[0][1]),
-                          "km": round(km[0][1], 1)})
+        estimates.append(
+            {"mode": mode.value, "minutes": round(minutes[0][1]), "km": round(km[0][1], 1)}
+        )
     return {
         "km": round(geodesic((lat, lon), (dest_lat, dest_lon)).km, 1),
         "estimates": estimates,
         "google": "https://www.google.com/maps/dir/?api=1"
-                  f"&origin={lat},{lon}&destination={dest_lat},{dest_lon}",
+        f"&origin={lat},{lon}&destination={dest_lat},{dest_lon}",
         "osm": "https://www.openstreetmap.org/directions?engine=fossgis_osrm_car"
-               f"&route={lat}%2C{lon}%3B{dest_lat}%2C{dest_lon}",
+        f"&route={lat}%2C{lon}%3B{dest_lat}%2C{dest_lon}",
     }

@@ -167,8 +167,17 @@ def _columns(kind: str, row: dict, villages: dict) -> dict[str, Any]:
     if kind != "village":
         values["village"] = villages[values.pop("village")]
     if kind == "village":
-        values["search_text"] = fold(" ".join([row["name_vi"], row["name_en"], row["district"],
-                                              row.get("commune") or "", *row["crafts"]]))
+        values["search_text"] = fold(
+            " ".join(
+                [
+                    row["name_vi"],
+                    row["name_en"],
+                    row["district"],
+                    row.get("commune") or "",
+                    *row["crafts"],
+                ]
+            )
+        )
     elif kind == "product":
         values["search_text"] = fold(f"{row['name_vi']} {row.get('name_en') or ''}")
     return values
@@ -253,12 +262,21 @@ def dataset_sections() -> dict[str, list[tuple[int, dict]]]:
 
 def _village_row(v: dict) -> dict:
     return {
-        "slug": v["id"], "name_vi": v["name_vi"], "name_en": v["name_en"],
-        "district": v["district_vi"], "commune": v["commune_vi"], "category": v["category"],
-        "crafts": v["crafts"], "lat": v["lat"], "lon": v["lon"],
-        "coord_quality": v["coord_quality"], "coord_note": v["coord_note"],
+        "slug": v["id"],
+        "name_vi": v["name_vi"],
+        "name_en": v["name_en"],
+        "district": v["district_vi"],
+        "commune": v["commune_vi"],
+        "category": v["category"],
+        "crafts": v["crafts"],
+        "lat": v["lat"],
+        "lon": v["lon"],
+        "coord_quality": v["coord_quality"],
+        "coord_note": v["coord_note"],
         "recognised_traditional": v["recognised_traditional"],
-        "founded": v["year_founded_or_century"], "notes": v["notes"], "sources": v["source"],
+        "founded": v["year_founded_or_century"],
+        "notes": v["notes"],
+        "sources": v["source"],
     }
 
 
@@ -270,10 +288,16 @@ def _product_rows(v: dict) -> list[dict]:
         if slug in seen:
             continue
         seen.add(slug)
-        rows.append({
-            "slug": slug, "village": v["id"], "name_vi": name_vi, "name_en": name_en,
-            "category": v["category"], "source": v["source"][0],
-        })
+        rows.append(
+            {
+                "slug": slug,
+                "village": v["id"],
+                "name_vi": name_vi,
+                "name_en": name_en,
+                "category": v["category"],
+                "source": v["source"][0],
+            }
+        )
     return rows
 
 
@@ -281,11 +305,17 @@ def _visit_row(v: dict) -> dict:
     exp = v["experience"]
     stated = parse_daily_hours(exp["opening_hours"])
     return {
-        "slug": f"{v['id']}-visit", "village": v["id"], "kind": "visit",
-        "title_vi": f"Tham quan {v['name_vi']}", "title_en": f"Visit {v['name_en']}",
-        "description_en": exp["description"], "duration_minutes": exp["duration_minutes"],
-        "duration_is_default": True, "price_fact": exp["price_vnd"],
-        "weekly_hours": stated or DEFAULT_VISIT_HOURS, "hours_are_default": stated is None,
+        "slug": f"{v['id']}-visit",
+        "village": v["id"],
+        "kind": "visit",
+        "title_vi": f"Tham quan {v['name_vi']}",
+        "title_en": f"Visit {v['name_en']}",
+        "description_en": exp["description"],
+        "duration_minutes": exp["duration_minutes"],
+        "duration_is_default": True,
+        "price_fact": exp["price_vnd"],
+        "weekly_hours": stated or DEFAULT_VISIT_HOURS,
+        "hours_are_default": stated is None,
         "hours_fact": exp["opening_hours"],
     }
 
@@ -304,9 +334,14 @@ def seed_landmarks() -> int:
         current = {lm.slug: lm for lm in session.scalars(select(Landmark))}
         for row in load_packaged(DATASET)["landmarks"]:
             values = {
-                "slug": row["id"], "name_vi": row["name_vi"], "name_en": row["name_en"],
-                "lat": row["lat"], "lon": row["lon"], "coord_quality": row["coord_quality"],
-                "coord_note": row["coord_note"], "source": row["source"],
+                "slug": row["id"],
+                "name_vi": row["name_vi"],
+                "name_en": row["name_en"],
+                "lat": row["lat"],
+                "lon": row["lon"],
+                "coord_quality": row["coord_quality"],
+                "coord_note": row["coord_note"],
+                "source": row["source"],
             }
             landmark = current.get(row["id"])
             if landmark is None:

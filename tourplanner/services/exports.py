@@ -16,19 +16,33 @@ from tourplanner.adapters.orm import Plan
 from tourplanner.domain.errors import NotFound
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-GOOGLE_MODES = {"car": "driving", "motorbike": "driving", "bus_taxi": "driving",
-                "bicycle": "bicycling", "walk": "walking"}
-OSM_ENGINES = {"car": "fossgis_osrm_car", "motorbike": "fossgis_osrm_car",
-               "bus_taxi": "fossgis_osrm_car", "bicycle": "fossgis_osrm_bike",
-               "walk": "fossgis_osrm_foot"}
+GOOGLE_MODES = {
+    "car": "driving",
+    "motorbike": "driving",
+    "bus_taxi": "driving",
+    "bicycle": "bicycling",
+    "walk": "walking",
+}
+OSM_ENGINES = {
+    "car": "fossgis_osrm_car",
+    "motorbike": "fossgis_osrm_car",
+    "bus_taxi": "fossgis_osrm_car",
+    "bicycle": "fossgis_osrm_bike",
+    "walk": "fossgis_osrm_foot",
+}
 
 
 def pick(plan: Plan, index: int = 0) -> dict[str, Any]:
     """One itinerary of a plan, or 404 naming what is missing."""
     itineraries = plan.result.get("itineraries", [])
     if not 0 <= index < len(itineraries):
-        raise NotFound(f"plan {plan.id!r} has no itinerary {index}", code="itinerary_not_found",
-                       id=plan.id, itinerary=index, available=len(itineraries))
+        raise NotFound(
+            f"plan {plan.id!r} has no itinerary {index}",
+            code="itinerary_not_found",
+            id=plan.id,
+            itinerary=index,
+            available=len(itineraries),
+        )
     return itineraries[index]
 
 
@@ -65,10 +79,13 @@ def to_ics(plan: Plan, index: int = 0, *, url: str = "", lang: str | None = None
         village = _name(stop["village_name"], lang)
         event.add("location", f"{village} ({stop['lat']:.5f}, {stop['lon']:.5f})")
         event.add("geo", vGeo((stop["lat"], stop["lon"])))
-        travel = (f"Travel: {leg['minutes']} min by {leg['mode']} ({leg['km']} km), "
-                  f"arrive {stop['arrive'][11:16]}" if lang == "en" else
-                  f"Di chuyển: {leg['minutes']} phút ({leg['km']} km), "
-                  f"đến lúc {stop['arrive'][11:16]}")
+        travel = (
+            f"Travel: {leg['minutes']} min by {leg['mode']} ({leg['km']} km), "
+            f"arrive {stop['arrive'][11:16]}"
+            if lang == "en"
+            else f"Di chuyển: {leg['minutes']} phút ({leg['km']} km), "
+            f"đến lúc {stop['arrive'][11:16]}"
+        )
         lines = [travel, stop.get("explanation", "")]
         if stop.get("slot_id"):
             lines.append("Booking needed" if lang == "en" else "Cần đặt chỗ")
@@ -82,30 +99,55 @@ def to_ics(plan: Plan, index: int = 0, *, url: str = "", lang: str | None = None
 
 def _point(lat: float, lon: float, props: dict[str, Any]) -> dict[str, Any]:
     """RFC 7946 point: coordinates are [longitude, latitude]."""
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": props}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": props,
+    }
 
 
 def to_geojson(plan: Plan, index: int = 0) -> dict[str, Any]:
     """A FeatureCollection: the start, each stop (Point) and each leg (LineString)."""
     itinerary = pick(plan, index)
     start = _start(plan)
-    features = [_point(start["lat"], start["lon"], {
-        "role": "start", "name_vi": start["name_vi"], "name_en": start["name_en"]})]
+    features = [
+        _point(
+            start["lat"],
+            start["lon"],
+            {"role": "start", "name_vi": start["name_vi"], "name_en": start["name_en"]},
+        )
+    ]
     places = {"start": (start["lon"], start["lat"])}
     for order, stop in enumerate(itinerary["stops"], start=1):
         places[stop["village"]] = (stop["lon"], stop["lat"])
-        features.append(_point(stop["lat"], stop["lon"], {
-            "role": "stop", "order": order, "village": stop["village"],
-            "experience_id": stop["experience_id"], "slot_id": stop["slot_id"],
-            "title_vi": stop["title"]["vi"], "title_en": stop["title"]["en"],
-            "arrive": stop["arrive"], "start": stop["start"], "end": stop["end"],
-            "price_vnd": stop["price_vnd"]}))
+        features.append(
+            _point(
+                stop["lat"],
+                stop["lon"],
+                {
+                    "role": "stop",
+                    "order": order,
+                    "village": stop["village"],
+                    "experience_id": stop["experience_id"],
+                    "slot_id": stop["slot_id"],
+                    "title_vi": stop["title"]["vi"],
+                    "title_en": stop["title"]["en"],
+                    "arrive": stop["arrive"],
+                    "start": stop["start"],
+                    "end": stop["end"],
+                    "price_vnd": stop["price_vnd"],
+                },
+            )
+        )
     for order, leg in enumerate(itinerary["legs"], start=1):
         line = [list(places[leg["from"]]), list(places[leg["to"]])]
-        features.append({"type": "Feature",
-                         "geometry": {"type": "LineString", "coordinates": line},
-                         "properties": {"role": "leg", "order": order, **leg}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "LineString", "coordinates": line},
+                "properties": {"role": "leg", "order": order, **leg},
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -119,14 +161,20 @@ def directions(plan: Plan, index: int = 0) -> dict[str, Any]:
     mode = plan.request.get("mode", "car")
     origin = f"{start['lat']},{start['lon']}"
     stops = [f"{s['lat']},{s['lon']}" for s in itinerary["stops"]]
-    params = {"api": "1", "origin": origin, "destination": origin,
-              "travelmode": GOOGLE_MODES.get(mode, "driving")}
+    params = {
+        "api": "1",
+        "origin": origin,
+        "destination": origin,
+        "travelmode": GOOGLE_MODES.get(mode, "driving"),
+    }
     if stops:
         params["waypoints"] = "|".join(stops)
     google = "https://www.google.com/maps/dir/?" + urlencode(params, quote_via=quote, safe=",")
     chain = [origin, *stops, origin]
     engine = OSM_ENGINES.get(mode, "fossgis_osrm_car")
-    osm = [f"https://www.openstreetmap.org/directions?engine={engine}"
-           f"&route={quote(a, safe=',')}%3B{quote(b, safe=',')}"
-           for a, b in itertools.pairwise(chain)]
+    osm = [
+        f"https://www.openstreetmap.org/directions?engine={engine}"
+        f"&route={quote(a, safe=',')}%3B{quote(b, safe=',')}"
+        for a, b in itertools.pairwise(chain)
+    ]
     return {"google": google, "osm": osm}

@@ -58,8 +58,9 @@ class NominatimGeocoder:
 class FakeGeocoder:
     """Answers from a dict; ``unavailable=True`` behaves like an unreachable service."""
 
-    def __init__(self, places: dict[str, tuple[float, float]] | None = None,
-                 unavailable: bool = False) -> None:
+    def __init__(
+        self, places: dict[str, tuple[float, float]] | None = None, unavailable: bool = False
+    ) -> None:
         self.places = places or {}
         self.unavailable = unavailable
 
@@ -76,7 +77,8 @@ def get_geocoder() -> Geocoder:
         return injected
     if current_app.config.get("GEOCODER", "nominatim") == "nominatim":
         geocoder: Geocoder = NominatimGeocoder(
-            timeout=float(current_app.config.get("GEOCODER_TIMEOUT", 3.0)))
+            timeout=float(current_app.config.get("GEOCODER_TIMEOUT", 3.0))
+        )
     else:
         geocoder = NoGeocoder()
     current_app.extensions[EXTENSION_KEY] = geocoder
@@ -90,11 +92,14 @@ def locate(address: str) -> tuple[float, float]:
     except GeocoderUnavailable:
         raise Unprocessable(
             "We cannot look up addresses right now: please pick a landmark or a point on the "
-            "map as your start.", code="geocoder_unavailable", field="start.address",
+            "map as your start.",
+            code="geocoder_unavailable",
+            field="start.address",
         ) from None
     if found is None:
         raise Unprocessable(
             "No place matches that address: please pick a landmark or a point on the map.",
-            code="address_not_found", field="start.address",
+            code="address_not_found",
+            field="start.address",
         )
     return found

@@ -58,19 +58,20 @@ def public_url(endpoint: str, **values: Any) -> str:
 
 def manage_url(reference: str, lang: str | None = None) -> str:
     """The tourist's signed page; ``lang`` opens it in the booking's language."""
-    return public_url("web.booking_manage", reference=reference,
-                      token=accounts.manage_token(reference), lang=lang)
+    return public_url(
+        "web.booking_manage", reference=reference, token=accounts.manage_token(reference), lang=lang
+    )
 
 
 def decide_url(item: BookingItem) -> str:
-    return public_url("web.village_decide",
-                      token=accounts.decision_token(item.id, item.village_id))
+    return public_url("web.village_decide", token=accounts.decision_token(item.id, item.village_id))
 
 
 def _render(template: str, lang: str, **context: Any) -> str:
     with force_locale(lang):
         return current_app.jinja_env.get_template(f"email/{template}.txt").render(
-            lang=lang, **context)
+            lang=lang, **context
+        )
 
 
 def _subject(event: str, reference: str, lang: str) -> str:
@@ -81,8 +82,7 @@ def _subject(event: str, reference: str, lang: str) -> str:
             "declined": _("Booking %(ref)s declined", ref=reference),
             "expired": _("Booking request %(ref)s expired", ref=reference),
             "cancelled": _("Booking %(ref)s cancelled", ref=reference),
-            "reminder": _("Reminder: your craft village visit tomorrow (%(ref)s)",
-                          ref=reference),
+            "reminder": _("Reminder: your craft village visit tomorrow (%(ref)s)", ref=reference),
             "village_requested": _("New booking request %(ref)s", ref=reference),
             "village_cancelled": _("Booking %(ref)s cancelled by the tourist", ref=reference),
         }
@@ -123,62 +123,130 @@ def _add(session: Session, **fields: Any) -> Notification:
     return row
 
 
-def _tourist_mail(session: Session, booking: Booking, event: str,
-                  items: list[BookingItem]) -> Notification:
+def _tourist_mail(
+    session: Session, booking: Booking, event: str, items: list[BookingItem]
+) -> Notification:
     lang = booking.lang
-    body = _render("tourist", lang, event=event, booking=booking, items=items,
-                   manage_url=manage_url(booking.reference, lang))
-    return _add(session, booking_id=booking.id, item_id=items[0].id if len(items) == 1 else None,
-                event=event, channel="email", recipient=booking.contact_email,
-                subject=_subject(event, booking.reference, lang), body=body)
+    body = _render(
+        "tourist",
+        lang,
+        event=event,
+        booking=booking,
+        items=items,
+        manage_url=manage_url(booking.reference, lang),
+    )
+    return _add(
+        session,
+        booking_id=booking.id,
+        item_id=items[0].id if len(items) == 1 else None,
+        event=event,
+        channel="email",
+        recipient=booking.contact_email,
+        subject=_subject(event, booking.reference, lang),
+        body=body,
+    )
 
 
-def _village_messages(session: Session, booking: Booking, items: list[BookingItem],
-                      event: str) -> list[Notification]:
+def _village_messages(
+    session: Session, booking: Booking, items: list[BookingItem], event: str
+) -> list[Notification]:
     village = items[0].village
     links = {item.id: decide_url(item) for item in items} if event == "requested" else {}
     subject = _subject(f"village_{event}", booking.reference, "vi")
-    body = _render("village", "vi", event=event, booking=booking, items=items, links=links,
-                   dashboard_url=public_url("web.village_dashboard"))
+    body = _render(
+        "village",
+        "vi",
+        event=event,
+        booking=booking,
+        items=items,
+        links=links,
+        dashboard_url=public_url("web.village_dashboard"),
+    )
     item_id = items[0].id if len(items) == 1 else None
-    rows = [_add(session, booking_id=booking.id, item_id=item_id, event=f"village_{event}",
-                 channel="email", recipient=to, subject=subject, body=body)
-            for to in _village_recipients(session, village)]
+    rows = [
+        _add(
+            session,
+            booking_id=booking.id,
+            item_id=item_id,
+            event=f"village_{event}",
+            channel="email",
+            recipient=to,
+            subject=subject,
+            body=body,
+        )
+        for to in _village_recipients(session, village)
+    ]
     if village.webhook_url:
         if not village.webhook_secret:
             village.webhook_secret = accounts.new_webhook_secret()
-        rows.append(_add(session, booking_id=booking.id, item_id=item_id,
-                         event=f"village_{event}", channel="webhook",
-                         recipient=village.webhook_url, subject=subject,
-                         payload=_webhook_payload(booking, items, event, links)))
+        rows.append(
+            _add(
+                session,
+                booking_id=booking.id,
+                item_id=item_id,
+                event=f"village_{event}",
+                channel="webhook",
+                recipient=village.webhook_url,
+                subject=subject,
+                payload=_webhook_payload(booking, items, event, links),
+            )
+        )
     if village.notify_phone:
-        rows.append(_add(session, booking_id=booking.id, item_id=item_id,
-                         event=f"village_{event}", channel="sms", recipient=village.notify_phone,
-                         subject=subject, body=subject))
+        rows.append(
+            _add(
+                session,
+                booking_id=booking.id,
+                item_id=item_id,
+                event=f"village_{event}",
+                channel="sms",
+                recipient=village.notify_phone,
+                subject=subject,
+                body=subject,
+            )
+        )
     return rows
 
 
 def _village_recipients(session: Session, village: Village) -> list[str]:
     if village.booking_email:
         return [village.booking_email]
-    return list(session.scalars(select(User.email).where(
-        User.village_id == village.id, User.active.is_(True), User.role == "village")))
+    return list(
+        session.scalars(
+            select(User.email).where(
+                User.village_id == village.id, User.active.is_(True), User.role == "village"
+            )
+        )
+    )
 
 
-def _webhook_payload(booking: Booking, items: list[BookingItem], event: str,
-                     links: dict[int, str]) -> dict[str, Any]:
+def _webhook_payload(
+    booking: Booking, items: list[BookingItem], event: str, links: dict[int, str]
+) -> dict[str, Any]:
     return {
-        "event": f"booking.{event}", "reference": booking.reference,
+        "event": f"booking.{event}",
+        "reference": booking.reference,
         "village": items[0].village.slug,
-        "contact": {"name": booking.contact_name, "email": booking.contact_email,
-                    "phone": booking.contact_phone},
+        "contact": {
+            "name": booking.contact_name,
+            "email": booking.contact_email,
+            "phone": booking.contact_phone,
+        },
         "lang": booking.lang,
-        "items": [{"id": i.id, "slot_id": i.slot_id, "experience": i.experience.slug,
-                   "start": i.start.isoformat(), "end": i.end.isoformat(),
-                   "party": {"adults": i.adults, "children": i.children, "seniors": i.seniors},
-                   "total_vnd": i.total_vnd, "status": i.status,
-                   "hold_expires_at": i.hold_expires_at.isoformat(),
-                   "decide_url": links.get(i.id)} for i in items],
+        "items": [
+            {
+                "id": i.id,
+                "slot_id": i.slot_id,
+                "experience": i.experience.slug,
+                "start": i.start.isoformat(),
+                "end": i.end.isoformat(),
+                "party": {"adults": i.adults, "children": i.children, "seniors": i.seniors},
+                "total_vnd": i.total_vnd,
+                "status": i.status,
+                "hold_expires_at": i.hold_expires_at.isoformat(),
+                "decide_url": links.get(i.id),
+            }
+            for i in items
+        ],
     }
 
 
@@ -210,11 +278,11 @@ def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
     handed = 0
     try:
         with celery.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
-                                   interval_max=0)
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
             for nid in ids:
-                celery.send_task(DELIVER_TASK, args=[nid], countdown=countdown,
-                                 connection=conn, retry=False)
+                celery.send_task(
+                    DELIVER_TASK, args=[nid], countdown=countdown, connection=conn, retry=False
+                )
                 _mark_queued(nid)
                 handed += 1
     except Exception as exc:  # broker unreachable (kombu OperationalError, redis, OSError...)
@@ -224,10 +292,12 @@ def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
 
 def _mark_queued(nid: int) -> None:
     with unit_of_work() as session:
-        session.execute(update(Notification)
-                        .where(Notification.id == nid, Notification.status == "pending")
-                        .values(queued_at=now_utc())
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(Notification)
+            .where(Notification.id == nid, Notification.status == "pending")
+            .values(queued_at=now_utc())
+            .execution_options(synchronize_session=False)
+        )
 
 
 def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
@@ -238,15 +308,29 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
     """
     now = now or now_utc()
     with unit_of_work() as session:
-        session.execute(update(Notification).where(
-            Notification.status == "sending", Notification.claimed_at < now - SENDING_STALE,
-        ).values(status="pending").execution_options(synchronize_session=False))
-    ids = current_app.extensions["sqlalchemy"].session.scalars(
-        select(Notification.id).where(
-            Notification.status == "pending",
-            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-            or_(Notification.queued_at.is_(None), Notification.queued_at < now - QUEUED_STALE),
-        ).order_by(Notification.id).limit(limit)).all()
+        session.execute(
+            update(Notification)
+            .where(
+                Notification.status == "sending",
+                Notification.claimed_at < now - SENDING_STALE,
+            )
+            .values(status="pending")
+            .execution_options(synchronize_session=False)
+        )
+    ids = (
+        current_app.extensions["sqlalchemy"]
+        .session.scalars(
+            select(Notification.id)
+            .where(
+                Notification.status == "pending",
+                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+                or_(Notification.queued_at.is_(None), Notification.queued_at < now - QUEUED_STALE),
+            )
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+        .all()
+    )
     return _hand_over_all(list(ids))
 
 
@@ -268,11 +352,15 @@ def deliver(nid: int, now: datetime | None = None) -> Outcome:
     now = now or now_utc()
     with unit_of_work() as session:
         claimed = session.execute(
-            update(Notification).where(
-                Notification.id == nid, Notification.status == "pending",
+            update(Notification)
+            .where(
+                Notification.id == nid,
+                Notification.status == "pending",
                 or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-            ).values(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
-            .execution_options(synchronize_session=False)).rowcount
+            )
+            .values(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     if claimed != 1:
         return Outcome("skipped")
     row = db.session.get(Notification, nid)
@@ -289,13 +377,21 @@ def deliver(nid: int, now: datetime | None = None) -> Outcome:
 def _send(row: Notification) -> None:
     chosen = notifiers()
     if row.channel == "email":
-        chosen.mailer.send(row.recipient, row.subject, row.body,
-                           message_id=f"<notification-{row.id}@tourplanner>")
+        chosen.mailer.send(
+            row.recipient, row.subject, row.body, message_id=f"<notification-{row.id}@tourplanner>"
+        )
     elif row.channel == "webhook":
-        village = current_app.extensions["sqlalchemy"].session.scalars(
-            select(Village).where(Village.slug == row.payload["village"])).one()
-        chosen.webhook.post(row.recipient, village.webhook_secret or "",
-                            {**row.payload, "delivery_id": row.id}, delivery_id=str(row.id))
+        village = (
+            current_app.extensions["sqlalchemy"]
+            .session.scalars(select(Village).where(Village.slug == row.payload["village"]))
+            .one()
+        )
+        chosen.webhook.post(
+            row.recipient,
+            village.webhook_secret or "",
+            {**row.payload, "delivery_id": row.id},
+            delivery_id=str(row.id),
+        )
     elif row.channel == "sms":
         chosen.sms.send(row.recipient, row.body)
     else:  # pragma: no cover - rows are only written by this module
@@ -318,7 +414,10 @@ def _failed(row: Notification, error: str, now: datetime) -> Outcome:
             return Outcome("failed")
         delay = backoff(row.attempts)
         row.status, row.next_attempt_at, row.queued_at = (
-            "pending", now + timedelta(seconds=delay), None)
+            "pending",
+            now + timedelta(seconds=delay),
+            None,
+        )
     return Outcome("retry", delay)
 
 
@@ -335,23 +434,31 @@ def delivery_log(status: str | None = None, limit: int = 200) -> list[Notificati
     return list(current_app.extensions["sqlalchemy"].session.scalars(stmt))
 
 
-def update_village_settings(village_id: int, *, booking_email: str | None,
-                            notify_phone: str | None, webhook_url: str | None,
-                            hold_expiry_hours: int | None) -> Village:
+def update_village_settings(
+    village_id: int,
+    *,
+    booking_email: str | None,
+    notify_phone: str | None,
+    webhook_url: str | None,
+    hold_expiry_hours: int | None,
+) -> Village:
     """Where a village receives its requests, and how long it has to answer."""
     from tourplanner.domain.errors import ValidationError
 
     session = current_app.extensions["sqlalchemy"].session
     village = session.get(Village, village_id)
     if booking_email and "@" not in booking_email:
-        raise ValidationError("not an e-mail address", code="invalid_email",
-                              field="booking_email")
+        raise ValidationError("not an e-mail address", code="invalid_email", field="booking_email")
     if webhook_url and not webhook_url.startswith(("https://", "http://")):
-        raise ValidationError("the webhook URL must start with https://",
-                              code="invalid_webhook_url", field="webhook_url")
+        raise ValidationError(
+            "the webhook URL must start with https://",
+            code="invalid_webhook_url",
+            field="webhook_url",
+        )
     if hold_expiry_hours is not None and not 1 <= hold_expiry_hours <= 24 * 14:
-        raise ValidationError("answer time must be 1 to 336 hours", code="invalid_hold",
-                              field="hold_expiry_hours")
+        raise ValidationError(
+            "answer time must be 1 to 336 hours", code="invalid_hold", field="hold_expiry_hours"
+        )
     with unit_of_work():
         village.booking_email = booking_email or None
         village.notify_phone = notify_phone or None

@@ -32,19 +32,27 @@ def _stop(builder: _Builder, node: Node, stop: Stop) -> dict[str, Any]:
     exp, offer = node.exp, node.offer
     reasons = list(offer.reasons)
     return {
-        "village": offer.village, "experience_id": offer.experience_id,
+        "village": offer.village,
+        "experience_id": offer.experience_id,
         "slot_id": node.slots.get(stop.start) if exp.kind == "workshop" else None,
-        "arrive": at(req.day, stop.arrival), "start": at(req.day, stop.start),
-        "end": at(req.day, stop.end), "wait_minutes": stop.wait,
-        "price_vnd": offer.price_vnd, "price_note": offer.price_note,
-        "experience_slug": offer.slug, "kind": exp.kind, "category": offer.category,
+        "arrive": at(req.day, stop.arrival),
+        "start": at(req.day, stop.start),
+        "end": at(req.day, stop.end),
+        "wait_minutes": stop.wait,
+        "price_vnd": offer.price_vnd,
+        "price_note": offer.price_note,
+        "experience_slug": offer.slug,
+        "kind": exp.kind,
+        "category": offer.category,
         "title": {"vi": exp.title_vi, "en": exp.title_en},
         "village_name": {"vi": exp.village.name_vi, "en": exp.village.name_en},
-        "lat": exp.village.lat, "lon": exp.village.lon, "sample": exp.is_sample,
+        "lat": exp.village.lat,
+        "lon": exp.village.lon,
+        "sample": exp.is_sample,
         "hours_are_default": exp.kind == "visit" and exp.hours_are_default,
-        "score": offer.score, "reasons": reasons,
-        "explanation": plan_text.explain_stop(reasons, req.interests, req.lang,
-                                              offer.price_note),
+        "score": offer.score,
+        "reasons": reasons,
+        "explanation": plan_text.explain_stop(reasons, req.interests, req.lang, offer.price_note),
     }
 
 
@@ -60,9 +68,13 @@ def _leg(builder: _Builder, a: int, b: int) -> dict[str, Any]:
     else:
         pa, pb = nodes[a - 1].point, nodes[b - 1].point
         minutes, km = builder.minutes[pa][pb], builder.km[pa][pb]
-    return {"from": START if a == 0 else nodes[a - 1].offer.village,
-            "to": START if b == 0 else nodes[b - 1].offer.village,
-            "mode": builder.request.mode, "km": round(km, 1), "minutes": minutes}
+    return {
+        "from": START if a == 0 else nodes[a - 1].offer.village,
+        "to": START if b == 0 else nodes[b - 1].offer.village,
+        "mode": builder.request.mode,
+        "km": round(km, 1),
+        "minutes": minutes,
+    }
 
 
 def itinerary(builder: _Builder, solution: Solution) -> dict[str, Any]:
@@ -74,7 +86,8 @@ def itinerary(builder: _Builder, solution: Solution) -> dict[str, Any]:
     legs = [_leg(builder, a, b) for a, b in itertools.pairwise(order)]
     back = solution.returns[0]
     result = {
-        "stops": stops, "legs": legs,
+        "stops": stops,
+        "legs": legs,
         "totals": {
             "cost_vnd": sum(s["price_vnd"] for s in stops),
             "travel_minutes": sum(leg["minutes"] for leg in legs),

@@ -30,17 +30,26 @@ def _one(reason: Mapping[str, Any], named: bool) -> str:
     if code == "interest":
         category = _category(reason["category"]).lower()
         if named:
-            return gettext("matches your interest in %(category)s (weight %(weight)s)",
-                           category=category, weight=reason["weight"])
-        return gettext("%(category)s, a craft you did not name (weight %(weight)s)",
-                       category=category, weight=reason["weight"])
+            return gettext(
+                "matches your interest in %(category)s (weight %(weight)s)",
+                category=category,
+                weight=reason["weight"],
+            )
+        return gettext(
+            "%(category)s, a craft you did not name (weight %(weight)s)",
+            category=category,
+            weight=reason["weight"],
+        )
     if code == "workshop":
         return gettext("hands-on workshop with a free place for your whole party")
     if code == "must_include":
         return gettext("you asked to include it")
     if code == "min_age":
-        return gettext("minimum age %(age)s: we cannot check your children's ages, please make "
-                       "sure they are old enough", age=reason["age"])
+        return gettext(
+            "minimum age %(age)s: we cannot check your children's ages, please make "
+            "sure they are old enough",
+            age=reason["age"],
+        )
     return str(code)
 
 
@@ -52,14 +61,26 @@ def price_note(note: Mapping[str, Any] | None) -> str:
     amount = _vnd(low) if not high or high == low else f"{_vnd(low)}–{_vnd(high)}"
     as_of = note.get("as_of") or gettext("date not stated")
     if note.get("charged"):
-        return gettext("%(amount)s %(unit)s, reported by a public page (%(as_of)s)",
-                       amount=amount, unit=note.get("unit", ""), as_of=as_of)
-    return gettext("%(amount)s %(unit)s reported by a public page (%(as_of)s); not included in "
-                   "the total", amount=amount, unit=note.get("unit", ""), as_of=as_of)
+        return gettext(
+            "%(amount)s %(unit)s, reported by a public page (%(as_of)s)",
+            amount=amount,
+            unit=note.get("unit", ""),
+            as_of=as_of,
+        )
+    return gettext(
+        "%(amount)s %(unit)s reported by a public page (%(as_of)s); not included in the total",
+        amount=amount,
+        unit=note.get("unit", ""),
+        as_of=as_of,
+    )
 
 
-def explain_stop(reasons: Iterable[Mapping[str, Any]], interests: Mapping[str, float],
-                 lang: str, note: Mapping[str, Any] | None = None) -> str:
+def explain_stop(
+    reasons: Iterable[Mapping[str, Any]],
+    interests: Mapping[str, float],
+    lang: str,
+    note: Mapping[str, Any] | None = None,
+) -> str:
     """One sentence on why a stop is in the plan."""
     with force_locale(lang):
         parts = [_one(r, r.get("category") in interests or not interests) for r in reasons]
@@ -69,17 +90,24 @@ def explain_stop(reasons: Iterable[Mapping[str, Any]], interests: Mapping[str, f
     return text[:1].upper() + text[1:]
 
 
-def explain_itinerary(itinerary: Mapping[str, Any], request: PlanRequest | Mapping[str, Any],
-                      lang: str) -> str:
+def explain_itinerary(
+    itinerary: Mapping[str, Any], request: PlanRequest | Mapping[str, Any], lang: str
+) -> str:
     """A short summary: stops, cost against the budget, return time."""
     budget = request.budget_vnd if isinstance(request, PlanRequest) else request.get("budget_vnd")
     totals = itinerary["totals"]
     with force_locale(lang):
-        text = gettext("%(n)s stops chosen for your interests; %(travel)s minutes on the road.",
-                       n=len(itinerary["stops"]), travel=totals["travel_minutes"])
+        text = gettext(
+            "%(n)s stops chosen for your interests; %(travel)s minutes on the road.",
+            n=len(itinerary["stops"]),
+            travel=totals["travel_minutes"],
+        )
         if budget is not None:
-            text += " " + gettext("Costs %(cost)s of your %(budget)s budget.",
-                                  cost=_vnd(totals["cost_vnd"]), budget=_vnd(budget))
+            text += " " + gettext(
+                "Costs %(cost)s of your %(budget)s budget.",
+                cost=_vnd(totals["cost_vnd"]),
+                budget=_vnd(budget),
+            )
         else:
             text += " " + gettext("Costs %(cost)s.", cost=_vnd(totals["cost_vnd"]))
         text += " " + gettext("Travel costs (fuel, taxi) are not included.")
@@ -96,15 +124,25 @@ def reason(code: str, request: PlanRequest, **details: Any) -> dict[str, Any]:
 
 def _message(code: str, slugs: str) -> str:
     if code == "nothing_open":
-        return gettext("Nothing is open for your party on that date: every village experience "
-                       "is closed, fully booked or not offered to your party. Try another "
-                       "date.")
+        return gettext(
+            "Nothing is open for your party on that date: every village experience "
+            "is closed, fully booked or not offered to your party. Try another "
+            "date."
+        )
     if code == "nothing_fits":
-        return gettext("No stop fits into your day with this start, time window, budget and "
-                       "travel mode. Try a longer day, a larger budget or fewer exclusions.")
+        return gettext(
+            "No stop fits into your day with this start, time window, budget and "
+            "travel mode. Try a longer day, a larger budget or fewer exclusions."
+        )
     if code == "must_include_unavailable":
-        return gettext("Some places you asked to include are not available that day (closed, "
-                       "fully booked or not offered to your party): %(slugs)s. The plan is "
-                       "made without them.", slugs=slugs)
-    return gettext("%(slugs)s cannot fit into your day with this start, time window, budget "
-                   "and travel mode; the plan is made without it.", slugs=slugs)
+        return gettext(
+            "Some places you asked to include are not available that day (closed, "
+            "fully booked or not offered to your party): %(slugs)s. The plan is "
+            "made without them.",
+            slugs=slugs,
+        )
+    return gettext(
+        "%(slugs)s cannot fit into your day with this start, time window, budget "
+        "and travel mode; the plan is made without it.",
+        slugs=slugs,
+    )

@@ -61,8 +61,13 @@ class StartPoint:
     landmark: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"lat": self.lat, "lon": self.lon, "name_vi": self.name_vi,
-                "name_en": self.name_en, "landmark": self.landmark}
+        return {
+            "lat": self.lat,
+            "lon": self.lon,
+            "name_vi": self.name_vi,
+            "name_en": self.name_en,
+            "landmark": self.landmark,
+        }
 
 
 @dataclass
@@ -89,8 +94,9 @@ class Stats:
 # --- entry points ----------------------------------------------------------------------
 
 
-def create_plan(data: object, *, now: datetime | None = None,
-                stats: Stats | None = None) -> tuple[str, dict[str, Any]]:
+def create_plan(
+    data: object, *, now: datetime | None = None, stats: Stats | None = None
+) -> tuple[str, dict[str, Any]]:
     """Validate, plan and save. Returns ``(plan id, result)``; raises 4xx domain errors."""
     began = clock.perf_counter()
     stats = stats if stats is not None else Stats()
@@ -119,10 +125,15 @@ def resolve_start(request: PlanRequest) -> StartPoint:
     if given.landmark:
         landmark = db.session.scalar(select(Landmark).where(Landmark.slug == given.landmark))
         if landmark is None:
-            raise bad("start.landmark", f"unknown landmark {given.landmark!r}",
-                      code="unknown_landmark", slug=given.landmark)
-        return StartPoint(landmark.lat, landmark.lon, landmark.name_vi, landmark.name_en,
-                          landmark.slug)
+            raise bad(
+                "start.landmark",
+                f"unknown landmark {given.landmark!r}",
+                code="unknown_landmark",
+                slug=given.landmark,
+            )
+        return StartPoint(
+            landmark.lat, landmark.lon, landmark.name_vi, landmark.name_en, landmark.slug
+        )
     if given.address:
         lat, lon = locate(given.address)
         label = given.address
@@ -131,14 +142,20 @@ def resolve_start(request: PlanRequest) -> StartPoint:
         lat, lon, label, field_name = given.lat, given.lon, "", "start"  # type: ignore[assignment]
         label = f"{lat:.5f}, {lon:.5f}"
     if not in_hanoi(lat, lon):
-        raise Unprocessable("the start point is outside the Hanoi area: pick a landmark or a "
-                            "point on the map in Hanoi", code="start_outside_area",
-                            field=field_name, lat=lat, lon=lon)
+        raise Unprocessable(
+            "the start point is outside the Hanoi area: pick a landmark or a "
+            "point on the map in Hanoi",
+            code="start_outside_area",
+            field=field_name,
+            lat=lat,
+            lon=lon,
+        )
     return StartPoint(lat, lon, label, label)
 
 
-def plan(request: PlanRequest, start: StartPoint, *, now: datetime,
-         stats: Stats | None = None) -> dict[str, Any]:
+def plan(
+    request: PlanRequest, start: StartPoint, *, now: datetime, stats: Stats | None = None
+) -> dict[str, Any]:
     """The itineraries for a validated request (not saved)."""
     stats = stats if stats is not None else Stats()
     experiences = _load_experiences()
@@ -164,12 +181,16 @@ def plan(request: PlanRequest, start: StartPoint, *, now: datetime,
 
 
 def _load_experiences() -> list[Experience]:
-    return list(db.session.scalars(
-        select(Experience).options(joinedload(Experience.village)).order_by(Experience.id)))
+    return list(
+        db.session.scalars(
+            select(Experience).options(joinedload(Experience.village)).order_by(Experience.id)
+        )
+    )
 
 
-def _resolve_slugs(request: PlanRequest,
-                   experiences: Sequence[Experience]) -> tuple[dict[str, set[int]], set[int]]:
+def _resolve_slugs(
+    request: PlanRequest, experiences: Sequence[Experience]
+) -> tuple[dict[str, set[int]], set[int]]:
     """Map must-include / exclude slugs (village or experience) to experience ids."""
     by_slug: dict[str, set[int]] = {}
     for e in experiences:
@@ -179,8 +200,9 @@ def _resolve_slugs(request: PlanRequest,
     for name, slugs in (("must_include", request.must_include), ("exclude", request.exclude)):
         for slug in slugs:
             if slug not in by_slug:
-                raise bad(name, f"no village or experience {slug!r}", code="unknown_slug",
-                          slug=slug)
+                raise bad(
+                    name, f"no village or experience {slug!r}", code="unknown_slug", slug=slug
+                )
             if name == "must_include":
                 must[slug] = by_slug[slug]
     excluded = {i for slug in request.exclude for i in by_slug[slug]}
@@ -189,15 +211,30 @@ def _resolve_slugs(request: PlanRequest,
 
 def _facts(e: Experience) -> ExperienceFacts:
     return ExperienceFacts(
-        id=e.id, slug=e.slug, village=e.village.slug, category=e.village.category, kind=e.kind,
+        id=e.id,
+        slug=e.slug,
+        village=e.village.slug,
+        category=e.village.category,
+        kind=e.kind,
         duration=e.duration_minutes,
-        prices={"adult": e.price_adult_vnd, "child": e.price_child_vnd,
-                "senior": e.price_senior_vnd},
-        price_fact=e.price_fact, min_age=e.min_age, bookable=e.bookable)
+        prices={
+            "adult": e.price_adult_vnd,
+            "child": e.price_child_vnd,
+            "senior": e.price_senior_vnd,
+        },
+        price_fact=e.price_fact,
+        min_age=e.min_age,
+        bookable=e.bookable,
+    )
 
 
-def _offers(request: PlanRequest, experiences: Sequence[Experience], excluded: set[int],
-            must_ids: dict[str, set[int]], now: datetime) -> tuple[list[Node], dict[int, str]]:
+def _offers(
+    request: PlanRequest,
+    experiences: Sequence[Experience],
+    excluded: set[int],
+    must_ids: dict[str, set[int]],
+    now: datetime,
+) -> tuple[list[Node], dict[int, str]]:
     """Nodes for every experience open that day for the party; and why others were dropped."""
     wanted = {i for ids in must_ids.values() for i in ids}
     slots = _slots(request, [e for e in experiences if e.bookable and e.id not in excluded], now)
@@ -228,8 +265,9 @@ def slots_provider() -> SlotsForDay:
     return slots_for_day
 
 
-def _slots(request: PlanRequest, workshops: Sequence[Experience],
-           now: datetime) -> dict[int, list[Any]]:
+def _slots(
+    request: PlanRequest, workshops: Sequence[Experience], now: datetime
+) -> dict[int, list[Any]]:
     if not workshops:
         return {}
     return slots_provider()([e.id for e in workshops], request.day, now=now)
@@ -249,31 +287,41 @@ def _node(offer: Offer, e: Experience, request: PlanRequest, slots: Iterable[Any
                 node.slots[start] = slot.id
                 node.windows.append((start, start + offer.duration))
         return node
-    windows = [(t1.hour * 60 + t1.minute, t2.hour * 60 + t2.minute)
-               for t1, t2 in windows_on(e.weekly_hours, e.closed_dates, request.day)]
+    windows = [
+        (t1.hour * 60 + t1.minute, t2.hour * 60 + t2.minute)
+        for t1, t2 in windows_on(e.weekly_hours, e.closed_dates, request.day)
+    ]
     return Node(offer, e, windows)
 
 
-def _must_nodes(request: PlanRequest, nodes: Sequence[Node], must_ids: dict[str, set[int]],
-                experiences: Sequence[Experience],
-                dropped: dict[int, str]) -> tuple[dict[str, list[int]], dict | None]:
+def _must_nodes(
+    request: PlanRequest,
+    nodes: Sequence[Node],
+    must_ids: dict[str, set[int]],
+    experiences: Sequence[Experience],
+    dropped: dict[int, str],
+) -> tuple[dict[str, list[int]], dict | None]:
     """Per must-include slug, the candidate node indexes (1-based), workshops first."""
     index = {n.offer.experience_id: k for k, n in enumerate(nodes, start=1)}
     musts: dict[str, list[int]] = {}
     missing: list[str] = []
     for slug, ids in must_ids.items():
-        choices = sorted((index[i] for i in ids if i in index),
-                         key=lambda k: (nodes[k - 1].offer.kind != "workshop", k))
+        choices = sorted(
+            (index[i] for i in ids if i in index),
+            key=lambda k: (nodes[k - 1].offer.kind != "workshop", k),
+        )
         if choices:
             musts[slug] = choices
         else:
             missing.append(slug)
     if not missing:
         return musts, None
-    causes = {slug: sorted({dropped.get(i, "not_offered") for i in must_ids[slug]})
-              for slug in missing}
-    return musts, plan_text.reason("must_include_unavailable", request, slugs=missing,
-                                   causes=causes)
+    causes = {
+        slug: sorted({dropped.get(i, "not_offered") for i in must_ids[slug]}) for slug in missing
+    }
+    return musts, plan_text.reason(
+        "must_include_unavailable", request, slugs=missing, causes=causes
+    )
 
 
 # --- solving ----------------------------------------------------------------------------
@@ -283,8 +331,9 @@ def time_limit() -> float:
     return float(current_app.config.get("PLANNER_TIME_LIMIT", 0.4))
 
 
-def _solve(builder: _Builder, musts: dict[str, list[int]],
-           stats: Stats) -> tuple[Solution, dict[str, list[int]], dict | None]:
+def _solve(
+    builder: _Builder, musts: dict[str, list[int]], stats: Stats
+) -> tuple[Solution, dict[str, list[int]], dict | None]:
     """Solve; a must-include that does not fit falls back to its next choice, then is dropped.
 
     At most ``1 + number of must-includes`` solver runs, usually one.
@@ -295,8 +344,12 @@ def _solve(builder: _Builder, musts: dict[str, list[int]],
         problem = builder.problem(frozenset(chosen.values()))
         started = clock.perf_counter()
         try:
-            solution = solve(problem, time_limit=time_limit(), seed=0,
-                             alternatives=builder.request.alternatives - 1)
+            solution = solve(
+                problem,
+                time_limit=time_limit(),
+                seed=0,
+                alternatives=builder.request.alternatives - 1,
+            )
         except MustVisitInfeasible as exc:
             failed = [slug for slug, node in chosen.items() if node in exc.nodes] or list(chosen)
             for slug in failed:
@@ -308,8 +361,11 @@ def _solve(builder: _Builder, musts: dict[str, list[int]],
         finally:
             stats.solver_seconds += clock.perf_counter() - started
             stats.solves += 1
-        reason = plan_text.reason("must_include_infeasible", builder.request,
-                                  slugs=gave_up) if gave_up else None
+        reason = (
+            plan_text.reason("must_include_infeasible", builder.request, slugs=gave_up)
+            if gave_up
+            else None
+        )
         return solution, musts, reason
 
 
@@ -326,7 +382,8 @@ class _Builder:
             node.point = points.setdefault(key, len(points))
         self.points = list(points)
         self.minutes, self.km, self.start_minutes, self.start_km = travel(
-            (start.lat, start.lon), self.points, request.mode)
+            (start.lat, start.lon), self.points, request.mode
+        )
 
     def problem(self, must: frozenset[int]) -> Problem:
         """Node 0 = start and end; node k = ``nodes[k - 1]``. O(n^2) for the matrix."""
@@ -334,18 +391,26 @@ class _Builder:
         pts = [0] + [n.point for n in self.nodes]
         row = [0] + [self.start_minutes[p] for p in pts[1:]]
         inner = self.minutes
-        travel_rows = [row] + [[self.start_minutes[p], *(inner[p][q] for q in pts[1:])]
-                               for p in pts[1:]]
+        travel_rows = [row] + [
+            [self.start_minutes[p], *(inner[p][q] for q in pts[1:])] for p in pts[1:]
+        ]
         day_start = req.start_time.hour * 60 + req.start_time.minute
         return Problem(
-            travel=travel_rows, service=[0] + [n.offer.duration for n in self.nodes],
+            travel=travel_rows,
+            service=[0] + [n.offer.duration for n in self.nodes],
             windows=[[(day_start, day_start)]] + [n.windows for n in self.nodes],
             scores=[0.0] + [n.offer.score for n in self.nodes],
-            costs=[0] + [n.offer.price_vnd for n in self.nodes], budget=req.budget_vnd,
-            start=0, end=0, day_start=day_start,
-            day_end=req.end_time.hour * 60 + req.end_time.minute, must_visit=must,
-            max_stops=req.max_stops, finish_within_window=True,
-            names=["start"] + [n.offer.village for n in self.nodes])
+            costs=[0] + [n.offer.price_vnd for n in self.nodes],
+            budget=req.budget_vnd,
+            start=0,
+            end=0,
+            day_start=day_start,
+            day_end=req.end_time.hour * 60 + req.end_time.minute,
+            must_visit=must,
+            max_stops=req.max_stops,
+            finish_within_window=True,
+            names=["start"] + [n.offer.village for n in self.nodes],
+        )
 
     def itinerary(self, solution: Solution) -> dict[str, Any]:
         from tourplanner.services.plan_output import itinerary
@@ -363,8 +428,9 @@ def _travel_cache() -> Any:
     return cache
 
 
-def travel(start: tuple[float, float], points: list[tuple[float, float]], mode: str
-           ) -> tuple[list[list[int]], list[list[float]], list[int], list[float]]:
+def travel(
+    start: tuple[float, float], points: list[tuple[float, float]], mode: str
+) -> tuple[list[list[int]], list[list[float]], list[int], list[float]]:
     """Integer minutes and km between village points (cached per catalogue version and mode)
     and from the start to each point (one row, computed per request). Minutes round up.
 

@@ -23,5 +23,4 @@ def admin_notifications():
     status = request.args.get("status")
     status = status if status in STATUSES else None
     rows = notifications.delivery_log(status)
-    return render_template("admin/notifications.html", rows=rows, status=status,
-                           statuses=STATUSES)
+    return render_template("admin/notifications.html", rows=rows, status=status, statuses=STATUSES)

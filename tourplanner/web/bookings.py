@@ -19,9 +19,11 @@ def booking_manage(reference: str):
     token = request.args.get("token")
     view = booking.get_for_tourist(reference, token)
     cancellable = any(i["status"] == "confirmed" for i in view["items"]) and not any(
-        i["status"] == "pending" for i in view["items"])
-    return render_template("bookings/manage.html", booking=view, token=token,
-                           cancellable=cancellable)
+        i["status"] == "pending" for i in view["items"]
+    )
+    return render_template(
+        "bookings/manage.html", booking=view, token=token, cancellable=cancellable
+    )
 
 
 @bp.post("/bookings/<reference>/cancel")

@@ -14,9 +14,14 @@ VILLAGE_FILTERS = ("district", "category", "traditional", "bookable", "q")
 PRODUCT_FILTERS = ("category", "ocop", "village", "q")
 #: How a refused parameter is named on a page (the service's own message is English-only).
 FILTER_LABELS = {
-    "q": _l("Search"), "district": _l("District"), "category": _l("Craft"), "ocop": _l("OCOP"),
-    "traditional": _l("Recognised traditional village"), "village": _l("Villages"),
-    "bookable": _l("Has bookable experiences"), "page": _l("Pages"),
+    "q": _l("Search"),
+    "district": _l("District"),
+    "category": _l("Craft"),
+    "ocop": _l("OCOP"),
+    "traditional": _l("Recognised traditional village"),
+    "village": _l("Villages"),
+    "bookable": _l("Has bookable experiences"),
+    "page": _l("Pages"),
 }
 
 
@@ -46,8 +51,11 @@ def _filtered(resource: str, allowed: tuple[str, ...]) -> dict:
 def home():
     villages = catalogue.all_villages()
     return render_template(
-        "home.html", villages=villages, landmarks=catalogue.all_landmarks(),
-        categories=CATEGORIES, map_tiles=current_app.config["MAP_TILE_URL"],
+        "home.html",
+        villages=villages,
+        landmarks=catalogue.all_landmarks(),
+        categories=CATEGORIES,
+        map_tiles=current_app.config["MAP_TILE_URL"],
         map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
     )
 
@@ -55,7 +63,9 @@ def home():
 @bp.get("/villages")
 def villages():
     return render_template(
-        "villages.html", **_filtered("villages", VILLAGE_FILTERS), categories=CATEGORIES,
+        "villages.html",
+        **_filtered("villages", VILLAGE_FILTERS),
+        categories=CATEGORIES,
         districts=catalogue.districts(),
     )
 
@@ -65,9 +75,13 @@ def village(slug: str):
     village = catalogue.get_village(slug)
     centre = next((lm for lm in catalogue.all_landmarks() if lm.slug == "hoan-kiem-lake"), None)
     directions = centre and catalogue.directions_from(
-        centre.lat, centre.lon, village.lat, village.lon, current_app.config)
+        centre.lat, centre.lon, village.lat, village.lon, current_app.config
+    )
     return render_template(
-        "village.html", village=village, centre=centre, directions=directions,
+        "village.html",
+        village=village,
+        centre=centre,
+        directions=directions,
         map_tiles=current_app.config["MAP_TILE_URL"],
         map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
     )
@@ -76,5 +90,7 @@ def village(slug: str):
 @bp.get("/products")
 def products():
     return render_template(
-        "products.html", **_filtered("products", PRODUCT_FILTERS), categories=CATEGORIES,
+        "products.html",
+        **_filtered("products", PRODUCT_FILTERS),
+        categories=CATEGORIES,
     )

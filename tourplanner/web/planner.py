@@ -35,20 +35,35 @@ def _mode_labels() -> dict[str, str]:
 
 def _defaults() -> dict[str, Any]:
     day = datetime.now(planning.HANOI).date() + timedelta(days=7)
-    return {"start": {"landmark": "hoan-kiem-lake"}, "date": day.isoformat(),
-            "start_time": "08:00", "end_time": "18:00", "mode": "car",
-            "party": {"adults": 2, "children": 0, "seniors": 0}, "interests": {},
-            "budget_vnd": None, "must_include": [], "exclude": [], "max_stops": 5,
-            "alternatives": 3}
+    return {
+        "start": {"landmark": "hoan-kiem-lake"},
+        "date": day.isoformat(),
+        "start_time": "08:00",
+        "end_time": "18:00",
+        "mode": "car",
+        "party": {"adults": 2, "children": 0, "seniors": 0},
+        "interests": {},
+        "budget_vnd": None,
+        "must_include": [],
+        "exclude": [],
+        "max_stops": 5,
+        "alternatives": 3,
+    }
 
 
 def _form_page(values: dict[str, Any], error: DomainError | None = None, status: int = 200):
     return render_template(
-        "planner/form.html", values=values, error=error,
+        "planner/form.html",
+        values=values,
+        error=error,
         error_field=(error.details.get("field") if error else None),
-        landmarks=catalogue.all_landmarks(), villages=catalogue.all_villages(),
-        categories=CATEGORIES, modes=MODES, mode_labels=_mode_labels(),
-        max_stops_limit=MAX_STOPS_LIMIT, max_alternatives=MAX_ALTERNATIVES,
+        landmarks=catalogue.all_landmarks(),
+        villages=catalogue.all_villages(),
+        categories=CATEGORIES,
+        modes=MODES,
+        mode_labels=_mode_labels(),
+        max_stops_limit=MAX_STOPS_LIMIT,
+        max_alternatives=MAX_ALTERNATIVES,
         map_tiles=current_app.config["MAP_TILE_URL"],
         map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
     ), status
@@ -81,22 +96,32 @@ def request_from_form(form: MultiDict) -> dict[str, Any]:
     """The JSON plan request a submitted planner form stands for."""
     kind = form.get("start_kind", "landmark")
     if kind == "point":
-        start: dict[str, Any] = {"lat": _number(form, "lat", float),
-                                 "lon": _number(form, "lon", float)}
+        start: dict[str, Any] = {
+            "lat": _number(form, "lat", float),
+            "lon": _number(form, "lon", float),
+        }
     elif kind == "address":
         start = {"address": form.get("address", "")}
     else:
         start = {"landmark": form.get("landmark", "")}
-    interests = {c: float(form[f"interest-{c}"]) for c in CATEGORIES
-                 if form.get(f"interest-{c}") in ("0", "0.5", "1")}
+    interests = {
+        c: float(form[f"interest-{c}"])
+        for c in CATEGORIES
+        if form.get(f"interest-{c}") in ("0", "0.5", "1")
+    }
     data = {
-        "start": start, "date": form.get("date", ""), "start_time": form.get("start_time"),
-        "end_time": form.get("end_time"), "mode": form.get("mode"),
+        "start": start,
+        "date": form.get("date", ""),
+        "start_time": form.get("start_time"),
+        "end_time": form.get("end_time"),
+        "mode": form.get("mode"),
         "party": {k: _number(form, k) or 0 for k in ("adults", "children", "seniors")},
-        "interests": interests, "budget_vnd": _number(form, "budget_vnd"),
+        "interests": interests,
+        "budget_vnd": _number(form, "budget_vnd"),
         "must_include": [s for s in form.getlist("must_include") if s],
         "exclude": [s for s in form.getlist("exclude") if s],
-        "max_stops": _number(form, "max_stops"), "alternatives": _number(form, "alternatives"),
+        "max_stops": _number(form, "max_stops"),
+        "alternatives": _number(form, "alternatives"),
         "lang": current_lang(),
     }
     return {k: v for k, v in data.items() if v is not None}
@@ -143,10 +168,13 @@ def _plan_context(plan_id: str) -> dict[str, Any]:
     row = planning.get_plan(plan_id)
     itineraries = row.result.get("itineraries", [])
     return {
-        "plan": row, "req": row.request, "itineraries": itineraries,
+        "plan": row,
+        "req": row.request,
+        "itineraries": itineraries,
         "reason": row.result.get("reason"),
         "directions": [exports.directions(row, i) for i in range(len(itineraries))],
-        "villages": catalogue.all_villages(), "mode_labels": _mode_labels(),
+        "villages": catalogue.all_villages(),
+        "mode_labels": _mode_labels(),
         "map_tiles": current_app.config["MAP_TILE_URL"],
         "map_attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
     }
@@ -170,7 +198,11 @@ def plan_print(plan_id: str):
 def plan_ics(plan_id: str):
     row = planning.get_plan(plan_id)
     index = _itinerary_arg()
-    body = exports.to_ics(row, index, url=url_for("web.plan_page", plan_id=plan_id,
-                                                  _external=True))
-    return Response(body, mimetype="text/calendar", headers={
-        "Content-Disposition": f'attachment; filename="tourplanner-{plan_id}-{index}.ics"'})
+    body = exports.to_ics(row, index, url=url_for("web.plan_page", plan_id=plan_id, _external=True))
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="tourplanner-{plan_id}-{index}.ics"'
+        },
+    )

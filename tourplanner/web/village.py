@@ -33,6 +33,7 @@ def current_user() -> User | None:
 
 def login_required(role: str | None = None) -> Callable:
     """Redirect anonymous visitors to sign in; refuse (403) a signed-in user without ``role``."""
+
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any):
@@ -42,7 +43,9 @@ def login_required(role: str | None = None) -> Callable:
             if role and user.role != role and not user.is_admin:
                 abort(403)
             return view(*args, **kwargs)
+
         return wrapped
+
     return decorator
 
 
@@ -60,8 +63,9 @@ def _scope() -> tuple[int | None, Village | None]:
 def village_login():
     error = None
     if request.method == "POST":
-        user = accounts.authenticate(request.form.get("email", ""),
-                                     request.form.get("password", ""))
+        user = accounts.authenticate(
+            request.form.get("email", ""), request.form.get("password", "")
+        )
         if user is not None:
             lang = session.get("lang")
             session.clear()  # no fixation: a fresh session for the signed-in user
@@ -70,8 +74,9 @@ def village_login():
                 session["lang"] = lang
             target = request.args.get("next") or ""
             if not target.startswith("/") or target.startswith("//"):
-                target = url_for("web.admin_notifications" if user.is_admin
-                                 else "web.village_dashboard")
+                target = url_for(
+                    "web.admin_notifications" if user.is_admin else "web.village_dashboard"
+                )
             return redirect(target)
         error = _("Wrong e-mail or password.")
     return render_template("village/login.html", error=error), 401 if error else 200
@@ -89,11 +94,19 @@ def village_dashboard():
     village_id, village = _scope()
     status = request.args.get("status") or None
     items = booking.village_items(village_id, status=status)
-    villages = (db.session.scalars(select(Village).order_by(Village.slug)).all()
-                if current_user().is_admin else [])
-    return render_template("village/dashboard.html", items=items, village=village,
-                           status=status, villages=villages,
-                           now=availability.now_utc().astimezone(LOCAL_TZ))
+    villages = (
+        db.session.scalars(select(Village).order_by(Village.slug)).all()
+        if current_user().is_admin
+        else []
+    )
+    return render_template(
+        "village/dashboard.html",
+        items=items,
+        village=village,
+        status=status,
+        villages=villages,
+        now=availability.now_utc().astimezone(LOCAL_TZ),
+    )
 
 
 def _reason_and_action() -> tuple[bool, str | None]:
@@ -104,9 +117,11 @@ def _reason_and_action() -> tuple[bool, str | None]:
 
 
 def _flash_decision(view: dict, accepted: bool) -> None:
-    message = (_("Booking %(ref)s accepted; the tourist has been told.", ref=view["reference"])
-               if accepted else
-               _("Booking %(ref)s declined; the tourist has been told.", ref=view["reference"]))
+    message = (
+        _("Booking %(ref)s accepted; the tourist has been told.", ref=view["reference"])
+        if accepted
+        else _("Booking %(ref)s declined; the tourist has been told.", ref=view["reference"])
+    )
     flash(message, "success")
 
 
@@ -116,9 +131,13 @@ def village_decide_item(item_id: int):
     village_id, _village = _scope()
     accept, reason = _reason_and_action()
     try:
-        view = booking.decide(item_id, accept=accept, reason=reason,
-                              village_id=None if current_user().is_admin else village_id,
-                              user_id=current_user().id)
+        view = booking.decide(
+            item_id,
+            accept=accept,
+            reason=reason,
+            village_id=None if current_user().is_admin else village_id,
+            user_id=current_user().id,
+        )
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -133,8 +152,11 @@ def village_decide_item(item_id: int):
 def village_attendance(item_id: int):
     village_id, _village = _scope()
     try:
-        booking.record_attendance(item_id, attended=request.form.get("outcome") == "completed",
-                                  village_id=None if current_user().is_admin else village_id)
+        booking.record_attendance(
+            item_id,
+            attended=request.form.get("outcome") == "completed",
+            village_id=None if current_user().is_admin else village_id,
+        )
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -176,19 +198,27 @@ def _own_village() -> Village:
 @login_required("village")
 def village_schedule():
     village = _own_village()
-    experiences = db.session.scalars(select(Experience).where(
-        Experience.village_id == village.id, Experience.kind == "workshop")
-        .order_by(Experience.slug)).all()
-    return render_template("village/schedule.html", village=village, experiences=experiences,
-                           weekdays=WEEKDAYS, format_windows=format_windows)
+    experiences = db.session.scalars(
+        select(Experience)
+        .where(Experience.village_id == village.id, Experience.kind == "workshop")
+        .order_by(Experience.slug)
+    ).all()
+    return render_template(
+        "village/schedule.html",
+        village=village,
+        experiences=experiences,
+        weekdays=WEEKDAYS,
+        format_windows=format_windows,
+    )
 
 
 def _int_field(name: str) -> int:
     try:
         return int(request.form.get(name, ""))
     except ValueError:
-        raise ValidationError(_("%(field)s must be a whole number", field=name),
-                              code="invalid_schedule", field=name) from None
+        raise ValidationError(
+            _("%(field)s must be a whole number", field=name), code="invalid_schedule", field=name
+        ) from None
 
 
 @bp.post("/village/experiences/<int:experience_id>/schedule")
@@ -199,9 +229,14 @@ def village_save_schedule(experience_id: int):
         hours = {d: w for d in WEEKDAYS if (w := parse_windows(request.form.get(d, "")))}
         closed = request.form.get("closed_dates", "").replace(",", "\n").split()
         availability.update_schedule(
-            experience_id, village.id, weekly_hours=hours, capacity=_int_field("capacity"),
-            closed_dates=closed, booking_cutoff_hours=_int_field("booking_cutoff_hours"),
-            free_cancellation_hours=_int_field("free_cancellation_hours"))
+            experience_id,
+            village.id,
+            weekly_hours=hours,
+            capacity=_int_field("capacity"),
+            closed_dates=closed,
+            booking_cutoff_hours=_int_field("booking_cutoff_hours"),
+            free_cancellation_hours=_int_field("free_cancellation_hours"),
+        )
     except (ValueError, ValidationError) as exc:
         flash(_("Not saved: %(why)s", why=getattr(exc, "message", str(exc))), "error")
     else:
@@ -217,9 +252,11 @@ def village_add_slot(experience_id: int):
     if experience is None or experience.village_id != village.id:
         abort(404)
     try:
-        start = datetime.combine(date.fromisoformat(request.form.get("date", "")),
-                                 time.fromisoformat(request.form.get("time", "")),
-                                 tzinfo=LOCAL_TZ)
+        start = datetime.combine(
+            date.fromisoformat(request.form.get("date", "")),
+            time.fromisoformat(request.form.get("time", "")),
+            tzinfo=LOCAL_TZ,
+        )
         capacity = int(request.form["capacity"]) if request.form.get("capacity") else None
         availability.add_extra_slot(experience_id, start, capacity)
     except (ValueError, ValidationError) as exc:
@@ -236,10 +273,12 @@ def village_settings():
     hold = request.form.get("hold_expiry_hours", "").strip()
     try:
         notifications.update_village_settings(
-            village.id, booking_email=request.form.get("booking_email", "").strip(),
+            village.id,
+            booking_email=request.form.get("booking_email", "").strip(),
             notify_phone=request.form.get("notify_phone", "").strip(),
             webhook_url=request.form.get("webhook_url", "").strip(),
-            hold_expiry_hours=int(hold) if hold else None)
+            hold_expiry_hours=int(hold) if hold else None,
+        )
     except (ValueError, ValidationError) as exc:
         flash(_("Not saved: %(why)s", why=getattr(exc, "message", str(exc))), "error")
     else:

@@ -11,6 +11,14 @@ from tourplanner.adapters.orm.catalogue import (
 from tourplanner.adapters.orm.plans import Plan
 
 __all__ = [
-    "Booking", "BookingItem", "Experience", "Landmark", "Notification", "Plan", "Product",
-    "Slot", "User", "Village",
+    "Booking",
+    "BookingItem",
+    "Experience",
+    "Landmark",
+    "Notification",
+    "Plan",
+    "Product",
+    "Slot",
+    "User",
+    "Village",
 ]
