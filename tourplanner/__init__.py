@@ -49,6 +49,8 @@ def _init_extensions(app: Flask) -> None:
     from tourplanner import i18n, labels
     from tourplanner.adapters import orm  # noqa: F401  (registers the tables)
     from tourplanner.extensions import babel, celery_init_app, csrf, db, migrate
+    from tourplanner.security import headers as security_headers
+    from tourplanner.security import limits
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -58,6 +60,8 @@ def _init_extensions(app: Flask) -> None:
         default_translation_directories=str(ROOT / "translations"),
     )
     csrf.init_app(app)
+    security_headers.init_app(app)
+    limits.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
     celery_init_app(app)

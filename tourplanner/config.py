@@ -86,6 +86,47 @@ def from_environment() -> dict:
         "GEOCODER": os.environ.get("GEOCODER", "nominatim"),
         "API_PAGE_SIZE": 50,
         "API_MAX_PAGE_SIZE": 200,
+        **_security_settings(),
+    }
+
+
+def _security_settings() -> dict[str, Any]:
+    """Sessions, limits and bounds (docs/security.md); each variable is in ``.env.example``."""
+    env = os.environ.get
+    public = env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    hosts = [h.strip() for h in env("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    return {
+        # Cookies: never readable by scripts, not sent on cross-site sub-requests, and only
+        # over HTTPS when the site is served over HTTPS.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag("SESSION_COOKIE_SECURE", public.startswith("https://")),
+        "SESSION_IDLE_MINUTES": int(env("SESSION_IDLE_MINUTES", "120")),
+        "TRUSTED_HOSTS": hosts or None,
+        "TRUSTED_PROXIES": int(env("TRUSTED_PROXIES", "0")),
+        # RATE_LIMITS=off: no request-rate or per-IP limit (load tests, trusted networks);
+        # per-account and per-contact limits stay.
+        "RATE_LIMITS": _flag("RATE_LIMITS", True),
+        "RATE_LIMIT_BOOKINGS": env("RATE_LIMIT_BOOKINGS", "30 per minute;300 per hour"),
+        "RATE_LIMIT_PLANS": env("RATE_LIMIT_PLANS", "30 per minute;600 per hour"),
+        "RATE_LIMIT_SIGNIN": env("RATE_LIMIT_SIGNIN", "60 per minute"),
+        "SIGNIN_FAILURES_PER_ACCOUNT": env("SIGNIN_FAILURES_PER_ACCOUNT", "10 per 15 minutes"),
+        "SIGNIN_FAILURES_PER_IP": env("SIGNIN_FAILURES_PER_IP", "100 per 15 minutes"),
+        "PASSWORD_RESET_MINUTES": int(env("PASSWORD_RESET_MINUTES", "60")),
+        # Places a contact (e-mail or phone) or an address may hold at once, unanswered.
+        "HOLD_PLACES_PER_CONTACT": int(env("HOLD_PLACES_PER_CONTACT", "40")),
+        "HOLD_PLACES_PER_IP": int(env("HOLD_PLACES_PER_IP", "400")),
+        # Plans computed at once per web process; beyond it 503 with Retry-After.
+        "PLAN_CONCURRENCY": int(env("PLAN_CONCURRENCY", "2")),
+        "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH", str(256 * 1024))),
+        "MAX_JSON_DEPTH": int(env("MAX_JSON_DEPTH", "20")),
+        "BOOKING_HORIZON_DAYS": int(env("BOOKING_HORIZON_DAYS", "366")),
+        "AVAILABILITY_MAX_DAYS": int(env("AVAILABILITY_MAX_DAYS", "62")),
+        # Webhooks: https and public addresses only, unless private ones are allowed (tests).
+        "WEBHOOK_ALLOW_PRIVATE": _flag("WEBHOOK_ALLOW_PRIVATE", False),
+        "WEBHOOK_TIMEOUT_SECONDS": float(env("WEBHOOK_TIMEOUT_SECONDS", "5")),
+        "IDEMPOTENCY_KEY_HOURS": int(env("IDEMPOTENCY_KEY_HOURS", "24")),
+        "MANAGE_LINK_DAYS_AFTER_VISIT": int(env("MANAGE_LINK_DAYS_AFTER_VISIT", "30")),
     }
 
 

@@ -78,11 +78,11 @@ def test_manage_link_shows_the_booking_and_forged_links_are_403(client):
 
 
 def test_expired_manage_link_is_403(client, app, monkeypatch):
-    from tourplanner.services import accounts
+    from tourplanner.services import links
 
     slot = _slots("bat-trang-workshop-pottery-wheel")[0]
     body = _book(client, [{"slot_id": slot.id, "party": {"adults": 1}}]).get_json()
-    monkeypatch.setattr(accounts, "MANAGE_MAX_AGE", timedelta(seconds=-1))
+    monkeypatch.setattr(links, "MANAGE_MAX_AGE", timedelta(seconds=-1))
     response = client.get(body["manage_url"])
     assert response.status_code == 403
 

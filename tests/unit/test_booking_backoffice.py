@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tourplanner.adapters.orm import BookingItem, Experience, Slot, User
 from tourplanner.extensions import db
-from tourplanner.services import accounts, availability
+from tourplanner.services import accounts, availability, links
 
 CONTACT = {"name": "Lan", "email": "lan@example.org"}
 DAY = date.today() + timedelta(days=15)
@@ -90,10 +90,10 @@ def test_staff_cannot_open_the_admin_log_but_admins_can(client, staff):
 
 def test_signed_decision_link_opens_a_page_and_forged_links_are_403(client, staff):
     item = _book(client, "bat-trang-workshop-pottery-wheel")
-    token = accounts.decision_token(item.id, item.village_id)
+    token = links.decision_token(item.id, item.village_id)
     assert client.get(f"/village/decide?token={token}").status_code == 200
     assert client.get(f"/village/decide?token={token}x").status_code == 403
-    forged = accounts.decision_token(item.id, item.village_id + 1)
+    forged = links.decision_token(item.id, item.village_id + 1)
     assert (
         client.post("/village/decide", data={"token": forged, "action": "accept"}).status_code
         == 404
@@ -183,7 +183,7 @@ def test_tourist_cancels_from_the_manage_page(client):
     from tourplanner.services import booking as service
 
     service.decide(item.id, accept=True, village_id=item.village_id)
-    token = accounts.manage_token(item.booking.reference)
+    token = links.manage_token(item.booking.reference)
     page = client.get(f"/bookings/{item.booking.reference}?token={token}&lang=vi")
     assert "Hủy đặt chỗ này" in page.get_data(as_text=True)
     done = client.post(f"/bookings/{item.booking.reference}/cancel", data={"token": token})

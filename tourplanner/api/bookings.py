@@ -26,7 +26,7 @@ from tourplanner.api.openapi import (
 from tourplanner.domain.availability import local_today
 from tourplanner.domain.errors import ValidationError
 from tourplanner.extensions import csrf
-from tourplanner.services import availability, booking
+from tourplanner.services import availability, booking, booking_request
 
 MAX_KEY_LENGTH = 200
 
@@ -96,7 +96,7 @@ def booking_create():
             f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters",
             code="invalid_idempotency_key",
         )
-    parsed = booking.parse_request(request.get_json(silent=True))
+    parsed = booking_request.parse_request(request.get_json(silent=True))
     view, replayed = booking.create_booking(parsed, idempotency_key=key)
     response: Response = jsonify(_public(view))
     response.status_code = 201

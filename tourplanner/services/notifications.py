@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, User, Village
-from tourplanner.services import accounts
 from tourplanner.services.availability import now_utc
+from tourplanner.services.links import decision_token, manage_token, new_webhook_secret
 from tourplanner.services.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -59,12 +59,12 @@ def public_url(endpoint: str, **values: Any) -> str:
 def manage_url(reference: str, lang: str | None = None) -> str:
     """The tourist's signed page; ``lang`` opens it in the booking's language."""
     return public_url(
-        "web.booking_manage", reference=reference, token=accounts.manage_token(reference), lang=lang
+        "web.booking_manage", reference=reference, token=manage_token(reference), lang=lang
     )
 
 
 def decide_url(item: BookingItem) -> str:
-    return public_url("web.village_decide", token=accounts.decision_token(item.id, item.village_id))
+    return public_url("web.village_decide", token=decision_token(item.id, item.village_id))
 
 
 def _render(template: str, lang: str, **context: Any) -> str:
@@ -178,7 +178,7 @@ def _village_messages(
     ]
     if village.webhook_url:
         if not village.webhook_secret:
-            village.webhook_secret = accounts.new_webhook_secret()
+            village.webhook_secret = new_webhook_secret()
         rows.append(
             _add(
                 session,
@@ -465,5 +465,5 @@ def update_village_settings(
         village.webhook_url = webhook_url or None
         village.hold_expiry_hours = hold_expiry_hours
         if village.webhook_url and not village.webhook_secret:
-            village.webhook_secret = accounts.new_webhook_secret()
+            village.webhook_secret = new_webhook_secret()
     return village

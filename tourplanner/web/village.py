@@ -22,7 +22,7 @@ from tourplanner.domain.availability import LOCAL_TZ, format_windows, parse_wind
 from tourplanner.domain.catalogue import WEEKDAYS
 from tourplanner.domain.errors import DomainError, ValidationError
 from tourplanner.extensions import db
-from tourplanner.services import accounts, availability, booking, notifications
+from tourplanner.services import accounts, availability, booking, links, notifications
 from tourplanner.web import bp
 
 
@@ -168,7 +168,7 @@ def village_attendance(item_id: int):
 def village_decide():
     """The signed link from the village's e-mail: a page with accept/decline buttons."""
     token = request.values.get("token")
-    item_id, village_id = accounts.check_decision_token(token)
+    item_id, village_id = links.check_decision_token(token)
     item = booking.village_item(item_id, village_id)
     if request.method == "POST":
         accept, reason = _reason_and_action()

@@ -1,6 +1,6 @@
 """SQLAlchemy models. Importing this package registers every table with the metadata."""
 
-from tourplanner.adapters.orm.accounts import User
+from tourplanner.adapters.orm.accounts import AuditEvent, User
 from tourplanner.adapters.orm.booking import Booking, BookingItem, Notification, Slot
 from tourplanner.adapters.orm.catalogue import (
     Experience,
@@ -11,6 +11,7 @@ from tourplanner.adapters.orm.catalogue import (
 from tourplanner.adapters.orm.plans import Plan
 
 __all__ = [
+    "AuditEvent",
     "Booking",
     "BookingItem",
     "Experience",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tourplanner.adapters.orm.catalogue import Village, utcnow
@@ -22,6 +23,9 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(20))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every session cookie: raising it (logout, "sign out everywhere", a password change)
+    # ends every copy of every session of this user at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     village: Mapped[Village | None] = relationship()
@@ -29,3 +33,19 @@ class User(db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+
+class AuditEvent(db.Model):
+    """A security event (sign-in, lockout, reset, role change, decision, cancellation, key use)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    event: Mapped[str] = mapped_column(String(40), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # The e-mail tried or acted as: kept even for unknown accounts (failed sign-ins).
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    subject: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,72 @@
+"""Request-rate limits, sign-in lockout and the client's address.
+
+Flask-Limiter is used rather than counters of our own: it keeps moving-window counts in Redis,
+shared by every gunicorn worker and host (memory when embedded), and gives per-route limits
+with standard 429 answers and ``Retry-After``. The sign-in lockout uses the same storage
+through its ``limits`` strategy, so a lockout holds across workers too.
+
+Client addresses come from ``X-Forwarded-For`` only when ``TRUSTED_PROXIES`` says how many
+proxies in front of the app set it (``ProxyFix``); otherwise the socket's peer address. Mobile
+carriers put many phones behind one address, so the per-IP limits are generous and the
+per-account and per-contact limits do the fine work.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, has_request_context, request
+from flask_limiter import Limiter
+from limits import parse
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+def client_ip() -> str:
+    """The client's address (after ``ProxyFix`` when a trusted proxy is configured)."""
+    return (request.remote_addr or "unknown") if has_request_context() else "none"
+
+
+limiter = Limiter(key_func=client_ip, strategy="moving-window", headers_enabled=True)
+
+
+def init_app(app: Flask) -> None:
+    config = app.config
+    config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
+    config["RATELIMIT_ENABLED"] = bool(config.get("RATE_LIMITS", True))
+    config.setdefault("RATELIMIT_KEY_PREFIX", "tourplanner-limits")
+    proxies = int(config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    limiter.init_app(app)
+
+
+def limit(setting: str) -> str:
+    """A limit read from the configuration when the request is served (``"30/minute"``...)."""
+    return str(current_app.config[setting])
+
+
+# --- sign-in lockout -------------------------------------------------------------------------
+
+
+def _window(setting: str):
+    return parse(str(current_app.config[setting]))
+
+
+def _keys(email: str, ip: str) -> list[tuple[str, str, str]]:
+    keys = [("SIGNIN_FAILURES_PER_ACCOUNT", "signin-account", email.strip().lower())]
+    # Per-IP counting is a request-rate limit: RATE_LIMITS=off (trusted networks) turns it off.
+    if current_app.config.get("RATE_LIMITS", True):
+        keys.append(("SIGNIN_FAILURES_PER_IP", "signin-ip", ip))
+    return keys
+
+
+def signin_locked(email: str, ip: str) -> bool:
+    """True while the account or the address has used up its failed sign-ins."""
+    strategy = limiter.limiter
+    return any(
+        not strategy.test(_window(setting), name, key) for setting, name, key in _keys(email, ip)
+    )
+
+
+def record_signin_failure(email: str, ip: str) -> None:
+    strategy = limiter.limiter
+    for setting, name, key in _keys(email, ip):
+        strategy.hit(_window(setting), name, key)
