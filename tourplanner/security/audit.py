@@ -1,8 +1,6 @@
 """The audit log of security events, readable and filterable by admins.
 
-Events: ``signin``, ``signin_failed``, ``signin_locked``, ``signout``, ``signout_everywhere``,
-``password_reset_requested``, ``password_changed``, ``role_changed``, ``booking_decided``,
-``booking_cancelled``, ``api_key_used``... A service records its event in its own unit of work
+Events are listed in ``EVENTS``. A service records its event in its own unit of work
 (``session=``), so the event and the change it describes commit together.
 """
 
@@ -16,6 +14,21 @@ from sqlalchemy.orm import Session
 
 from tourplanner.adapters.orm import AuditEvent
 from tourplanner.extensions import db
+
+# The events written anywhere in the code (the admin page offers them as a filter).
+EVENTS = (
+    "signin",
+    "signin_failed",
+    "signin_locked",
+    "signout",
+    "password_reset_requested",
+    "password_changed",
+    "user_created",
+    "role_changed",
+    "booking_decided",
+    "booking_cancelled",
+    "api_key_used",
+)
 
 
 def _request_ip() -> str | None:

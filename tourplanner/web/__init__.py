@@ -1,7 +1,8 @@
 """Server-rendered pages (Vietnamese and English). Views are thin: one service call each.
 
 Modules: handbook (the catalogue), planner (day trips), bookings (the tourist's booking page),
-village (the village back-office), admin (delivery log).
+village (the village back-office), auth (sign-in, sessions, password reset),
+admin (delivery and audit logs).
 """
 
 from flask import Blueprint
@@ -9,4 +10,4 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 # Importing the modules registers their routes on bp.
-from tourplanner.web import admin, bookings, handbook, planner, village  # noqa: E402,F401
+from tourplanner.web import admin, auth, bookings, handbook, planner, village  # noqa: E402,F401

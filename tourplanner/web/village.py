@@ -8,45 +8,20 @@ never changes anything (mail scanners open links).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, time
-from functools import wraps
-from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tourplanner.adapters.orm import Experience, User, Village
+from tourplanner.adapters.orm import Experience, Village
 from tourplanner.domain.availability import LOCAL_TZ, format_windows, parse_windows
 from tourplanner.domain.catalogue import WEEKDAYS
 from tourplanner.domain.errors import DomainError, ValidationError
 from tourplanner.extensions import db
-from tourplanner.services import accounts, availability, booking, links, notifications
+from tourplanner.services import availability, booking, links, notifications
 from tourplanner.web import bp
-
-
-def current_user() -> User | None:
-    """The signed-in staff member (looked up per call: the identity map makes it cheap)."""
-    return accounts.get_user(session.get("user_id"))
-
-
-def login_required(role: str | None = None) -> Callable:
-    """Redirect anonymous visitors to sign in; refuse (403) a signed-in user without ``role``."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any):
-            user = current_user()
-            if user is None:
-                return redirect(url_for("web.village_login", next=request.path))
-            if role and user.role != role and not user.is_admin:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
+from tourplanner.web.auth import current_user, login_required
 
 
 def _scope() -> tuple[int | None, Village | None]:
@@ -57,35 +32,6 @@ def _scope() -> tuple[int | None, Village | None]:
     slug = request.values.get("village")
     village = db.session.scalars(select(Village).where(Village.slug == slug)).first()
     return (village.id if village else None), village
-
-
-@bp.route("/village/login", methods=["GET", "POST"])
-def village_login():
-    error = None
-    if request.method == "POST":
-        user = accounts.authenticate(
-            request.form.get("email", ""), request.form.get("password", "")
-        )
-        if user is not None:
-            lang = session.get("lang")
-            session.clear()  # no fixation: a fresh session for the signed-in user
-            session["user_id"] = user.id
-            if lang:
-                session["lang"] = lang
-            target = request.args.get("next") or ""
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for(
-                    "web.admin_notifications" if user.is_admin else "web.village_dashboard"
-                )
-            return redirect(target)
-        error = _("Wrong e-mail or password.")
-    return render_template("village/login.html", error=error), 401 if error else 200
-
-
-@bp.post("/village/logout")
-def village_logout():
-    session.pop("user_id", None)
-    return redirect(url_for("web.village_login"))
 
 
 @bp.get("/village/")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tourplanner.adapters.orm.booking import AwareDateTime
 from tourplanner.adapters.orm.catalogue import Village, utcnow
 from tourplanner.extensions import db
 
@@ -41,7 +42,7 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, index=True)
     event: Mapped[str] = mapped_column(String(40), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     # The e-mail tried or acted as: kept even for unknown accounts (failed sign-ins).
