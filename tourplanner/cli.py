@@ -89,7 +89,7 @@ def users_group() -> None:
 
 @users_group.command("create")
 @click.option("--email", required=True)
-@click.option("--password", required=True, help="At least 10 characters.")
+@click.option("--password", required=True, help="At least 12 characters, not a common one.")
 @click.option("--role", type=click.Choice(["village", "admin"]), required=True)
 @click.option("--village", "village", help="Village slug (required for --role village).")
 def create_user_command(email: str, password: str, role: str, village: str | None) -> None:

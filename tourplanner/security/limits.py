@@ -5,6 +5,9 @@ shared by every gunicorn worker and host (memory when embedded), and gives per-r
 with standard 429 answers and ``Retry-After``. The sign-in lockout uses the same storage
 through its ``limits`` strategy, so a lockout holds across workers too.
 
+Host names: with ``TRUSTED_HOSTS`` set, Flask refuses any other ``Host`` (400), so no link is
+ever built from a forged host.
+
 Client addresses come from ``X-Forwarded-For`` only when ``TRUSTED_PROXIES`` says how many
 proxies in front of the app set it (``ProxyFix``); otherwise the socket's peer address. Mobile
 carriers put many phones behind one address, so the per-IP limits are generous and the
@@ -13,9 +16,10 @@ per-account and per-contact limits do the fine work.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, has_request_context, jsonify, request
 from flask_limiter import Limiter
 from limits import parse
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 
@@ -36,6 +40,20 @@ def init_app(app: Flask) -> None:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     limiter.init_app(app)
+    # A Host outside TRUSTED_HOSTS fails before any URL can be built, so the usual error pages
+    # (which link to other pages) cannot render: answer in the API's error shape, no template.
+    app.register_error_handler(SecurityError, _untrusted_host)
+
+
+def _untrusted_host(exc: SecurityError):
+    body = {
+        "error": {
+            "code": "untrusted_host",
+            "message": "this host name is not served here",
+            "details": {},
+        }
+    }
+    return jsonify(body), 400
 
 
 def limit(setting: str) -> str:
