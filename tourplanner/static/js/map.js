@@ -1,8 +1,15 @@
 /* Village maps with Leaflet (served from our own static files).
    The tile URL comes from configuration; if tiles cannot load, the page still lists every
-   village, so the map is an enhancement, never the only way in. */
+   village, so the map is an enhancement, never the only way in.
+   Popups get DOM nodes whose text is set with textContent, never HTML strings: Leaflet parses a
+   string popup as HTML, and names come from the catalogue (and, through it, from villages). */
 (function () {
   "use strict";
+  function textElement(tag, text) {
+    var node = document.createElement(tag);
+    node.textContent = text == null ? "" : String(text);
+    return node;
+  }
   var el = document.getElementById("map");
   if (!el || typeof L === "undefined") { return; }
   var map = L.map(el, { scrollWheelZoom: false });
@@ -15,9 +22,8 @@
         onEachFeature: function (f, marker) {
           var p = f.properties;
           var name = lang === "en" ? p.name_en : p.name_vi;
-          var link = document.createElement("a");
+          var link = textElement("a", name);
           link.href = p.page_url;
-          link.textContent = name;
           marker.bindPopup(link);
         }
       }).addTo(map);
@@ -27,7 +33,7 @@
   } else {
     var pos = [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)];
     map.setView(pos, 13);
-    L.marker(pos).addTo(map).bindPopup(el.dataset.name || "");
+    L.marker(pos).addTo(map).bindPopup(textElement("strong", el.dataset.name));
     el.dataset.loaded = "1";
   }
 })();

@@ -6,6 +6,15 @@
 
   var CATEGORY_PREFIX = "interest-";
 
+  /* Every element built from data gets its text through textContent, never through an HTML
+     string (Leaflet parses string popups and icons as HTML): names, addresses and titles come
+     from tourists and villages. */
+  function textElement(tag, text) {
+    var node = document.createElement(tag);
+    node.textContent = text == null ? "" : String(text);
+    return node;
+  }
+
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
   function intOrNull(v) { v = String(v || "").replace(/[.,\s]/g, ""); return v === "" ? null : Number(v); }
@@ -152,12 +161,14 @@
         style: function () { return { color: "#9a3412", weight: 4, opacity: 0.8 }; },
         pointToLayer: function (f, latlng) {
           var label = f.properties.role === "start" ? "★" : String(f.properties.order);
-          return L.marker(latlng, { icon: L.divIcon({ className: "stop-number", html: label, iconSize: [26, 26] }) });
+          return L.marker(latlng, { icon: L.divIcon({ className: "stop-number", html: textElement("span", label), iconSize: [26, 26] }) });
         },
         onEachFeature: function (f, layer) {
           var p = f.properties;
-          if (p.role === "stop") { layer.bindPopup(p.order + ". " + (lang === "en" ? p.title_en : p.title_vi) + " " + p.start.slice(11, 16)); }
-          if (p.role === "start") { layer.bindPopup(lang === "en" ? p.name_en : p.name_vi); }
+          if (p.role === "stop") {
+            layer.bindPopup(textElement("span", p.order + ". " + (lang === "en" ? p.title_en : p.title_vi) + " " + String(p.start || "").slice(11, 16)));
+          }
+          if (p.role === "start") { layer.bindPopup(textElement("span", lang === "en" ? p.name_en : p.name_vi)); }
         }
       }).addTo(routeMap);
       routeMap.fitBounds(routeLayer.getBounds(), { padding: [20, 20] });
