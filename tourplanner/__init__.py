@@ -68,12 +68,14 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from tourplanner import ops
     from tourplanner.api import bp as api_bp
     from tourplanner.api.errors import register_error_handlers
     from tourplanner.web import bp as web_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    ops.init_app(app)
     register_error_handlers(app)
 
 

@@ -84,6 +84,9 @@ def from_environment() -> dict:
         "TRAVEL_TIME_PROVIDER": os.environ.get("TRAVEL_TIME_PROVIDER", "geodesic"),
         "OSRM_URL": os.environ.get("OSRM_URL") or None,
         "GEOCODER": os.environ.get("GEOCODER", "nominatim"),
+        # "json" (one object per line) or "text"; unset: json in production, text embedded.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "").strip().lower() or None,
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         "API_PAGE_SIZE": 50,
         "API_MAX_PAGE_SIZE": 200,
         **_security_settings(),

@@ -85,7 +85,7 @@ def test_print_page_and_edit_link(client, form):
     url = client.post("/plan?lang=en", data=form).headers["Location"]
     plan_id = url.rsplit("/", 1)[1]
     page = client.get(f"/plans/{plan_id}/print?lang=en").get_data(as_text=True)
-    assert "window.print()" in page and 'class="timeline"' in page
+    assert 'class="print-button"' in page and "js/print.js" in page and 'class="timeline"' in page
     edit = client.get(f"/plan?from={plan_id}&lang=en").get_data(as_text=True)
     assert 'value="2000000"' in edit
     assert client.get("/plans/nope/print").status_code == 404
