@@ -204,7 +204,7 @@ def test_products_filter_by_village_and_category(client):
     for resource in ("products", "experiences"):
         error = _error(client.get(f"/api/v1/{resource}?village=nowhere"), 400)
         assert error["code"] == "invalid_filter"
-        assert error["details"] == {"parameter": "village", "value": "nowhere"}
+        assert error["details"] == {"field": "village", "parameter": "village", "value": "nowhere"}
 
 
 # --- pagination ------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -128,15 +128,23 @@ def test_capacity_change_applies_to_future_slots_but_never_below_taken(app):
     assert [(s.capacity, s.remaining) for s in after[:2]] == [(7, 0), (5, 5)]
 
 
+def _monday_ahead(weeks: int = 4) -> date:
+    """A Monday some weeks ahead of today in Hanoi (inside the booking horizon)."""
+    today = datetime.now(HANOI).date()
+    return today + timedelta(days=7 * weeks - today.weekday())
+
+
 def test_availability_endpoint_lists_slots_with_remaining(client):
     exp = _pottery()
+    monday = _monday_ahead()
+    tuesday = monday + timedelta(days=1)
     body = client.get(
-        f"/api/v1/experiences/{exp.id}/availability?from=2030-12-02&to=2030-12-03"
+        f"/api/v1/experiences/{exp.id}/availability?from={monday}&to={tuesday}"
     ).get_json()
     assert len(body["slots"]) == 8
     slot = body["slots"][0]
     assert set(slot) == {"id", "experience_id", "start", "end", "capacity", "remaining"}
-    assert slot["start"] == "2030-12-02T08:00:00+07:00"
+    assert slot["start"] == f"{monday}T08:00:00+07:00"
     assert slot["remaining"] == 20
 
 
@@ -144,14 +152,16 @@ def test_availability_endpoint_lists_slots_with_remaining(client):
     "query,code",
     [
         ("from=2030-13-01", "invalid_parameter"),
-        ("from=2030-12-05&to=2030-12-01", "invalid_range"),
-        ("from=2030-01-01&to=2030-06-01", "invalid_range"),
+        ("from={d5}&to={d1}", "invalid_range"),
+        ("from={d1}&to={d100}", "invalid_range"),
         ("colour=red", "invalid_parameter"),
     ],
 )
 def test_availability_endpoint_refuses_bad_ranges(client, query, code):
     exp = _pottery()
-    response = client.get(f"/api/v1/experiences/{exp.id}/availability?{query}")
+    today = datetime.now(HANOI).date()
+    days = {f"d{n}": today + timedelta(days=n) for n in (1, 5, 100)}
+    response = client.get(f"/api/v1/experiences/{exp.id}/availability?{query.format(**days)}")
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == code
 

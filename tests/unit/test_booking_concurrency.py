@@ -6,14 +6,29 @@ every request has its own database session and connection, as under a threaded s
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 
+import pytest
 from booking_race import race
+from conftest import make_app
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import BookingItem, Experience, Slot
 from tourplanner.extensions import db
 from tourplanner.services import availability
+
+
+@pytest.fixture
+def app(template_db, tmp_path):
+    """Request-rate limits off (RATE_LIMITS=False): 50 bookings from one address at once."""
+    path = tmp_path / "test.sqlite3"
+    shutil.copy(template_db, path)
+    app = make_app(path, RATE_LIMITS=False)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
 
 
 def _slot_with_ten_left(app) -> int:

@@ -7,57 +7,64 @@ booking is managed with its signed token, not a cookie).
 
 from __future__ import annotations
 
+import inspect
 from datetime import date
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, jsonify, request
 
 from tourplanner.api import bp
+from tourplanner.api.body import json_body
 from tourplanner.api.openapi import (
     add_paths,
     add_schemas,
     add_tag,
     error_responses,
+    integer,
     json_response,
+    party_schema,
     path_param,
     query_param,
     ref,
+    text,
 )
+from tourplanner.domain import inputs
 from tourplanner.domain.availability import local_today
 from tourplanner.domain.errors import ValidationError
 from tourplanner.extensions import csrf
+from tourplanner.security.limits import client_ip, limit, limiter
 from tourplanner.services import availability, booking, booking_request
+from tourplanner.services.notifications import public_url
+
+LANGS = ("vi", "en")
 
 MAX_KEY_LENGTH = 200
 
 
 def _date_arg(name: str, default: date) -> date:
     value = request.args.get(name)
-    if not value:
+    if value is None:
         return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(
-            f"'{name}' must be a date like 2026-12-01",
-            code="invalid_parameter",
-            parameter=name,
-            value=value,
-        ) from None
+    return inputs.date_param(value, name)
 
 
-@bp.get("/experiences/<int:experience_id>/availability")
+@bp.get("/experiences/<int(max=2147483647):experience_id>/availability")
 def experience_availability(experience_id: int):
     unknown = set(request.args) - {"from", "to", "lang"}
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationError(
-            f"unknown parameter '{name}'", code="invalid_parameter", parameter=name
+            f"unknown parameter '{name}'", code="invalid_parameter", field=name, parameter=name
         )
-    today = local_today(availability.now_utc())
-    first = _date_arg("from", today)
+    lang = request.args.get("lang")
+    if lang is not None and lang not in LANGS:
+        raise ValidationError(
+            "'lang' must be vi or en", code="invalid_parameter", field="lang", parameter="lang"
+        )
+    now = availability.now_utc()
+    first = _date_arg("from", local_today(now))
     last = _date_arg("to", first)
-    slots = availability.slots_between(experience_id, first, last)
+    slots = availability.slots_between(experience_id, first, last, now=now)
     return jsonify(
         {
             "experience_id": experience_id,
@@ -69,38 +76,52 @@ def experience_availability(experience_id: int):
 
 
 def _public(view: dict[str, Any]) -> dict[str, Any]:
-    """The booking as the API shows it: the token becomes the management link."""
+    """The booking as the API shows it: the token becomes the management link.
+
+    Links are built from PUBLIC_BASE_URL, never from the request's Host header: a forged Host
+    must not put another site's address into a link that carries the booking's token.
+    """
     token = view.pop("manage_token")
     reference = view["reference"]
     return {
         **view,
-        "manage_url": url_for(
-            "web.booking_manage",
-            reference=reference,
-            token=token,
-            lang=view["lang"],
-            _external=True,
+        "manage_url": public_url(
+            "web.booking_manage", reference=reference, token=token, lang=view["lang"]
         ),
-        "cancel_url": url_for(
-            "api.booking_cancel", reference=reference, token=token, _external=True
-        ),
+        "cancel_url": public_url("api.booking_cancel", reference=reference, token=token),
     }
 
 
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key is None:
+        return None
+    if len(key) > MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key):
+        raise ValidationError(
+            f"Idempotency-Key is at most {MAX_KEY_LENGTH} printable characters",
+            code="invalid_idempotency_key",
+            field="Idempotency-Key",
+        )
+    return key
+
+
+def _create_options() -> dict[str, Any]:
+    """Per-IP hold limits need the client's address, once the booking service takes it."""
+    if "client_ip" in inspect.signature(booking.create_booking).parameters:
+        return {"client_ip": client_ip()}
+    return {}
+
+
 @bp.post("/bookings")
+@limiter.limit(lambda: limit("RATE_LIMIT_BOOKINGS"))
 @csrf.exempt
 def booking_create():
-    key = request.headers.get("Idempotency-Key", "").strip() or None
-    if key and len(key) > MAX_KEY_LENGTH:
-        raise ValidationError(
-            f"Idempotency-Key is at most {MAX_KEY_LENGTH} characters",
-            code="invalid_idempotency_key",
-        )
-    parsed = booking_request.parse_request(request.get_json(silent=True))
-    view, replayed = booking.create_booking(parsed, idempotency_key=key)
+    key = _idempotency_key()
+    parsed = booking_request.parse_request(json_body())
+    view, replayed = booking.create_booking(parsed, idempotency_key=key, **_create_options())
     response: Response = jsonify(_public(view))
     response.status_code = 201
-    response.headers["Location"] = url_for("api.booking_detail", reference=view["reference"])
+    response.headers["Location"] = public_url("api.booking_detail", reference=view["reference"])
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -120,6 +141,7 @@ def booking_cancel(reference: str):
 # --- OpenAPI description -------------------------------------------------------------------
 
 DATE = {"type": "string", "format": "date"}
+DATE_PARAM = {**DATE, "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 DATETIME = {"type": "string", "format": "date-time"}
 
 add_schemas(
@@ -157,12 +179,16 @@ add_paths(
                 "summary": "Bookable slots with their remaining capacity",
                 "description": "Slots from the weekly schedule and the village's extra sessions, "
                 "without closed dates and without slots inside the booking cut-off. "
-                "A visit (not bookable) has no slots. At most 62 days per request.",
+                "A visit (not bookable) has no slots. 400 (not expressible in the schema): "
+                "`from` and `to` must lie inside the booking horizon, today (in Hanoi) to "
+                "BOOKING_HORIZON_DAYS (366) days ahead (outside_horizon); `to` must not be "
+                "before `from` and the window is at most AVAILABILITY_MAX_DAYS (62) days "
+                "(invalid_range).",
                 "operationId": "getAvailability",
                 "parameters": [
-                    path_param("experience_id", "Experience id", {"type": "integer"}),
-                    query_param("from", "First day (default: today in Hanoi)", DATE),
-                    query_param("to", "Last day, inclusive (default: from)", DATE),
+                    path_param("experience_id", "Experience id", integer(0)),
+                    query_param("from", "First day (default: today in Hanoi)", DATE_PARAM),
+                    query_param("to", "Last day, inclusive (default: from)", DATE_PARAM),
                     query_param(
                         "lang",
                         "Language of messages (vi or en)",
@@ -184,23 +210,32 @@ STATE = {
     "type": "string",
     "enum": ["pending", "confirmed", "declined", "expired", "cancelled", "completed", "no_show"],
 }
-PARTY = {
+PARTY = party_schema()
+PARTY_OUT = {
     "type": "object",
-    "properties": {
-        "adults": {"type": "integer", "minimum": 0},
-        "children": {"type": "integer", "minimum": 0},
-        "seniors": {"type": "integer", "minimum": 0},
-    },
-    "additionalProperties": False,
+    "properties": {name: {"type": "integer"} for name in ("adults", "children", "seniors")},
 }
 CONTACT = {
     "type": "object",
     "required": ["name", "email"],
+    "description": "Control characters are stripped from name and phone. The e-mail address "
+    "is checked (one address, IDNA domain; not its deliverability): 400 invalid_contact.",
     "properties": {
-        "name": {"type": "string"},
-        "email": {"type": "string", "format": "email"},
-        "phone": NULLABLE_STR,
+        "name": text(inputs.MAX_NAME_CHARS, visible=True),
+        "email": {
+            "type": "string",
+            "format": "email",
+            "maxLength": inputs.MAX_EMAIL_CHARS,
+            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        },
+        "phone": text(inputs.MAX_PHONE_CHARS, nullable=True),
     },
+    "additionalProperties": False,
+}
+CONTACT_OUT = {
+    "type": "object",
+    "required": ["name", "email"],
+    "properties": {"name": {"type": "string"}, "email": {"type": "string"}, "phone": NULLABLE_STR},
 }
 
 
@@ -208,29 +243,38 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": props}
 
 
+def _closed(required: list[str], **props: Any) -> dict[str, Any]:
+    """A request object: unknown fields are refused (400 unknown_field)."""
+    return {**_obj(required, **props), "additionalProperties": False}
+
+
 add_schemas(
     {
         "BookingRequest": {
             "oneOf": [
-                _obj(
+                _closed(
                     ["items", "contact"],
                     items={
                         "type": "array",
                         "minItems": 1,
-                        "maxItems": 10,
-                        "items": _obj(
-                            ["slot_id", "party"], slot_id={"type": "integer"}, party=PARTY
-                        ),
+                        "maxItems": booking_request.MAX_ITEMS,
+                        "description": "Each slot at most once (400 duplicate_slot)",
+                        "items": _closed(["slot_id", "party"], slot_id=integer(1), party=PARTY),
                     },
                     contact=CONTACT,
-                    lang={"type": "string", "enum": ["vi", "en"]},
+                    lang={"type": "string", "enum": list(LANGS)},
                 ),
-                _obj(
+                _closed(
                     ["plan_id", "contact"],
-                    plan_id={"type": "string"},
-                    itinerary={"type": "integer", "minimum": 0, "default": 0},
+                    plan_id={
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": booking_request.MAX_PLAN_ID,
+                        "pattern": inputs.NO_NUL_PATTERN,
+                    },
+                    itinerary=integer(0, default=0),
                     contact=CONTACT,
-                    lang={"type": "string", "enum": ["vi", "en"]},
+                    lang={"type": "string", "enum": list(LANGS)},
                 ),
             ]
         },
@@ -254,7 +298,7 @@ add_schemas(
             ),
             start=DATETIME,
             end=DATETIME,
-            party=PARTY,
+            party=PARTY_OUT,
             prices_vnd=_obj([], adult=NULLABLE_INT, child=NULLABLE_INT, senior=NULLABLE_INT),
             total_vnd={"type": "integer"},
             status=STATE,
@@ -270,7 +314,7 @@ add_schemas(
             items={"type": "array", "items": ref("BookingItem")},
             total_vnd={"type": "integer"},
             lang={"type": "string"},
-            contact=CONTACT,
+            contact=CONTACT_OUT,
             created_at=DATETIME,
             plan_id=NULLABLE_STR,
             itinerary=NULLABLE_INT,
@@ -281,6 +325,7 @@ add_schemas(
 )
 REFERENCE = path_param("reference", "Booking reference, e.g. TP-7K3Q9M")
 TOKEN = query_param("token", "The signed token from manage_url", {"type": "string"})
+REFERENCE["schema"] = {"type": "string", "maxLength": 64}
 add_paths(
     {
         "/api/v1/bookings": {
@@ -292,14 +337,24 @@ add_paths(
                 "with the same Idempotency-Key returns the same booking and reserves "
                 "nothing twice. 409 slot_full names the slot and what remains; 409 "
                 "booking_closed a slot inside the booking cut-off or in the past; 422 "
-                "nothing_to_book an itinerary without bookable stops.",
+                "nothing_to_book an itinerary without bookable stops, price_unavailable a "
+                "party the slot has no price for. 400 (not expressible in the schema): a slot "
+                "listed twice (duplicate_slot), an itinerary index the plan does not have "
+                "(invalid_itinerary), an e-mail address email-validator refuses "
+                "(invalid_contact). Rate-limited per client address (RATE_LIMIT_BOOKINGS).",
                 "operationId": "createBooking",
                 "parameters": [
                     {
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
-                        "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                        "description": "Printable characters; a retry with the same key and body "
+                        "returns the first answer",
+                        "schema": {
+                            "type": "string",
+                            "maxLength": MAX_KEY_LENGTH,
+                            "pattern": "^[\\u0020-\\u007e]*$",
+                        },
                     }
                 ],
                 "requestBody": {
@@ -307,8 +362,16 @@ add_paths(
                     "content": {"application/json": {"schema": ref("BookingRequest")}},
                 },
                 "responses": {
-                    "201": json_response("The booking, pending", ref("Booking")),
-                    **error_responses(400, 404, 409, 422),
+                    "201": {
+                        **json_response("The booking, pending", ref("Booking")),
+                        "headers": {
+                            "Location": {
+                                "description": "The booking's API resource",
+                                "schema": {"type": "string"},
+                            }
+                        },
+                    },
+                    **error_responses(400, 404, 409, 413, 422, 429),
                 },
             }
         },

@@ -8,15 +8,18 @@ from flask import current_app, jsonify, request, url_for
 
 from tourplanner.api import bp, schemas
 from tourplanner.api.openapi import (
+    add_filler,
     add_paths,
     add_schemas,
     add_tag,
     error_responses,
+    integer,
     json_response,
     path_param,
     query_param,
     ref,
 )
+from tourplanner.domain import inputs
 from tourplanner.domain.catalogue import CATEGORIES
 from tourplanner.services import catalogue
 
@@ -35,12 +38,13 @@ def _list(resource: str):
         default_size=current_app.config["API_PAGE_SIZE"],
         max_size=current_app.config["API_MAX_PAGE_SIZE"],
     )
+    # Relative links: the request's Host header never appears in an answer.
     links: dict[str, str | None] = {"next": None, "prev": None}
     args = request.args.to_dict()
     if page.page < page.pages:
-        links["next"] = url_for(request.endpoint, **{**args, "page": page.page + 1}, _external=True)
+        links["next"] = url_for(request.endpoint, **{**args, "page": page.page + 1})
     if page.page > 1:
-        links["prev"] = url_for(request.endpoint, **{**args, "page": page.page - 1}, _external=True)
+        links["prev"] = url_for(request.endpoint, **{**args, "page": page.page - 1})
     return jsonify(
         {
             "items": [SERIALIZERS[resource](item) for item in page.items],
@@ -108,7 +112,11 @@ NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_INT = {"type": ["integer", "null"]}
 STR_LIST = {"type": "array", "items": {"type": "string"}}
 CATEGORY = {"type": "string", "enum": list(CATEGORIES)}
-BOOL_TEXT = {"type": "string", "enum": ["true", "false"]}
+BOOL_TEXT = {
+    "type": "string",
+    "enum": list(catalogue.BOOLEANS),
+    "description": "Exactly true or false (0, 1, yes, no are refused with 400)",
+}
 
 
 def _obj(required: list[str], **props: Any) -> dict[str, Any]:
@@ -263,16 +271,24 @@ def _page_of(name: str) -> dict[str, Any]:
 
 
 PAGING = [
-    query_param("page", "Page number, from 1", {"type": "integer", "minimum": 1, "default": 1}),
-    query_param(
-        "per_page",
-        "Items per page",
-        {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-    ),
+    query_param("page", "Page number, from 1", integer(1, default=1)),
+    # The maximum is API_MAX_PAGE_SIZE, filled in when the document is served.
+    query_param("per_page", "Items per page", integer(1, 200, default=50)),
 ]
 SEARCH = query_param(
-    "q", "Search words; diacritics optional ('bat trang' finds 'Bát Tràng')", {"type": "string"}
+    "q",
+    f"Search words; diacritics optional ('bat trang' finds 'Bát Tràng'). At most "
+    f"{inputs.MAX_SEARCH_CHARS} characters and {inputs.MAX_SEARCH_WORDS} words.",
+    {
+        "type": "string",
+        "maxLength": inputs.MAX_SEARCH_CHARS,
+        "pattern": inputs.SEARCH_PATTERN,
+    },
 )
+#: Filled with the catalogue's current values when the document is served (see _fill_enums).
+DISTRICT = {"type": "string", "description": "One of the districts in the catalogue"}
+VILLAGE_SLUG = {"type": "string", "description": "One of the village slugs in the catalogue"}
+SLUG = {"type": "string", "maxLength": 200, "pattern": inputs.NO_NUL_PATTERN}
 
 
 def _collection(tag: str, name: str, op: str, params: list[dict], notes: str) -> dict[str, Any]:
@@ -311,13 +327,13 @@ add_paths(
             "Village",
             "listVillages",
             [
-                query_param("district", "District (2024 name, e.g. 'Gia Lâm')", {"type": "string"}),
+                query_param("district", "District (2024 name, e.g. 'Gia Lâm')", DISTRICT),
                 query_param("category", "Craft category", CATEGORY),
                 query_param("traditional", "Recognised traditional craft village", BOOL_TEXT),
                 query_param("bookable", "Has experiences that can be booked", BOOL_TEXT),
                 SEARCH,
             ],
-            "Unknown parameters and unknown filter values are refused with 400.",
+            "Unknown parameters and values outside the listed ones are refused with 400.",
         ),
         "/api/v1/villages/{slug}": {
             "get": {
@@ -325,7 +341,7 @@ add_paths(
                     "catalogue",
                     "VillageDetail",
                     "getVillage",
-                    path_param("slug", "Village slug, e.g. bat-trang"),
+                    path_param("slug", "Village slug, e.g. bat-trang", SLUG),
                 )["get"],
                 "summary": "One village with its products and experiences",
             }
@@ -348,12 +364,12 @@ add_paths(
             "Product",
             "listProducts",
             [
-                query_param("village", "Village slug", {"type": "string"}),
+                query_param("village", "Village slug", VILLAGE_SLUG),
                 query_param("category", "Craft category", CATEGORY),
                 query_param(
                     "ocop",
                     "'any' for OCOP-certified, or the minimum stars (3-5)",
-                    {"type": "string", "enum": ["any", "3", "4", "5"]},
+                    {"type": "string", "enum": list(catalogue.OCOP_VALUES)},
                 ),
                 query_param(
                     "ip_protected", "Covered by intellectual-property protection", BOOL_TEXT
@@ -363,16 +379,16 @@ add_paths(
             "Village products, many OCOP-certified.",
         ),
         "/api/v1/products/{slug}": _item(
-            "catalogue", "Product", "getProduct", path_param("slug", "Product slug")
+            "catalogue", "Product", "getProduct", path_param("slug", "Product slug", SLUG)
         ),
         "/api/v1/experiences": _collection(
             "catalogue",
             "Experience",
             "listExperiences",
             [
-                query_param("village", "Village slug", {"type": "string"}),
+                query_param("village", "Village slug", VILLAGE_SLUG),
                 query_param(
-                    "kind", "visit or workshop", {"type": "string", "enum": ["visit", "workshop"]}
+                    "kind", "visit or workshop", {"type": "string", "enum": list(catalogue.KINDS)}
                 ),
                 query_param("category", "Craft category of the village", CATEGORY),
                 query_param("bookable", "Schedule, capacity and price are published", BOOL_TEXT),
@@ -381,13 +397,37 @@ add_paths(
             "Visits and hands-on workshops.",
         ),
         "/api/v1/experiences/{ref}": _item(
-            "catalogue", "Experience", "getExperience", path_param("ref", "Numeric id or slug")
+            "catalogue",
+            "Experience",
+            "getExperience",
+            path_param("ref", "Numeric id or slug", SLUG),
         ),
         "/api/v1/landmarks": _collection(
             "catalogue", "Landmark", "listLandmarks", [], "Start points such as Hoàn Kiếm Lake."
         ),
         "/api/v1/landmarks/{slug}": _item(
-            "catalogue", "Landmark", "getLandmark", path_param("slug", "Landmark slug")
+            "catalogue", "Landmark", "getLandmark", path_param("slug", "Landmark slug", SLUG)
         ),
     }
 )
+
+
+def _fill_enums(doc: dict[str, Any]) -> None:
+    """The ``district`` and ``village`` filters take the catalogue's values: a closed set,
+    listed as an enum so that clients (and schemathesis) know which values are accepted."""
+    values = {"district": catalogue.districts(), "village": catalogue.village_slugs()}
+    per_page = current_app.config["API_MAX_PAGE_SIZE"]
+    for path in (
+        "/api/v1/villages",
+        "/api/v1/products",
+        "/api/v1/experiences",
+        "/api/v1/landmarks",
+    ):
+        for param in doc["paths"][path]["get"]["parameters"]:
+            if param["name"] in values:
+                param["schema"]["enum"] = values[param["name"]]
+            elif param["name"] == "per_page":
+                param["schema"]["maximum"] = per_page
+
+
+add_filler(_fill_enums)

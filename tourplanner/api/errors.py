@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tourplanner.domain.errors import DomainError
 from tourplanner.i18n import current_lang
@@ -41,7 +41,13 @@ def register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if _wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
-            return error_response(status, code, exc.description or exc.name)
+            response = error_response(status, code, exc.description or exc.name, _details(exc))
+            # Keep the exception's own headers: Allow on 405 (RFC 9110), Retry-After on 429
+            # and 503. Only the HTML content type is replaced by the JSON one.
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response
         # Werkzeug's descriptions are English only; the page heading is translated.
         return _page(status, exc.description if current_lang() == "en" else None)
 
@@ -51,6 +57,13 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_json():
             return error_response(500, "internal_error", "Something went wrong on our side.")
         return _page(500, None)
+
+
+def _details(exc: HTTPException) -> dict[str, Any]:
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return {"field": "body", "max_bytes": limit}
+    return {}
 
 
 def _page(status: int, message: str | None):

@@ -7,11 +7,15 @@ Resource modules describe their own paths with :func:`add_paths` and their schem
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify, render_template
 
 from tourplanner.api import bp
+from tourplanner.domain import inputs
+from tourplanner.domain.pricing import CATEGORIES as PARTY_CATEGORIES
+from tourplanner.domain.pricing import MAX_PER_CATEGORY
 
 _PATHS: dict[str, dict[str, Any]] = {}
 _SCHEMAS: dict[str, Any] = {
@@ -32,6 +36,8 @@ _SCHEMAS: dict[str, Any] = {
     },
 }
 _TAGS: list[dict[str, str]] = []
+#: Functions that complete the document when it is served (enums read from the catalogue).
+_FILLERS: list[Callable[[dict[str, Any]], None]] = []
 
 
 def add_paths(paths: dict[str, dict[str, Any]]) -> None:
@@ -47,25 +53,81 @@ def add_tag(name: str, description: str) -> None:
     _TAGS.append({"name": name, "description": description})
 
 
+def add_filler(fill: Callable[[dict[str, Any]], None]) -> None:
+    """Register ``fill(document)``, called on every request for the document (app context)."""
+    _FILLERS.append(fill)
+
+
 def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
 def error_responses(*statuses: int) -> dict[str, Any]:
     text = {
-        400: "Bad input",
+        400: "Bad input: details.field names the field",
         403: "Forbidden",
         404: "Not found",
         409: "Conflict",
+        413: "The body is larger than the server accepts (256 KiB by default)",
         422: "Cannot be processed",
-        429: "Too many requests",
+        429: "Too many requests from this address: wait Retry-After seconds",
+        503: "Busy: too many plans are being computed; wait Retry-After seconds",
     }
-    return {
-        str(s): {
-            "description": text.get(s, "Error"),
+    responses: dict[str, Any] = {}
+    for status in statuses:
+        response: dict[str, Any] = {
+            "description": text.get(status, "Error"),
             "content": {"application/json": {"schema": ref("Error")}},
         }
-        for s in statuses
+        if status in (429, 503):
+            response["headers"] = copy.deepcopy(RETRY_AFTER)
+        responses[str(status)] = response
+    return responses
+
+
+# --- request schemas: the same bounds the parsers enforce (tourplanner.domain.inputs) -------
+
+
+def text(
+    max_length: int, *, min_length: int = 0, visible: bool = False, nullable: bool = False
+) -> dict[str, Any]:
+    """A string as the parsers accept it: bounded, no NUL; ``visible``: at least one character
+    that is neither a space nor a control character (those are stripped)."""
+    schema: dict[str, Any] = {
+        "type": ["string", "null"] if nullable else "string",
+        "maxLength": max_length,
+        "pattern": inputs.VISIBLE_PATTERN if visible else inputs.NO_NUL_PATTERN,
+    }
+    if min_length or visible:
+        schema["minLength"] = max(min_length, 1)
+    return schema
+
+
+def integer(low: int = 0, high: int = inputs.MAX_INT32, **extra: Any) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high, **extra}
+
+
+def party_schema() -> dict[str, Any]:
+    """Who travels: at most 100 per category and at least one person in all."""
+    return {
+        "type": "object",
+        "description": "At least one person; at most "
+        f"{MAX_PER_CATEGORY} per category. Children are under 16.",
+        "properties": {name: integer(0, MAX_PER_CATEGORY) for name in PARTY_CATEGORIES},
+        "additionalProperties": False,
+        "minProperties": 1,
+        "anyOf": [
+            {"required": [name], "properties": {name: {"minimum": 1}}} for name in PARTY_CATEGORIES
+        ],
     }
 
 
@@ -94,14 +156,20 @@ def path_param(name: str, description: str, schema: dict[str, Any] | None = None
 
 
 def document() -> dict[str, Any]:
-    return {
+    doc = {
         "openapi": "3.1.0",
         "info": {
             "title": "tourplanner API",
             "version": "1.0.0",
             "description": "Catalogue, day-trip planning and bookings for the craft villages of "
             "Hanoi. Errors always have the shape "
-            '{"error": {"code", "message", "details"}}.',
+            '{"error": {"code", "message", "details"}}; on bad input details.field names the '
+            "field. Text anywhere (path, query, body) must not contain NUL characters or lone "
+            "surrogates (400 invalid_text); control characters are stripped from names. JSON "
+            "bodies are at most MAX_CONTENT_LENGTH bytes (413) and nested at most "
+            "MAX_JSON_DEPTH levels (400 too_deep). Booleans are JSON true/false in bodies and "
+            "exactly `true`/`false` in query strings. POST /api/v1/bookings and "
+            "POST /api/v1/plans are rate-limited per client address (429 with Retry-After).",
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/"}],
@@ -109,6 +177,9 @@ def document() -> dict[str, Any]:
         "paths": copy.deepcopy(dict(sorted(_PATHS.items()))),
         "components": {"schemas": copy.deepcopy(_SCHEMAS)},
     }
+    for fill in _FILLERS:
+        fill(doc)
+    return doc
 
 
 @bp.get("/openapi.json")

@@ -6,27 +6,49 @@ is public and anonymous). Exports of a saved plan live in :mod:`tourplanner.api.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import current_app, jsonify, request, url_for
+from flask import Flask, current_app, jsonify, request
 
 from tourplanner.adapters.orm import Plan
 from tourplanner.api import bp
+from tourplanner.api.body import json_body
+from tourplanner.api.errors import error_response
 from tourplanner.api.openapi import (
     add_paths,
     add_schemas,
     add_tag,
     error_responses,
+    integer,
     json_response,
+    party_schema,
     path_param,
     query_param,
     ref,
+    text,
 )
+from tourplanner.domain import inputs
 from tourplanner.domain.catalogue import CATEGORIES
-from tourplanner.domain.errors import ValidationError
-from tourplanner.domain.planning import LANGS, MAX_ALTERNATIVES, MAX_STOPS_LIMIT, MODES
+from tourplanner.domain.planning import (
+    LANGS,
+    MAX_ADDRESS_CHARS,
+    MAX_ALTERNATIVES,
+    MAX_SLUGS,
+    MAX_STOPS_LIMIT,
+    MODES,
+)
 from tourplanner.extensions import csrf
+from tourplanner.security.limits import limit, limiter
 from tourplanner.services import exports, planning
+from tourplanner.services.notifications import public_url
+
+#: Seconds a client is told to wait when every planning place is taken.
+BUSY_RETRY_SECONDS = 5
+_SEMAPHORES_KEY = "tourplanner.plan_semaphore"
+_semaphores_lock = threading.Lock()
 
 
 def plan_links(plan_id: str) -> dict[str, str]:
@@ -41,7 +63,8 @@ def plan_links(plan_id: str) -> dict[str, str]:
     links = {}
     for name, (endpoint, extra) in endpoints.items():
         if endpoint in current_app.view_functions:
-            links[name] = url_for(endpoint, plan_id=plan_id, _external=True, **extra)
+            # From PUBLIC_BASE_URL, never from the request's Host header.
+            links[name] = public_url(endpoint, plan_id=plan_id, **extra)
     return links
 
 
@@ -58,13 +81,55 @@ def plan_body(row: Plan, with_request: bool = False) -> dict[str, Any]:
     return body
 
 
+def _semaphore(app: Flask) -> threading.BoundedSemaphore:
+    """One semaphore per app (per process), sized by PLAN_CONCURRENCY."""
+    semaphore = app.extensions.get(_SEMAPHORES_KEY)
+    if semaphore is None:
+        with _semaphores_lock:
+            semaphore = app.extensions.get(_SEMAPHORES_KEY)
+            if semaphore is None:
+                size = max(1, int(app.config.get("PLAN_CONCURRENCY", 2)))
+                semaphore = app.extensions[_SEMAPHORES_KEY] = threading.BoundedSemaphore(size)
+    return semaphore
+
+
+@contextmanager
+def planning_place() -> Iterator[bool]:
+    """Take one of the PLAN_CONCURRENCY places of this process without waiting.
+
+    Yields False when every place is taken. Planning is CPU-bound (the solver runs for up
+    to its time limit): waiting in line would only hold web workers, so a busy process says
+    503 at once and the client retries, while catalogue and booking requests keep their
+    workers.
+    """
+    semaphore = _semaphore(current_app._get_current_object())  # type: ignore[attr-defined]
+    acquired = semaphore.acquire(blocking=False)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            semaphore.release()
+
+
 @bp.post("/plans")
+@limiter.limit(lambda: limit("RATE_LIMIT_PLANS"))
 @csrf.exempt
 def create_plan():
-    plan_id, _ = planning.create_plan(request.get_json(silent=True))
+    data = json_body()
+    with planning_place() as placed:
+        if not placed:
+            busy = error_response(
+                503,
+                "planner_busy",
+                "Too many plans are being computed right now; try again in a few seconds.",
+                {"retry_after": BUSY_RETRY_SECONDS},
+            )
+            busy.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+            return busy
+        plan_id, _ = planning.create_plan(data)
     response = jsonify(plan_body(planning.get_plan(plan_id)))
     response.status_code = 201
-    response.headers["Location"] = url_for("api.get_plan", plan_id=plan_id, _external=True)
+    response.headers["Location"] = public_url("api.get_plan", plan_id=plan_id)
     return response
 
 
@@ -75,15 +140,7 @@ def get_plan(plan_id: str):
 
 def itinerary_arg() -> int:
     """``?itinerary=N`` (default 0, the best itinerary)."""
-    value = request.args.get("itinerary", "0")
-    if not value.isdigit():
-        raise ValidationError(
-            "'itinerary' must be a whole number from 0",
-            code="invalid_parameter",
-            parameter="itinerary",
-            value=value,
-        )
-    return int(value)
+    return inputs.int_param(request.args.get("itinerary", "0"), "itinerary")
 
 
 @bp.get("/plans/<plan_id>.geojson")
@@ -98,54 +155,67 @@ def plan_geojson(plan_id: str):
 
 NSTR = {"type": ["string", "null"]}
 INT = {"type": "integer"}
-TIME = {"type": "string", "pattern": r"^\d{2}:\d{2}$", "examples": ["08:00"]}
+TIME = {
+    "type": "string",
+    "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+    "examples": ["08:00"],
+}
 ISO = {"type": "string", "format": "date-time", "examples": ["2026-12-05T09:05:00+07:00"]}
+SLUG = {"type": "string", "maxLength": 120, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"}
+PLAN_ID = {"type": "string", "maxLength": 64, "pattern": inputs.NO_NUL_PATTERN}
 
 
 def _obj(required: list[str], **props: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": props}
 
 
+def _closed(required: list[str], **props: Any) -> dict[str, Any]:
+    return {**_obj(required, **props), "additionalProperties": False}
+
+
 START = {
     "oneOf": [
-        _obj(["landmark"], landmark={"type": "string", "examples": ["hoan-kiem-lake"]}),
-        _obj(["lat", "lon"], lat={"type": "number"}, lon={"type": "number"}),
-        _obj(["address"], address={"type": "string"}),
+        _closed(["landmark"], landmark={**SLUG, "examples": ["hoan-kiem-lake"]}),
+        _closed(
+            ["lat", "lon"],
+            lat={"type": "number", "minimum": -90, "maximum": 90},
+            lon={"type": "number", "minimum": -180, "maximum": 180},
+        ),
+        _closed(["address"], address=text(MAX_ADDRESS_CHARS, min_length=3, visible=True)),
     ],
     "description": "A landmark slug, a map point, or an address (geocoded when a geocoder is "
-    "reachable, else 422 geocoder_unavailable).",
+    "reachable, else 422 geocoder_unavailable). Points outside the Hanoi area: 422 "
+    "start_outside_area; an unknown landmark: 400 unknown_landmark.",
 }
-PLAN_REQUEST = _obj(
+SLUGS = {
+    "type": ["array", "null"],
+    "items": SLUG,
+    "maxItems": MAX_SLUGS,
+    "description": "Village or experience slugs",
+}
+PLAN_REQUEST = _closed(
     ["start", "date", "party"],
     start=START,
-    date={"type": "string", "format": "date", "description": "Today or later"},
+    date={
+        "type": "string",
+        "format": "date",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "description": "Today (in Hanoi) up to one year ahead (400 otherwise)",
+    },
     start_time={**TIME, "default": "08:00"},
-    end_time={**TIME, "default": "18:00"},
+    end_time={**TIME, "default": "18:00", "description": "After start_time (400 otherwise)"},
     mode={"type": "string", "enum": list(MODES), "default": "car"},
-    party=_obj(
-        [],
-        adults={**INT, "minimum": 0},
-        children={**INT, "minimum": 0, "description": "Under 16"},
-        seniors={**INT, "minimum": 0},
-    ),
+    party=party_schema(),
     interests={
-        "type": "object",
+        "type": ["object", "null"],
         "description": "Craft category -> weight 0..1; unnamed "
         "categories weigh 0.2 (all 1.0 when empty)",
         "propertyNames": {"enum": list(CATEGORIES)},
         "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
     },
-    budget_vnd={"type": ["integer", "null"], "minimum": 0},
-    must_include={
-        "type": "array",
-        "items": {"type": "string"},
-        "description": "Village or experience slugs",
-    },
-    exclude={
-        "type": "array",
-        "items": {"type": "string"},
-        "description": "Village or experience slugs",
-    },
+    budget_vnd={"type": ["integer", "null"], "minimum": 0, "maximum": inputs.MAX_BUDGET_VND},
+    must_include=SLUGS,
+    exclude={**SLUGS, "description": "Slugs; none of them may also be in must_include (400)"},
     max_stops={**INT, "minimum": 1, "maximum": MAX_STOPS_LIMIT, "default": 5},
     alternatives={
         **INT,
@@ -156,7 +226,6 @@ PLAN_REQUEST = _obj(
     },
     lang={"type": "string", "enum": list(LANGS), "default": "vi"},
 )
-PLAN_REQUEST["additionalProperties"] = False
 STOP = _obj(
     [
         "village",
@@ -262,14 +331,27 @@ add_paths(
                 "description": "Only experiences open that date with enough free places for the "
                 "party are planned. An impossible request (nothing open) returns an "
                 "empty list of itineraries with a reason. Bad fields give 400 with "
-                "details.field naming the field.",
+                "details.field naming the field; rules the schema cannot express are 400s "
+                "too: end_time after start_time (end_before_start), date from today to one "
+                "year ahead (date_in_past), no slug both in must_include and exclude, an "
+                "unknown landmark. Rate-limited per client address (RATE_LIMIT_PLANS); at "
+                "most PLAN_CONCURRENCY plans are computed at once per server process, beyond "
+                "that 503 planner_busy with Retry-After.",
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": ref("PlanRequest")}},
                 },
                 "responses": {
-                    "201": json_response("The saved plan", ref("Plan")),
-                    **error_responses(400, 422),
+                    "201": {
+                        **json_response("The saved plan", ref("Plan")),
+                        "headers": {
+                            "Location": {
+                                "description": "The plan's API resource",
+                                "schema": {"type": "string"},
+                            }
+                        },
+                    },
+                    **error_responses(400, 413, 422, 429, 503),
                 },
             }
         },
@@ -278,7 +360,7 @@ add_paths(
                 "tags": ["plans"],
                 "summary": "A saved plan",
                 "operationId": "getPlan",
-                "parameters": [path_param("plan_id", "Plan id")],
+                "parameters": [path_param("plan_id", "Plan id", PLAN_ID)],
                 "responses": {
                     "200": json_response("The plan with its request", ref("Plan")),
                     **error_responses(404),
@@ -293,11 +375,11 @@ add_paths(
                 "description": "RFC 7946 FeatureCollection: the start and the stops as Points "
                 "([longitude, latitude]) and the legs as LineStrings.",
                 "parameters": [
-                    path_param("plan_id", "Plan id"),
+                    path_param("plan_id", "Plan id", PLAN_ID),
                     query_param(
                         "itinerary",
-                        "Which itinerary (0 = the best)",
-                        {"type": "integer", "minimum": 0, "default": 0},
+                        "Which itinerary (0 = the best); one the plan does not have: 404",
+                        integer(0, default=0),
                     ),
                 ],
                 "responses": {

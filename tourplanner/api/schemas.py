@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
-
 from tourplanner.adapters.orm import Experience, Landmark, Product, Village
+from tourplanner.services.notifications import public_url
 
 
 def location(obj: Village | Landmark) -> dict[str, Any]:
@@ -25,8 +24,9 @@ def village_summary(v: Village) -> dict[str, Any]:
         "location": location(v),
         "recognised_traditional": v.recognised_traditional,
         "has_bookable_experiences": any(e.bookable for e in v.experiences),
-        "url": url_for("api.village_detail", slug=v.slug, _external=True),
-        "page_url": url_for("web.village", slug=v.slug, _external=True),
+        # From PUBLIC_BASE_URL, never from the request's Host header.
+        "url": public_url("api.village_detail", slug=v.slug),
+        "page_url": public_url("web.village", slug=v.slug),
     }
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
+from tourplanner.domain import inputs
 from tourplanner.domain.catalogue import CATEGORIES, is_slug, parse_hhmm
 from tourplanner.domain.errors import ValidationError
 from tourplanner.domain.pricing import Party, party_price
@@ -37,6 +38,10 @@ BASE_VALUE = {"workshop": 2.0, "visit": 1.0}
 ADULT_ONLY_AGE = 16
 MAX_STOPS_LIMIT = 10
 MAX_ALTERNATIVES = 5
+MAX_ADDRESS_CHARS = 300
+MAX_SLUGS = 20
+#: Plans are made for today up to this many days ahead (the booking horizon's default).
+HORIZON_DAYS = 366
 FIELDS = (
     "start",
     "date",
@@ -172,10 +177,11 @@ def _start(value: object) -> Start:
             raise bad("start.landmark", "expected a landmark slug such as 'hoan-kiem-lake'")
         return Start(landmark=value["landmark"])
     if keys == {"address"}:
-        text = value["address"]
-        if not isinstance(text, str) or not 3 <= len(text.strip()) <= 300:
-            raise bad("start.address", "expected an address of 3 to 300 characters")
-        return Start(address=text.strip())
+        # Shown on the shared plan page and sent to the geocoder: controls stripped.
+        text = inputs.clean_text(
+            value["address"], "start.address", max_length=MAX_ADDRESS_CHARS, min_length=3
+        )
+        return Start(address=text)
     if keys == {"lat", "lon"}:
         lat, lon = _number(value["lat"], "start.lat"), _number(value["lon"], "start.lon")
         if not -90 <= lat <= 90:
@@ -213,8 +219,8 @@ def _date(value: object, today: date) -> date:
         raise bad("date", "expected a date as YYYY-MM-DD")
     if day < today:
         raise bad("date", f"{day.isoformat()} is in the past", code="date_in_past")
-    if (day - today).days > 366:
-        raise bad("date", "plans can be made up to one year ahead")
+    if (day - today).days > HORIZON_DAYS:
+        raise bad("date", "plans can be made up to one year ahead", max_days=HORIZON_DAYS)
     return day
 
 
@@ -283,15 +289,19 @@ def _budget(value: object) -> int | None:
         raise bad("budget_vnd", "expected a whole number of VND")
     if value < 0:
         raise bad("budget_vnd", "must not be negative", code="negative_budget")
+    if value > inputs.MAX_BUDGET_VND:
+        raise bad("budget_vnd", f"at most {inputs.MAX_BUDGET_VND} VND", max=inputs.MAX_BUDGET_VND)
     return value
 
 
 def _slugs(data: Mapping, name: str) -> tuple[str, ...]:
-    value = data.get(name) or []
+    value = data.get(name)
+    if value is None:
+        value = []
     if not isinstance(value, list) or not all(is_slug(v) for v in value):
         raise bad(name, "expected a list of village or experience slugs")
-    if len(value) > 20:
-        raise bad(name, "at most 20 entries")
+    if len(value) > MAX_SLUGS:
+        raise bad(name, f"at most {MAX_SLUGS} entries")
     return tuple(dict.fromkeys(value))
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 CATEGORIES: tuple[str, ...] = ("adults", "children", "seniors")
+#: People per category: more than any workshop holds, and far from integer overflow.
+MAX_PER_CATEGORY = 100
 PRICE_KEY = {"adults": "adult", "children": "child", "seniors": "senior"}
 
 
@@ -22,6 +24,8 @@ class Party:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"party.{name} must be a whole number of at least 0")
+            if value > MAX_PER_CATEGORY:
+                raise ValueError(f"party.{name} must be at most {MAX_PER_CATEGORY}")
         if self.size == 0:
             raise ValueError("the party needs at least one person")
 

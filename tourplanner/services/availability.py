@@ -12,6 +12,10 @@ Which stored slots are offered for a day:
 * extra slots the village added by hand (offered even on a closed date: they are explicit);
 * and only while booking is open: the slot starts at least ``booking_cutoff_hours`` after now.
 
+Nothing is materialised outside the booking horizon: today (in Hanoi) to
+``BOOKING_HORIZON_DAYS`` ahead. Anonymous availability requests create rows, so without this
+bound three requests for the years 3000-5000 would write hundreds of useless slots.
+
 This module is the contract the planner relies on (:class:`SlotView`, :func:`slots_for_day`).
 """
 
@@ -21,6 +25,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import insert, select, update
 
 from tourplanner.adapters.orm import Experience, Slot
@@ -29,6 +34,7 @@ from tourplanner.domain.availability import (
     booking_open,
     days_between,
     local_datetime,
+    local_today,
     session_datetimes,
 )
 from tourplanner.domain.errors import NotFound, ValidationError
@@ -62,6 +68,20 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+DEFAULT_HORIZON_DAYS = 366
+
+
+def horizon(now: datetime) -> tuple[date, date]:
+    """The first and last day (inclusive) on which sessions can be offered and booked."""
+    days = int(current_app.config.get("BOOKING_HORIZON_DAYS", DEFAULT_HORIZON_DAYS))
+    today = local_today(now)
+    return today, today + timedelta(days=days)
+
+
+def _max_range_days() -> int:
+    return int(current_app.config.get("AVAILABILITY_MAX_DAYS", MAX_RANGE_DAYS))
+
+
 def view(slot: Slot) -> SlotView:
     return SlotView(
         slot.id, slot.experience_id, slot.start, slot.end, slot.capacity, slot.remaining
@@ -87,17 +107,33 @@ def slots_between(
     """Offered slots of one experience from ``start`` to ``end`` (inclusive), in start order.
 
     Raises NotFound for an unknown experience and ValidationError for a reversed or too long
-    range (at most 62 days). A visit (not bookable) has no slots: the list is empty.
+    range (at most ``AVAILABILITY_MAX_DAYS``) or one outside the booking horizon. A visit (not
+    bookable) has no slots: the list is empty.
     """
+    now = now or now_utc()
+    first, last = horizon(now)
+    for name, day in (("from", start), ("to", end)):
+        if not first <= day <= last:
+            raise ValidationError(
+                f"'{name}' must be from {first.isoformat()} to {last.isoformat()}",
+                code="outside_horizon",
+                field=name,
+                parameter=name,
+                first=first.isoformat(),
+                last=last.isoformat(),
+            )
     if end < start:
         raise ValidationError(
-            "'to' must not be before 'from'", code="invalid_range", parameter="to"
+            "'to' must not be before 'from'", code="invalid_range", field="to", parameter="to"
         )
-    if (end - start).days >= MAX_RANGE_DAYS:
+    max_days = _max_range_days()
+    if (end - start).days >= max_days:
         raise ValidationError(
-            f"ask for at most {MAX_RANGE_DAYS} days at a time",
+            f"ask for at most {max_days} days at a time",
             code="invalid_range",
-            max_days=MAX_RANGE_DAYS,
+            field="to",
+            parameter="to",
+            max_days=max_days,
         )
     experience = db.session.get(Experience, experience_id)
     if experience is None:
@@ -121,6 +157,9 @@ def _offered(
     experiences: list[Experience], days: list[date], now: datetime
 ) -> dict[int, list[SlotView]]:
     result: dict[int, list[SlotView]] = {e.id: [] for e in experiences}
+    first_day, last_day = horizon(now)
+    # The one gate every caller passes (planner, API, pages): no row outside the horizon.
+    days = [d for d in days if first_day <= d <= last_day]
     if not experiences or not days:
         return result
     expected = _expected_starts(experiences, days, now)
@@ -197,6 +236,14 @@ def add_extra_slot(experience_id: int, start: datetime, capacity: int | None = N
         )
     if start.tzinfo is None:
         raise ValidationError("the start time needs a time zone", code="invalid_start")
+    _first, last = horizon(now_utc())
+    if local_today(start) > last:
+        raise ValidationError(
+            f"sessions can be added up to {last.isoformat()}",
+            code="outside_horizon",
+            field="start",
+            last=last.isoformat(),
+        )
     size = capacity if capacity is not None else experience.capacity
     if not size or size < 1:
         raise ValidationError("capacity must be at least 1", code="invalid_capacity")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tourplanner.adapters.orm import Plan
+from tourplanner.domain import inputs
 from tourplanner.domain.errors import NotFound, Unprocessable, ValidationError
 from tourplanner.domain.pricing import Party
 from tourplanner.extensions import db
@@ -44,10 +45,29 @@ class BookingRequest:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
+ITEMS_FIELDS = ("items", "contact", "lang")
+PLAN_FIELDS = ("plan_id", "itinerary", "contact", "lang")
+CONTACT_FIELDS = ("name", "email", "phone")
+MAX_PLAN_ID = 32
+
+
 def parse_request(data: Any) -> BookingRequest:
-    """Validate the JSON body of ``POST /api/v1/bookings`` (items or a saved plan)."""
+    """Validate the JSON body of ``POST /api/v1/bookings`` (items or a saved plan).
+
+    Unknown fields are refused (the OpenAPI schema says ``additionalProperties: false``), every
+    number is bounded and the contact is cleaned (:mod:`tourplanner.domain.inputs`).
+    """
     if not isinstance(data, Mapping):
-        raise ValidationError("send a JSON object", code="invalid_body")
+        raise ValidationError("send a JSON object", code="invalid_body", field="body")
+    allowed = PLAN_FIELDS if "plan_id" in data else ITEMS_FIELDS
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            f"unknown field {unknown[0]!r}",
+            code="unknown_field",
+            field=unknown[0],
+            allowed=list(allowed),
+        )
     contact = _contact(data.get("contact"))
     lang = data.get("lang")
     if lang is not None and lang not in ("vi", "en"):
@@ -64,29 +84,28 @@ def _contact(value: Any) -> dict[str, str | None]:
         raise ValidationError(
             "'contact' needs name and email", code="invalid_contact", field="contact"
         )
-    name, email, phone = (value.get(k) for k in ("name", "email", "phone"))
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+    unknown = sorted(set(value) - set(CONTACT_FIELDS))
+    if unknown:
         raise ValidationError(
-            "contact.name is required (at most 200 characters)",
+            f"unknown field contact.{unknown[0]}",
             code="invalid_contact",
-            field="contact.name",
+            field=f"contact.{unknown[0]}",
         )
-    if not isinstance(email, str) or not _looks_like_email(email):
-        raise ValidationError(
-            "contact.email must be an e-mail address", code="invalid_contact", field="contact.email"
+    # Control characters are stripped: the name goes into e-mail and SMS text to villages.
+    name = inputs.clean_text(
+        value.get("name"),
+        "contact.name",
+        max_length=inputs.MAX_NAME_CHARS,
+        min_length=1,
+        code="invalid_contact",
+    )
+    email = inputs.email_address(value.get("email"), "contact.email")
+    phone = value.get("phone")
+    if phone is not None:
+        phone = inputs.clean_text(
+            phone, "contact.phone", max_length=inputs.MAX_PHONE_CHARS, code="invalid_contact"
         )
-    if phone is not None and (not isinstance(phone, str) or len(phone) > 40):
-        raise ValidationError(
-            "contact.phone must be text (at most 40 characters)",
-            code="invalid_contact",
-            field="contact.phone",
-        )
-    return {"name": name.strip(), "email": email.strip(), "phone": (phone or "").strip() or None}
-
-
-def _looks_like_email(text: str) -> bool:
-    local, _, domain = text.strip().rpartition("@")
-    return bool(local) and "." in domain and " " not in text.strip() and len(text) <= 254
+    return {"name": name, "email": email, "phone": phone or None}
 
 
 def _party(value: Any, where: str) -> Party:
@@ -107,26 +126,39 @@ def _items(value: Any) -> tuple[ItemRequest, ...]:
         )
     items = []
     for n, item in enumerate(value):
-        slot_id = item.get("slot_id") if isinstance(item, Mapping) else None
-        if not isinstance(slot_id, int) or isinstance(slot_id, bool):
+        where = f"items[{n}]"
+        if not isinstance(item, Mapping):
+            raise ValidationError(f"{where} must be an object", code="invalid_items", field=where)
+        unknown = sorted(set(item) - {"slot_id", "party"})
+        if unknown:
             raise ValidationError(
-                f"items[{n}].slot_id must be a slot id",
+                f"unknown field {where}.{unknown[0]}",
                 code="invalid_items",
-                field=f"items[{n}].slot_id",
+                field=f"{where}.{unknown[0]}",
             )
-        items.append(ItemRequest(slot_id, _party(item.get("party"), f"items[{n}].party")))
+        slot_id = inputs.bounded_int(
+            item.get("slot_id"), f"{where}.slot_id", low=1, code="invalid_items"
+        )
+        items.append(ItemRequest(slot_id, _party(item.get("party"), f"{where}.party")))
     if len({i.slot_id for i in items}) != len(items):
         raise ValidationError("each slot may appear once", code="duplicate_slot", field="items")
     return tuple(items)
 
 
 def _from_plan(data: Mapping, contact: dict, lang: str | None) -> BookingRequest:
-    plan = db.session.get(Plan, str(data["plan_id"]))
+    plan_id = data["plan_id"]
+    if not isinstance(plan_id, str) or not 1 <= len(plan_id) <= MAX_PLAN_ID:
+        raise ValidationError(
+            f"'plan_id' must be a plan id (1 to {MAX_PLAN_ID} characters)",
+            code="invalid_plan_id",
+            field="plan_id",
+        )
+    index = inputs.bounded_int(data.get("itinerary", 0), "itinerary", code="invalid_itinerary")
+    plan = db.session.get(Plan, plan_id)
     if plan is None:
-        raise NotFound("no such plan", code="plan_not_found", plan_id=str(data["plan_id"]))
-    index = data.get("itinerary", 0)
+        raise NotFound("no such plan", code="plan_not_found", plan_id=plan_id)
     itineraries = (plan.result or {}).get("itineraries") or []
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(itineraries):
+    if not 0 <= index < len(itineraries):
         raise ValidationError(
             f"'itinerary' must be 0 to {len(itineraries) - 1}",
             code="invalid_itinerary",

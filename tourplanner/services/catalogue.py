@@ -15,6 +15,7 @@ from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from tourplanner.adapters.orm import Experience, Landmark, Product, Village
+from tourplanner.domain import inputs
 from tourplanner.domain.catalogue import CATEGORIES, fold
 from tourplanner.domain.errors import NotFound, ValidationError
 from tourplanner.extensions import db
@@ -33,39 +34,33 @@ class Page:
 
 
 def parse_bool(name: str, value: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in {"true", "1", "yes"}:
+    """Exactly ``true`` or ``false``, the two values the OpenAPI document lists."""
+    if value == "true":
         return True
-    if lowered in {"false", "0", "no"}:
+    if value == "false":
         return False
     raise ValidationError(
-        f"'{name}' must be true or false", code="invalid_filter", parameter=name, value=value
+        f"'{name}' must be true or false",
+        code="invalid_filter",
+        field=name,
+        parameter=name,
+        value=value[: inputs.MAX_PARAM_CHARS],
     )
 
 
 def parse_int(name: str, value: str, low: int, high: int | None = None) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or number < low or (high is not None and number > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationError(
-            f"'{name}' must be a whole number {bound}",
-            code="invalid_parameter",
-            parameter=name,
-            value=value,
-        )
-    return number
+    """A bounded whole number in ASCII digits (at most 2**31 - 1 when no bound is given)."""
+    return inputs.int_param(value, name, low=low, high=inputs.MAX_INT32 if high is None else high)
 
 
 def _choice(name: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValidationError(
-            f"unknown value {value!r} for '{name}'",
+            f"unknown value {value[: inputs.MAX_PARAM_CHARS]!r} for '{name}'",
             code="invalid_filter",
+            field=name,
             parameter=name,
-            value=value,
+            value=value[: inputs.MAX_PARAM_CHARS],
             allowed=list(allowed),
         )
     return value
@@ -75,9 +70,17 @@ def districts() -> list[str]:
     return list(db.session.scalars(select(Village.district).distinct().order_by(Village.district)))
 
 
+def village_slugs() -> list[str]:
+    """Every village slug: the values of the ``village`` filters (the OpenAPI enum)."""
+    return list(db.session.scalars(select(Village.slug).order_by(Village.slug)))
+
+
 def _search(column, q: str):
-    """Every folded search word must occur; ``%`` and ``_`` are letters, not LIKE wildcards."""
-    terms = fold(q).split()
+    """Every folded search word must occur; ``%`` and ``_`` are letters, not LIKE wildcards.
+
+    Bounded first (characters and words): each word is one condition of the query.
+    """
+    terms = fold(inputs.search_text(q)).split()
     return [column.contains(term, autoescape=True) for term in terms]
 
 
@@ -94,6 +97,11 @@ def _bookable() -> tuple:
 def _bookable_village_ids() -> Select:
     return select(Experience.village_id).where(*_bookable())
 
+
+#: ``ocop``: any certified product, or at least this many stars.
+OCOP_VALUES = ("any", "3", "4", "5")
+KINDS = ("visit", "workshop")
+BOOLEANS = ("true", "false")
 
 VillageFilter = Callable[[Select, str], Select]
 
@@ -125,9 +133,9 @@ def _village_filters() -> dict[str, VillageFilter]:
 
 def _product_filters() -> dict[str, Callable[[Select, str], Select]]:
     def ocop(stmt: Select, v: str) -> Select:
-        if v == "any":
+        if _choice("ocop", v, OCOP_VALUES) == "any":
             return stmt.where(Product.ocop_stars.is_not(None))
-        return stmt.where(Product.ocop_stars >= parse_int("ocop", v, 3, 5))
+        return stmt.where(Product.ocop_stars >= int(v))
 
     return {
         "village": lambda s, v: s.where(Product.village_id == _village_id(v)),
@@ -150,7 +158,7 @@ def _experience_filters() -> dict[str, Callable[[Select, str], Select]]:
 
     return {
         "village": lambda s, v: s.where(Experience.village_id == _village_id(v)),
-        "kind": lambda s, v: s.where(Experience.kind == _choice("kind", v, ("visit", "workshop"))),
+        "kind": lambda s, v: s.where(Experience.kind == _choice("kind", v, KINDS)),
         "category": lambda s, v: s.where(
             Experience.village.has(Village.category == _choice("category", v, CATEGORIES))
         ),
@@ -195,7 +203,9 @@ def list_page(
     per_page = parse_int("per_page", args.get("per_page", str(default_size)), 1, max_size)
     stmt = select(model)
     for name, value in args.items():
-        if name in filters and value != "":
+        # Empty values are refused like any other value outside the documented ones (the
+        # handbook pages drop the empty fields of their forms before calling).
+        if name in filters:
             stmt = filters[name](stmt, value)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     stmt = stmt.order_by(model.slug).offset((page - 1) * per_page).limit(per_page)
@@ -216,10 +226,11 @@ def _village_id(slug: str) -> int:
     village_id = db.session.scalar(select(Village.id).where(Village.slug == slug))
     if village_id is None:
         raise ValidationError(
-            f"unknown value {slug!r} for 'village'",
+            f"unknown value {slug[: inputs.MAX_PARAM_CHARS]!r} for 'village'",
             code="invalid_filter",
+            field="village",
             parameter="village",
-            value=slug,
+            value=slug[: inputs.MAX_PARAM_CHARS],
         )
     return village_id
 
@@ -248,9 +259,13 @@ def get_product(slug: str) -> Product:
 
 def get_experience(ref: str) -> Experience:
     """An experience by numeric id or by slug."""
-    if not ref.isdigit():
+    if not (ref.isascii() and ref.isdigit()):
         return _by_slug(Experience, ref, "experience_not_found")
-    experience = db.session.get(Experience, int(ref))
+    number = int(ref) if len(ref) <= 10 else None
+    # Beyond 2**31 - 1 no row can exist (and PostgreSQL would overflow): simply not found.
+    experience = (
+        db.session.get(Experience, number) if number and number <= inputs.MAX_INT32 else None
+    )
     if experience is None:
         raise NotFound(f"no experience {ref!r}", code="experience_not_found", ref=ref)
     return experience
