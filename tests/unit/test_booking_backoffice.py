@@ -3,7 +3,9 @@ CSRF, the users CLI and the demo accounts."""
 
 from __future__ import annotations
 
+import socket
 from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -156,7 +158,9 @@ def test_staff_edit_schedule_capacity_closed_dates_and_add_extra_sessions(client
     assert other.capacity != 1
 
 
-def test_village_settings_give_a_webhook_secret(client, staff):
+def test_village_settings_give_a_webhook_secret(client, staff, monkeypatch):
+    public = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))]
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: public)
     _login(client, "potter@bat-trang.example", "correct horse 1")
     client.post(
         "/village/settings",
@@ -179,15 +183,23 @@ def test_forms_are_csrf_protected(app, staff):
 
 
 def test_tourist_cancels_from_the_manage_page(client):
-    item = _book(client, "bat-trang-workshop-pottery-wheel")
+    exp = _exp("bat-trang-workshop-pottery-wheel")
+    slot = availability.slots_for_day([exp.id], DAY)[exp.id][0]
+    body = client.post(
+        "/api/v1/bookings",
+        json={"items": [{"slot_id": slot.id, "party": {"adults": 2}}], "contact": CONTACT},
+    ).get_json()
+    item = db.session.scalars(select(BookingItem)).one()
     from tourplanner.services import booking as service
 
     service.decide(item.id, accept=True, village_id=item.village_id)
-    token = links.manage_token(item.booking.reference)
-    page = client.get(f"/bookings/{item.booking.reference}?token={token}&lang=vi")
+    token = parse_qs(urlsplit(body["manage_url"]).query)["token"][0]
+    page = client.get(
+        f"/bookings/{item.booking.reference}?token={token}&lang=vi", follow_redirects=True
+    )
     assert "Hủy đặt chỗ này" in page.get_data(as_text=True)
-    done = client.post(f"/bookings/{item.booking.reference}/cancel", data={"token": token})
-    assert done.status_code == 302
+    done = client.post(f"/bookings/{item.booking.reference}/cancel")
+    assert done.status_code == 303
     db.session.refresh(item)
     assert item.status == "cancelled"
 

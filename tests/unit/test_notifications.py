@@ -84,6 +84,8 @@ def test_new_request_notifies_village_by_mail_webhook_and_sms_and_tourist(client
     assert recipients == ["lan@example.org", "workshop@bat-trang.example"]
     village_mail = next(b for to, _s, b in fakes.mailer.sent if to.endswith("bat-trang.example"))
     assert body["reference"] in village_mail and "/village/decide?token=" in village_mail
+    assert fakes.webhook.posts == []  # webhooks leave from a worker, never from the request
+    assert notifications.dispatch_due() == 1
     ((url, secret, payload),) = fakes.webhook.posts
     assert url == "https://bat-trang.example/hook" and secret == _bat_trang().webhook_secret
     assert payload["event"] == "booking.requested" and payload["reference"] == body["reference"]
@@ -159,11 +161,14 @@ def test_stuck_sending_rows_are_handed_over_again(client, fakes):
 
 
 def test_webhook_signature_is_hmac_sha256_over_timestamp_and_body():
-    signature = channels.sign("s3cret", "1700000000", b'{"a":1}')
-    assert signature.startswith("sha256=") and len(signature) == 71
-    assert channels.verify("s3cret", "1700000000", b'{"a":1}', signature)
-    assert not channels.verify("other", "1700000000", b'{"a":1}', signature)
-    assert not channels.verify("s3cret", "1700000001", b'{"a":1}', signature)
+    header = channels.sign("s3cret", b'{"a":1}', timestamp=1700000000)
+    timestamp, mac = header.split(",")
+    assert timestamp == "t=1700000000" and mac.startswith("v1=") and len(mac) == 67
+    assert channels.verify("s3cret", header, b'{"a":1}', now=1700000000)
+    assert not channels.verify("other", header, b'{"a":1}', now=1700000000)
+    assert not channels.verify("s3cret", header, b'{"a":2}', now=1700000000)
+    moved = header.replace("t=1700000000", "t=1700000001")
+    assert not channels.verify("s3cret", moved, b'{"a":1}', now=1700000000)
 
 
 def test_delivery_log_lists_rows(client, fakes):

@@ -9,74 +9,231 @@ A zero row count means the slot is full: the whole transaction rolls back, so an
 reserves every item or none. On PostgreSQL the UPDATE row lock serialises concurrent writers;
 on SQLite writers wait on the database lock (busy timeout, see ``adapters/orm/booking.py``).
 State changes are conditional too (``... WHERE status = :current``), so two staff members
-clicking at once cannot both win. Notification rows join the same transaction (outbox) and are
-handed to Celery only after the commit.
+clicking at once cannot both win. Notification rows and audit events join the same transaction
+(outbox) and are handed to Celery only after the commit; a notification problem after the
+commit never turns the answer into an error.
+
+Holds cannot be hoarded: a contact (e-mail or phone) may hold at most ``HOLD_PLACES_PER_CONTACT``
+places in live items with sessions to come, and one client address may reserve at most
+``HOLD_PLACES_PER_IP`` places a day (skipped with ``RATE_LIMITS=off``). The tourist manages the
+booking with a random token stored hashed (:mod:`tourplanner.services.links`), replaced on
+cancellation. An ``Idempotency-Key`` replays its booking for ``IDEMPOTENCY_KEY_HOURS``.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from limits import RateLimitItemPerDay
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tourplanner.adapters.orm import Booking, BookingItem, Slot
 from tourplanner.domain import booking as rules
 from tourplanner.domain.availability import booking_open, local_datetime, local_today
-from tourplanner.domain.errors import Conflict, NotFound, Unprocessable, ValidationError
+from tourplanner.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unprocessable,
+    ValidationError,
+)
 from tourplanner.domain.pricing import Party, party_price
 from tourplanner.extensions import db
+from tourplanner.security import audit
 from tourplanner.services import links as tokens
 from tourplanner.services import notifications
 from tourplanner.services.availability import now_utc
 from tourplanner.services.booking_request import BookingRequest
 from tourplanner.services.unit_of_work import unit_of_work
 
+log = logging.getLogger(__name__)
 DEFAULT_HOLD_HOURS = 24
+LIVE = (rules.PENDING, rules.CONFIRMED)
 
 
 # --- creating ------------------------------------------------------------------------------
 
 
 def create_booking(
-    request: BookingRequest, *, idempotency_key: str | None = None, now: datetime | None = None
+    request: BookingRequest,
+    *,
+    idempotency_key: str | None = None,
+    client_ip: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Hold every item or none. Returns ``(booking view, replayed)``.
 
-    With an ``idempotency_key`` already used for the same request, the existing booking is
-    returned (``replayed`` True) and nothing is reserved again; reusing a key for a different
-    request is refused (422).
+    With an ``idempotency_key`` used for the same request in the last ``IDEMPOTENCY_KEY_HOURS``,
+    the existing booking is returned (``replayed`` True) and nothing is reserved again; reusing
+    a key for a different request is refused (422). An older key is free again. The view of a
+    new booking carries its management token (the only time it exists in clear); a replay's
+    view has none (``manage_token`` None): the token went to the first answer and e-mail.
+    ``client_ip`` counts the places against the per-address limit. Over a hold limit: 409
+    ``too_many_held_places``.
     """
     now = now or now_utc()
     if idempotency_key:
-        existing = _by_key(idempotency_key, request)
+        existing = _by_key(idempotency_key, request, now)
         if existing is not None:
             return view(existing), True
     slots = _check_slots(request, now)
+    places = sum(i.party.size for i in request.items)
+    _check_contact_holds(request, places, now)
+    ip_limit = _ip_limit(client_ip, places)
+    token, token_hash = tokens.new_manage_token()
     try:
         with unit_of_work() as session:
+            if idempotency_key:
+                _release_expired_key(session, idempotency_key, now)
             booking = _insert(session, request, slots, idempotency_key, now)
-            queued = notifications.on_booking_requested(session, booking)
+            booking.manage_token_hash = token_hash
+            queued = notifications.on_booking_requested(session, booking, token)
     except IntegrityError:
-        existing = _by_key(idempotency_key, request) if idempotency_key else None
+        existing = _by_key(idempotency_key, request, now) if idempotency_key else None
         if existing is None:
             raise
         return view(existing), True
+    _count_ip_places(ip_limit, client_ip, places)
     notifications.dispatch_after_commit(queued)
-    return view(booking), False
+    return view(booking, manage_token=token), False
 
 
-def _by_key(key: str, request: BookingRequest) -> Booking | None:
+def _key_cutoff(now: datetime) -> datetime:
+    return now - timedelta(hours=int(current_app.config["IDEMPOTENCY_KEY_HOURS"]))
+
+
+def _by_key(key: str, request: BookingRequest, now: datetime) -> Booking | None:
+    """The booking a still-valid ``key`` made, if any (an expired key is a new request)."""
     db.session.rollback()  # a fresh snapshot: see the winner of a concurrent retry
-    booking = db.session.scalars(select(Booking).where(Booking.idempotency_key == key)).first()
+    booking = db.session.scalars(
+        select(Booking).where(
+            Booking.idempotency_key == key, Booking.created_at >= _key_cutoff(now)
+        )
+    ).first()
     if booking is not None and booking.request_fingerprint != request.fingerprint():
         raise Unprocessable(
             "this Idempotency-Key was used for a different request", code="idempotency_key_reused"
         )
     return booking
+
+
+def _release_expired_key(session: Session, key: str, now: datetime) -> None:
+    """Free an expired key for the new booking, in its transaction (the column is unique)."""
+    session.execute(
+        update(Booking)
+        .where(Booking.idempotency_key == key, Booking.created_at < _key_cutoff(now))
+        .values(idempotency_key=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- hold limits ---------------------------------------------------------------------------
+
+
+def _digits(column: Any) -> Any:
+    """The phone number without the separators people type (spaces, dots, dashes, brackets)."""
+    for mark in (" ", ".", "-", "(", ")", "+"):
+        column = func.replace(column, mark, "")
+    return column
+
+
+def _plain_phone(phone: str | None) -> str:
+    return "".join(c for c in phone or "" if c.isdigit())
+
+
+def places_held_by_contact(email: str, phone: str | None, now: datetime) -> int:
+    """Places the contact (same e-mail, any case, or same phone number) holds in pending or
+    confirmed items whose session is still to come."""
+    same = [func.lower(Booking.contact_email) == email.strip().lower()]
+    digits = _plain_phone(phone)
+    if digits:
+        same.append(_digits(Booking.contact_phone) == digits)
+    held = db.session.scalar(
+        select(
+            func.coalesce(
+                func.sum(BookingItem.adults + BookingItem.children + BookingItem.seniors), 0
+            )
+        )
+        .join(Booking, BookingItem.booking_id == Booking.id)
+        .where(BookingItem.status.in_(LIVE), BookingItem.start > now, or_(*same))
+    )
+    return int(held or 0)
+
+
+def _check_contact_holds(request: BookingRequest, places: int, now: datetime) -> None:
+    """One contact cannot hold a day's places: the limit holds even with ``RATE_LIMITS=off``.
+
+    Checked before the transaction, so two simultaneous requests by one contact may both pass
+    once; the request-rate limit keeps that small.
+    """
+    limit = int(current_app.config["HOLD_PLACES_PER_CONTACT"])
+    held = places_held_by_contact(request.contact["email"] or "", request.contact["phone"], now)
+    if held + places > limit:
+        raise Conflict(
+            f"this contact may hold at most {limit} places at once "
+            f"({held} held, {places} requested)",
+            code="too_many_held_places",
+            limit=limit,
+            held=held,
+            requested=places,
+            per="contact",
+        )
+
+
+def _ip_limit(client_ip: str | None, places: int) -> Any:
+    """The per-address window, after checking it has room for ``places`` (409 when not).
+
+    Places reserved from one address are counted over 24 hours in the rate-limit storage
+    (Redis in production), which every web process shares; there is no column for the address.
+    A booking later cancelled or declined still counts for the rest of the day: the limit is
+    generous (mobile carriers put many phones behind one address). Skipped with
+    ``RATE_LIMITS=off``; if the storage is unreachable the booking goes ahead (the per-contact
+    limit, in the database, still applies).
+    """
+    if not client_ip or not current_app.config.get("RATE_LIMITS", True):
+        return None
+    limit = int(current_app.config["HOLD_PLACES_PER_IP"])
+    window = RateLimitItemPerDay(limit)
+    if places > limit:
+        _too_many_from_ip(limit, places)
+    try:
+        room = _limits_strategy().test(window, "hold-places-ip", client_ip, cost=places)
+    except Exception:  # storage down: fail open, see the docstring
+        log.warning("per-address hold limit skipped: rate-limit storage unavailable", exc_info=True)
+        return None
+    if not room:
+        _too_many_from_ip(limit, places)
+    return window
+
+
+def _too_many_from_ip(limit: int, places: int) -> None:
+    raise Conflict(
+        f"too many places were reserved from your network today (at most {limit})",
+        code="too_many_held_places",
+        limit=limit,
+        requested=places,
+        per="ip",
+    )
+
+
+def _count_ip_places(window: Any, client_ip: str | None, places: int) -> None:
+    if window is None or not client_ip:
+        return
+    try:
+        _limits_strategy().hit(window, "hold-places-ip", client_ip, cost=places)
+    except Exception:  # the booking is committed; a missed count is not worth an error
+        log.warning("per-address hold count not recorded", exc_info=True)
+
+
+def _limits_strategy() -> Any:
+    from tourplanner.security.limits import limiter
+
+    return limiter.limiter
 
 
 def _check_slots(request: BookingRequest, now: datetime) -> dict[int, Slot]:
@@ -193,22 +350,41 @@ def _unused_reference(session: Session) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 
-def get_for_tourist(reference: str, token: str | None) -> dict[str, Any]:
-    """The booking behind a signed management link (403 for a forged or expired link)."""
-    return view(_authorised(reference, token))
+def get_for_tourist(
+    reference: str, token: str | None, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The booking behind a management link (403 for a wrong, revoked or expired token); the
+    view carries the token presented, for the links the caller builds."""
+    return view(_authorised(reference, token, now or now_utc()), manage_token=token)
 
 
-def _authorised(reference: str, token: str | None) -> Booking:
-    reference = rules.normalise_reference(reference)
-    tokens.check_manage_token(token, reference)
-    booking = db.session.scalars(select(Booking).where(Booking.reference == reference)).first()
-    if booking is None:
-        raise NotFound("no such booking", code="booking_not_found", reference=reference)
+def _authorised(reference: str, token: str | None, now: datetime) -> Booking:
+    """The booking, if ``token`` is its current management token and has not expired.
+
+    An unknown reference answers like a wrong token (403): a link cannot be used to find out
+    which references exist.
+    """
+    if not token:
+        raise Forbidden("this link needs its token", code="missing_token")
+    booking = db.session.scalars(
+        select(Booking).where(Booking.reference == rules.normalise_reference(reference))
+    ).first()
+    if booking is None or not booking.manage_token_hash:
+        raise Forbidden("this link is not valid", code="invalid_token")
+    tokens.check_manage_token(
+        token, booking.manage_token_hash, expires_at=_manage_link_expiry(booking), now=now
+    )
     return booking
 
 
-def view(booking: Booking) -> dict[str, Any]:
-    """Plain data for the API, pages and e-mails."""
+def _manage_link_expiry(booking: Booking) -> datetime | None:
+    days = int(current_app.config["MANAGE_LINK_DAYS_AFTER_VISIT"])
+    return tokens.manage_link_expires_at((i.end for i in booking.items), days)
+
+
+def view(booking: Booking, *, manage_token: str | None = None) -> dict[str, Any]:
+    """Plain data for the API, pages and e-mails. ``manage_token``: the tourist's token when
+    the caller has it in clear (just made, just replaced, or presented); never read back."""
     return {
         "reference": booking.reference,
         "status": booking.status,
@@ -223,7 +399,7 @@ def view(booking: Booking) -> dict[str, Any]:
         "plan_id": booking.plan_id,
         "itinerary": booking.itinerary,
         "items": [item_view(i) for i in booking.items],
-        "manage_token": tokens.manage_token(booking.reference),
+        "manage_token": manage_token,
     }
 
 
@@ -313,7 +489,11 @@ def decide(
     user_id: int | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The village accepts or declines a pending item; the tourist is told."""
+    """The village accepts or declines a pending item; the tourist is told.
+
+    ``user_id`` is the staff member who decided; None means the signed decision link from the
+    village's e-mail. Either way the decision is in the audit log, committed with it.
+    """
     now = now or now_utc()
     reason = (reason or "").strip() or None
     if not accept and not reason:
@@ -326,6 +506,16 @@ def decide(
         _move(session, item, target, decided_at=now, decided_by=user_id, decision_reason=reason)
         _summarise(session, item.booking, now)
         queued = notifications.on_item_changed(session, item, target)
+        audit.record(
+            "booking_decided",
+            user_id=user_id,
+            subject=item.booking.reference,
+            session=session,
+            item_id=item.id,
+            village_id=item.village_id,
+            decision="accept" if accept else "decline",
+            via="user" if user_id is not None else "decision_link",
+        )
     notifications.dispatch_after_commit(queued)
     return view(item.booking)
 
@@ -347,9 +537,14 @@ def record_attendance(
 
 
 def cancel(reference: str, token: str | None, *, now: datetime | None = None) -> dict[str, Any]:
-    """The tourist cancels every confirmed item (free until N hours before, else the price)."""
+    """The tourist cancels every live item (free until N hours before, else the price).
+
+    The management token is replaced in the same transaction: the link used (perhaps a
+    forwarded or leaked one) stops working, and the new one is in the answer (``manage_token``)
+    and in the cancellation e-mail.
+    """
     now = now or now_utc()
-    booking = _authorised(reference, token)
+    booking = _authorised(reference, token, now)
     live = [i for i in booking.items if i.status in (rules.PENDING, rules.CONFIRMED)]
     if not live:
         raise Conflict(
@@ -360,17 +555,28 @@ def cancel(reference: str, token: str | None, *, now: datetime | None = None) ->
         )
     for item in live:
         rules.check_cancellable(item.status, item.start, now)
+    new_token, new_hash = tokens.new_manage_token()
     with unit_of_work() as session:
+        booking.manage_token_hash = new_hash
         queued = []
         for item in live:
             fee = rules.cancellation_fee(
                 item.start, now, item.experience.free_cancellation_hours, item.total_vnd
             )
             _move(session, item, rules.CANCELLED, cancelled_at=now, cancellation_fee_vnd=fee)
-            queued += notifications.on_item_changed(session, item, rules.CANCELLED)
+            queued += notifications.on_item_changed(session, item, rules.CANCELLED, new_token)
         _summarise(session, booking, now)
+        audit.record(
+            "booking_cancelled",
+            email=booking.contact_email,
+            subject=booking.reference,
+            session=session,
+            item_ids=[i.id for i in live],
+            fee_vnd=sum(i.cancellation_fee_vnd or 0 for i in live),
+            via="tourist",
+        )
     notifications.dispatch_after_commit(queued)
-    return view(booking)
+    return view(booking, manage_token=new_token)
 
 
 def expire_holds(now: datetime | None = None) -> list[int]:

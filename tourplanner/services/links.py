@@ -1,13 +1,21 @@
-"""Signed links: the tourist's booking-management link and the village's decision link.
+"""Links with tokens: the tourist's booking-management token and the village's decision link.
 
-Links use itsdangerous with the app's ``SECRET_KEY`` and a distinct salt per purpose, so a
-tourist's management link can never be used as a village decision link and the other way round.
+* Management tokens are random (``secrets.token_urlsafe``), given to the tourist once and kept
+  only as their SHA-256 in ``bookings.manage_token_hash``. Replacing the hash (a cancellation
+  does) revokes the old link at once; nobody reading the database can rebuild a link. A token
+  works until :data:`MANAGE_LINK_DAYS_AFTER_VISIT` days after the booking's last session.
+* Decision links are signed with the app's ``SECRET_KEY`` (itsdangerous, a salt of their own)
+  and expire after :data:`DECISION_MAX_AGE`; they also stop working as soon as their item is no
+  longer pending, so a forwarded e-mail cannot be used to read the booking later.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -15,10 +23,50 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from tourplanner.domain.errors import Forbidden
 
-MANAGE_SALT = "booking-manage"
 DECISION_SALT = "village-decision"
-MANAGE_MAX_AGE = timedelta(days=400)
 DECISION_MAX_AGE = timedelta(days=14)
+MANAGE_TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 200
+
+
+# --- booking-management tokens -------------------------------------------------------------
+
+
+def new_manage_token() -> tuple[str, str]:
+    """``(token, hash)``: the token for the tourist's link, the hash for the database."""
+    token = secrets.token_urlsafe(MANAGE_TOKEN_BYTES)
+    return token, manage_token_hash(token)
+
+
+def manage_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def manage_link_expires_at(session_ends: Iterable[datetime], days: int) -> datetime | None:
+    """When the link dies: ``days`` after the booking's last session (None: no session)."""
+    ends = list(session_ends)
+    return max(ends) + timedelta(days=days) if ends else None
+
+
+def check_manage_token(
+    token: str | None,
+    stored_hash: str | None,
+    *,
+    expires_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Refuse (403) a missing, wrong, revoked or expired management token."""
+    if not token:
+        raise Forbidden("this link needs its token", code="missing_token")
+    if len(token) > MAX_TOKEN_LENGTH or not stored_hash:
+        raise Forbidden("this link is not valid", code="invalid_token")
+    if not hmac.compare_digest(manage_token_hash(token), stored_hash):
+        raise Forbidden("this link is not valid", code="invalid_token")
+    if expires_at is not None and now > expires_at:
+        raise Forbidden("this link has expired", code="link_expired")
+
+
+# --- village decision links ----------------------------------------------------------------
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -36,27 +84,32 @@ def _load(token: str | None, salt: str, max_age: timedelta) -> Any:
         raise Forbidden("this link is not valid", code="invalid_token") from None
 
 
-def manage_token(reference: str) -> str:
-    return _serializer(MANAGE_SALT).dumps({"r": reference})
-
-
-def check_manage_token(token: str | None, reference: str) -> None:
-    data = _load(token, MANAGE_SALT, MANAGE_MAX_AGE)
-    if not isinstance(data, dict) or data.get("r") != reference:
-        raise Forbidden("this link is not valid for this booking", code="invalid_token")
-
-
 def decision_token(item_id: int, village_id: int) -> str:
     return _serializer(DECISION_SALT).dumps({"i": item_id, "v": village_id})
 
 
 def check_decision_token(token: str | None) -> tuple[int, int]:
-    """``(item_id, village_id)`` from a village decision link."""
+    """``(item_id, village_id)`` from a village decision link whose item is still pending.
+
+    An unknown item, or one of another village, is left to the caller (404 there).
+    """
+    from tourplanner.adapters.orm import BookingItem
+    from tourplanner.domain.booking import PENDING
+    from tourplanner.extensions import db
+
     data = _load(token, DECISION_SALT, DECISION_MAX_AGE)
     try:
-        return int(data["i"]), int(data["v"])
+        item_id, village_id = int(data["i"]), int(data["v"])
     except (TypeError, KeyError, ValueError):
         raise Forbidden("this link is not valid", code="invalid_token") from None
+    item = db.session.get(BookingItem, item_id)
+    if item is not None and item.village_id == village_id and item.status != PENDING:
+        raise Forbidden(
+            "this booking has been answered; the link no longer works",
+            code="link_used",
+            current_state=item.status,
+        )
+    return item_id, village_id
 
 
 def new_webhook_secret() -> str:

@@ -11,7 +11,14 @@
 3. *Deliver once*: :func:`deliver` first *claims* the row with a conditional update
    (``pending|queued → sending``); a worker that loses the claim, or receives a duplicate
    message, does nothing. A failed send goes back to ``pending`` with an exponential backoff
-   (``NOTIFY_RETRY_BASE_SECONDS`` × 2ⁿ) until ``NOTIFY_MAX_ATTEMPTS``, then ``failed``.
+   (``NOTIFY_RETRY_BASE_SECONDS`` × 2ⁿ) until ``NOTIFY_MAX_ATTEMPTS``, then ``failed``; a
+   message that can never be sent (bad address, recipient refused, webhook URL not allowed) is
+   ``failed`` at once. Whatever an adapter raises, the row leaves ``sending`` and the next row
+   is still delivered: one bad message never blocks the outbox nor the request that wrote it.
+
+Webhooks are only ever sent by a worker: with a broker, the Celery workers; in the embedded
+set-up (Celery eager) the background maintenance thread, woken right after the commit. The web
+request never waits on a village's (possibly slow) endpoint.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from sqlalchemy.orm import Session
 from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, User, Village
 from tourplanner.services.availability import now_utc
-from tourplanner.services.links import decision_token, manage_token, new_webhook_secret
+from tourplanner.services.links import decision_token, new_webhook_secret
 from tourplanner.services.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -39,6 +46,7 @@ DELIVER_TASK = "tasks.notifications.deliver"
 QUEUED_STALE = timedelta(minutes=5)
 SENDING_STALE = timedelta(minutes=10)
 NOTIFIERS_KEY = "tourplanner.notifiers"
+MAX_WEBHOOK_URL = 500  # villages.webhook_url
 
 
 @dataclass(frozen=True)
@@ -56,11 +64,13 @@ def public_url(endpoint: str, **values: Any) -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
 
 
-def manage_url(reference: str, lang: str | None = None) -> str:
-    """The tourist's signed page; ``lang`` opens it in the booking's language."""
-    return public_url(
-        "web.booking_manage", reference=reference, token=manage_token(reference), lang=lang
-    )
+def manage_url(reference: str, token: str, lang: str | None = None) -> str:
+    """The tourist's page with its management token; ``lang`` opens it in the booking's language.
+
+    Only the hash of the token is stored, so a link can only be written when the token is made
+    (the request) or replaced (a cancellation); later e-mails point to the first one.
+    """
+    return public_url("web.booking_manage", reference=reference, token=token, lang=lang)
 
 
 def decide_url(item: BookingItem) -> str:
@@ -92,9 +102,12 @@ def _subject(event: str, reference: str, lang: str) -> str:
 # --- writing to the outbox (inside the caller's transaction) -------------------------------
 
 
-def on_booking_requested(session: Session, booking: Booking) -> list[Notification]:
-    """The tourist's acknowledgement and, per village, e-mail + webhook + SMS."""
-    rows = [_tourist_mail(session, booking, "requested", booking.items)]
+def on_booking_requested(
+    session: Session, booking: Booking, manage_token: str
+) -> list[Notification]:
+    """The tourist's acknowledgement (with the management link) and, per village, e-mail +
+    webhook + SMS."""
+    rows = [_tourist_mail(session, booking, "requested", booking.items, manage_token)]
     by_village: dict[int, list[BookingItem]] = defaultdict(list)
     for item in booking.items:
         by_village[item.village_id].append(item)
@@ -103,11 +116,13 @@ def on_booking_requested(session: Session, booking: Booking) -> list[Notificatio
     return rows
 
 
-def on_item_changed(session: Session, item: BookingItem, state: str) -> list[Notification]:
+def on_item_changed(
+    session: Session, item: BookingItem, state: str, manage_token: str | None = None
+) -> list[Notification]:
     """Tell the tourist about a decision, an expiry or a cancellation (and the village of a
-    cancellation)."""
+    cancellation). ``manage_token``: a token just issued (the cancellation's new link)."""
     booking = item.booking
-    rows = [_tourist_mail(session, booking, state, [item])]
+    rows = [_tourist_mail(session, booking, state, [item], manage_token)]
     if state == "cancelled":
         rows += _village_messages(session, booking, [item], "cancelled")
     return rows
@@ -124,7 +139,11 @@ def _add(session: Session, **fields: Any) -> Notification:
 
 
 def _tourist_mail(
-    session: Session, booking: Booking, event: str, items: list[BookingItem]
+    session: Session,
+    booking: Booking,
+    event: str,
+    items: list[BookingItem],
+    manage_token: str | None = None,
 ) -> Notification:
     lang = booking.lang
     body = _render(
@@ -133,7 +152,7 @@ def _tourist_mail(
         event=event,
         booking=booking,
         items=items,
-        manage_url=manage_url(booking.reference, lang),
+        manage_url=manage_url(booking.reference, manage_token, lang) if manage_token else None,
     )
     return _add(
         session,
@@ -257,9 +276,38 @@ def _celery():
     return current_app.extensions["celery"]
 
 
+def _eager() -> bool:
+    return bool(_celery().conf.task_always_eager)
+
+
 def dispatch_after_commit(rows: list[Notification]) -> None:
-    """Hand freshly committed rows to Celery; never raises (the outbox keeps what fails)."""
-    _hand_over_all([row.id for row in rows])
+    """Hand freshly committed rows to the workers; never raises (the outbox keeps what fails).
+
+    The change these rows report is already committed: a notification problem must not turn
+    the caller's answer into an error (a tourist who retries would book twice). In the embedded
+    set-up webhooks stay in the outbox for the background thread, which is woken at once.
+    """
+    try:
+        ids = [row.id for row in rows]
+        if _eager():
+            webhooks = {row.id for row in rows if row.channel == "webhook"}
+            _hand_over_all([nid for nid in ids if nid not in webhooks])
+            if webhooks:
+                from tourplanner.services.maintenance import wake
+
+                wake(current_app._get_current_object())  # type: ignore[attr-defined]
+        else:
+            _hand_over_all(ids)
+    except Exception:  # see the docstring; the dispatcher retries later
+        log.exception("notifications stay in the outbox for the dispatcher")
+        _rollback()
+
+
+def _rollback() -> None:
+    try:
+        current_app.extensions["sqlalchemy"].session.rollback()
+    except Exception:  # nothing more to undo
+        log.exception("rollback after a notification failure failed")
 
 
 def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
@@ -267,13 +315,14 @@ def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
 
     The connection is tried once, without the usual retry loop, so a booking made while Redis
     is down is not slowed down: its rows simply stay pending for :func:`dispatch_due`.
+    Eager mode (no broker) delivers each row here, one by one, each failure contained.
     """
     if not ids:
         return 0
     celery = _celery()
     if celery.conf.task_always_eager:
         for nid in ids:
-            deliver(nid)
+            _deliver_contained(nid)
         return len(ids)
     handed = 0
     try:
@@ -290,6 +339,15 @@ def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
     return handed
 
 
+def _deliver_contained(nid: int) -> None:
+    """:func:`deliver`, for a loop over many rows: whatever happens, go on with the next row."""
+    try:
+        deliver(nid)
+    except Exception:  # deliver() already contains the adapters; this is the DB
+        log.exception("notification %s: delivery failed outside the adapter", nid)
+        _rollback()
+
+
 def _mark_queued(nid: int) -> None:
     with unit_of_work() as session:
         session.execute(
@@ -301,22 +359,30 @@ def _mark_queued(nid: int) -> None:
 
 
 def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
-    """Hand over every due row (periodic, Celery beat). Returns how many were handed over.
+    """Hand over every due row (periodic: Celery beat, or the embedded maintenance thread).
+    Returns how many were handed over.
 
     Due: pending rows whose backoff has passed and that were not handed over recently, and
-    rows stuck in ``sending`` (a worker died mid-send), which go back to pending.
+    rows stuck in ``sending`` (a worker died mid-send), which go back to pending, or to
+    ``failed`` once they used their attempts (a message that kills its worker every time
+    must not come back forever).
     """
     now = now or now_utc()
+    stale = now - SENDING_STALE
+    max_attempts = int(current_app.config.get("NOTIFY_MAX_ATTEMPTS", 6))
     with unit_of_work() as session:
-        session.execute(
-            update(Notification)
-            .where(
-                Notification.status == "sending",
-                Notification.claimed_at < now - SENDING_STALE,
+        for status, used_up in (("failed", True), ("pending", False)):
+            attempts = Notification.attempts >= max_attempts
+            session.execute(
+                update(Notification)
+                .where(
+                    Notification.status == "sending",
+                    Notification.claimed_at < stale,
+                    attempts if used_up else ~attempts,
+                )
+                .values(status=status)
+                .execution_options(synchronize_session=False)
             )
-            .values(status="pending")
-            .execution_options(synchronize_session=False)
-        )
     ids = (
         current_app.extensions["sqlalchemy"]
         .session.scalars(
@@ -346,7 +412,12 @@ def notifiers() -> channels.Notifiers:
 
 
 def deliver(nid: int, now: datetime | None = None) -> Outcome:
-    """Claim the row, send it, record the result. A row is sent at most once per claim."""
+    """Claim the row, send it, record the result. A row is sent at most once per claim.
+
+    Once claimed, the row always leaves ``sending``: a :class:`~channels.DeliveryError` is
+    retried (or final when permanent) and any other exception, a bug or an adapter's surprise,
+    counts as a failed attempt rather than escaping with the row still claimed.
+    """
     from tourplanner.extensions import db
 
     now = now or now_utc()
@@ -363,14 +434,22 @@ def deliver(nid: int, now: datetime | None = None) -> Outcome:
         ).rowcount
     if claimed != 1:
         return Outcome("skipped")
-    row = db.session.get(Notification, nid)
-    db.session.refresh(row)
     try:
+        row = db.session.get(Notification, nid)
+        db.session.refresh(row)
         _send(row)
     except channels.DeliveryError as exc:
-        return _failed(row, str(exc), now)
-    with unit_of_work():
-        row.status, row.sent_at, row.last_error = "sent", now_utc(), None
+        return _failed(nid, str(exc), now, permanent=exc.permanent)
+    except Exception as exc:  # contained on purpose, see the docstring
+        log.exception("notification %s: unexpected error while sending", nid)
+        return _failed(nid, f"{type(exc).__name__}: {exc}", now, permanent=False)
+    with unit_of_work() as session:
+        session.execute(
+            update(Notification)
+            .where(Notification.id == nid, Notification.status == "sending")
+            .values(status="sent", sent_at=now_utc(), last_error=None)
+            .execution_options(synchronize_session=False)
+        )
     return Outcome("sent")
 
 
@@ -383,11 +462,17 @@ def _send(row: Notification) -> None:
     elif row.channel == "webhook":
         village = (
             current_app.extensions["sqlalchemy"]
-            .session.scalars(select(Village).where(Village.slug == row.payload["village"]))
-            .one()
+            .session.scalars(
+                select(Village).where(Village.slug == (row.payload or {}).get("village"))
+            )
+            .first()
         )
+        # The village's URL now, not the one when the row was written: a village that removed
+        # or replaced its hook (say, after a leak) receives nothing more at the old address.
+        if village is None or not village.webhook_url:
+            raise channels.PermanentDeliveryError("the village no longer has a webhook")
         chosen.webhook.post(
-            row.recipient,
+            village.webhook_url,
             village.webhook_secret or "",
             {**row.payload, "delivery_id": row.id},
             delivery_id=str(row.id),
@@ -395,7 +480,7 @@ def _send(row: Notification) -> None:
     elif row.channel == "sms":
         chosen.sms.send(row.recipient, row.body)
     else:  # pragma: no cover - rows are only written by this module
-        raise channels.DeliveryError(f"unknown channel {row.channel}")
+        raise channels.PermanentDeliveryError(f"unknown channel {row.channel}")
 
 
 def backoff(attempts: int) -> float:
@@ -404,26 +489,42 @@ def backoff(attempts: int) -> float:
     return min(base * 2 ** max(0, attempts - 1), 3600.0)
 
 
-def _failed(row: Notification, error: str, now: datetime) -> Outcome:
+def _failed(nid: int, error: str, now: datetime, *, permanent: bool) -> Outcome:
+    """Record a failed attempt with plain updates on a fresh transaction: the session may be
+    broken by whatever failed (a database error inside the adapter call, say)."""
+    _rollback()
     limit = int(current_app.config.get("NOTIFY_MAX_ATTEMPTS", 6))
-    log.warning("notification %s attempt %s failed: %s", row.id, row.attempts, error)
-    with unit_of_work():
-        row.last_error = error[:2000]
-        if row.attempts >= limit:
-            row.status = "failed"
+    log.warning("notification %s failed%s: %s", nid, " for good" if permanent else "", error)
+    session = current_app.extensions["sqlalchemy"].session
+    attempts = session.scalar(select(Notification.attempts).where(Notification.id == nid)) or 0
+    claimed = (Notification.id == nid, Notification.status == "sending")
+    with unit_of_work() as session:
+        if permanent or attempts >= limit:
+            session.execute(
+                update(Notification)
+                .where(*claimed)
+                .values(status="failed", last_error=error[:2000])
+                .execution_options(synchronize_session=False)
+            )
             return Outcome("failed")
-        delay = backoff(row.attempts)
-        row.status, row.next_attempt_at, row.queued_at = (
-            "pending",
-            now + timedelta(seconds=delay),
-            None,
+        delay = backoff(attempts)
+        session.execute(
+            update(Notification)
+            .where(*claimed)
+            .values(
+                status="pending",
+                last_error=error[:2000],
+                next_attempt_at=now + timedelta(seconds=delay),
+                queued_at=None,
+            )
+            .execution_options(synchronize_session=False)
         )
     return Outcome("retry", delay)
 
 
 def retry_later(nid: int, delay: float) -> None:
     """Re-queue a failed row after its backoff (worker side; the dispatcher is the safety net)."""
-    if not _celery().conf.task_always_eager:
+    if not _eager():
         _hand_over_all([nid], countdown=delay)
 
 
@@ -432,6 +533,38 @@ def delivery_log(status: str | None = None, limit: int = 200) -> list[Notificati
     if status:
         stmt = stmt.where(Notification.status == status)
     return list(current_app.extensions["sqlalchemy"].session.scalars(stmt))
+
+
+def _webhook_refusal(code: str) -> str:
+    """The settings page's explanation, in the staff member's language."""
+    texts = {
+        "not_https": _("The webhook URL must start with https://"),
+        "unresolvable": _("The webhook's host name cannot be found"),
+        "private_address": _(
+            "The webhook URL points at a local or private address; only public addresses "
+            "can receive bookings"
+        ),
+    }
+    return texts.get(code, _("This is not a valid webhook URL"))
+
+
+def check_webhook_url(url: str) -> None:
+    """Refuse a webhook URL that is not https (production) or not a public address."""
+    from tourplanner.domain.errors import ValidationError
+
+    if len(url) > MAX_WEBHOOK_URL:
+        raise ValidationError(
+            _webhook_refusal("invalid"), code="invalid_webhook_url", field="webhook_url"
+        )
+    try:
+        channels.check_webhook_url(url, channels.webhook_policy(current_app.config))
+    except channels.UnsafeWebhookUrl as exc:
+        raise ValidationError(
+            _webhook_refusal(exc.code),
+            code="invalid_webhook_url",
+            field="webhook_url",
+            reason=exc.code,
+        ) from None
 
 
 def update_village_settings(
@@ -449,12 +582,8 @@ def update_village_settings(
     village = session.get(Village, village_id)
     if booking_email and "@" not in booking_email:
         raise ValidationError("not an e-mail address", code="invalid_email", field="booking_email")
-    if webhook_url and not webhook_url.startswith(("https://", "http://")):
-        raise ValidationError(
-            "the webhook URL must start with https://",
-            code="invalid_webhook_url",
-            field="webhook_url",
-        )
+    if webhook_url:
+        check_webhook_url(webhook_url)
     if hold_expiry_hours is not None and not 1 <= hold_expiry_hours <= 24 * 14:
         raise ValidationError(
             "answer time must be 1 to 336 hours", code="invalid_hold", field="hold_expiry_hours"
