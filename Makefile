@@ -6,10 +6,11 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test lint bench db translations extract-messages system-deps worker clean help lock
+.PHONY: run prod test lint bench db translations extract-messages system-deps worker clean help lock
 
 help:
 	@echo "make run    - set up .venv, migrate and seed the database (with demo data), serve on http://$(HOST):$(PORT)"
+	@echo "make prod   - the production set-up here: PostgreSQL, Redis, gunicorn, Celery workers and beat"
 	@echo "make test   - set up .venv and the test services, run the whole test suite"
 	@echo "make lint   - ruff"
 	@echo "make bench  - benchmarks (prints ratios against peers/baselines)"
@@ -44,6 +45,11 @@ db: $(VENV)/.runtime
 run: $(VENV)/.runtime translations db
 	$(BIN)/python -c "from tourplanner.routing.kernels import warm_up; warm_up()"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# The production set-up on this machine (scripts/prod.sh): PostgreSQL, Redis, gunicorn, Celery
+# workers and beat; Ctrl-C stops it all.
+prod: $(VENV)/.runtime translations
+	bash scripts/prod.sh
 
 worker: $(VENV)/.runtime
 	$(BIN)/celery -A tasks.worker worker --beat --loglevel INFO

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,3 +52,29 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
+
+
+def http_json(url: str, body: dict | None = None) -> tuple[int, dict]:
+    """``(status, JSON body)`` of a GET (or a POST of ``body``) to a server started by a test."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def first_open_session(base: str, village: str = "bat-trang") -> dict:
+    """A slot with a free place at ``village`` in the next weeks, found through the public API."""
+    _, listing = http_json(f"{base}/api/v1/experiences?village={village}&per_page=200")
+    today = date.today()
+    for experience in listing["items"]:
+        _, days = http_json(
+            f"{base}/api/v1/experiences/{experience['id']}/availability"
+            f"?from={today + timedelta(days=2)}&to={today + timedelta(days=20)}"
+        )
+        for slot in days["slots"]:
+            if slot["remaining"] >= 1:
+                return slot
+    raise AssertionError(f"no open session at {village} in the demo data")

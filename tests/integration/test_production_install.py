@@ -9,18 +9,15 @@ so a runtime dependency missing from the lock fails this test (the dev venv woul
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from booking_helpers import wait_until
+from booking_helpers import first_open_session, http_json, wait_until
 from conftest import PUBLIC, ROOT, SECRET, free_port
 
 pytestmark = pytest.mark.integration
@@ -120,30 +117,6 @@ def processes(tmp_path) -> Iterator[Processes]:
     group.stop()
 
 
-def _http(url: str, body: dict | None = None) -> tuple[int, dict]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
-def _first_open_session(base: str) -> dict:
-    _, listing = _http(f"{base}/api/v1/experiences?village=bat-trang&per_page=200")
-    today = date.today()
-    for experience in listing["items"]:
-        _, days = _http(
-            f"{base}/api/v1/experiences/{experience['id']}/availability"
-            f"?from={today + timedelta(days=2)}&to={today + timedelta(days=20)}"
-        )
-        for slot in days["slots"]:
-            if slot["remaining"] >= 1:
-                return slot
-    raise AssertionError("no open session at Bát Tràng in the demo data")
-
-
 def test_production_entry_points_start_from_the_runtime_venv_and_a_booking_mails_the_village_once(
     runtime_venv, processes, postgres_cluster, redis, smtp
 ):
@@ -214,7 +187,7 @@ def test_production_entry_points_start_from_the_runtime_venv_and_a_booking_mails
     def ready() -> bool:
         processes.check_alive()
         try:
-            return _http(f"{base}/api/v1/villages?per_page=1")[0] == 200
+            return http_json(f"{base}/api/v1/villages?per_page=1")[0] == 200
         except OSError:
             return False
 
@@ -230,8 +203,8 @@ def test_production_entry_points_start_from_the_runtime_venv_and_a_booking_mails
         what="Celery beat",
     )
 
-    slot = _first_open_session(base)
-    status, booking = _http(
+    slot = first_open_session(base)
+    status, booking = http_json(
         f"{base}/api/v1/bookings",
         {
             "items": [{"slot_id": slot["id"], "party": {"adults": 1}}],
