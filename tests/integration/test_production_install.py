@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from booking_helpers import first_open_session, http_json, wait_until
 from conftest import PUBLIC, ROOT, SECRET, free_port
+from processes import Processes
 
 pytestmark = pytest.mark.integration
 
@@ -71,43 +72,6 @@ def test_the_runtime_lock_is_complete_on_its_own(runtime_venv):
         [str(runtime_venv / "bin" / "python"), "-c", "import pytest"], capture_output=True
     )
     assert dev_only.returncode != 0, "a dev requirement leaked into the runtime venv"
-
-
-class Processes:
-    """The long-running production processes, stopped together (and their logs kept)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.procs: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, name: str, venv: Path, args: list[str], env: dict[str, str]) -> Path:
-        log = self.workdir / f"{name}.log"
-        with log.open("wb") as fh:
-            proc = subprocess.Popen(
-                [str(venv / "bin" / args[0]), *args[1:]],
-                cwd=ROOT,
-                env=env,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-            )
-        self.procs.append((name, proc))
-        return log
-
-    def check_alive(self) -> None:
-        for name, proc in self.procs:
-            if proc.poll() is not None:
-                log = (self.workdir / f"{name}.log").read_text(errors="replace")
-                raise AssertionError(f"{name} exited with {proc.returncode}:\n{log[-4000:]}")
-
-    def stop(self) -> None:
-        for _, proc in self.procs:
-            proc.terminate()
-        for _, proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @pytest.fixture
