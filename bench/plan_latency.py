@@ -89,6 +89,8 @@ def make_app(db: Path) -> Any:
             "WTF_CSRF_ENABLED": False,
             "SERVER_NAME": "localhost",
             "GEOCODER": "none",
+            # Many plans from one client: request-rate limits off (RATE_LIMITS=off).
+            "RATE_LIMITS": False,
         }
     )
 

@@ -28,8 +28,10 @@ def experience(slug: str = "bat-trang-workshop-pottery-wheel") -> Experience:
 
 
 def fresh_slot(capacity: int = 20, slug: str = "bat-trang-workshop-pottery-wheel"):
-    """A slot nobody else in the session uses: an extra session at a unique time."""
-    start = datetime(2030, 6, 3, 6, 0, tzinfo=HANOI) + timedelta(hours=next(_counter))
+    """A slot nobody else in the session uses: an extra session at a unique time, some 200
+    days ahead (inside the booking horizon, beyond every cut-off)."""
+    day = datetime.now(HANOI).date() + timedelta(days=200)
+    start = datetime.combine(day, datetime.min.time(), HANOI) + timedelta(hours=6 + next(_counter))
     return availability.add_extra_slot(experience(slug).id, start, capacity)
 
 

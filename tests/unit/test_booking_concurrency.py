@@ -6,12 +6,10 @@ every request has its own database session and connection, as under a threaded s
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 
 import pytest
 from booking_race import race
-from conftest import make_app
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import BookingItem, Experience, Slot
@@ -20,15 +18,10 @@ from tourplanner.services import availability
 
 
 @pytest.fixture
-def app(template_db, tmp_path):
-    """Request-rate limits off (RATE_LIMITS=False): 50 bookings from one address at once."""
-    path = tmp_path / "test.sqlite3"
-    shutil.copy(template_db, path)
-    app = make_app(path, RATE_LIMITS=False)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
+def app(app):
+    """Request-rate limits off (RATE_LIMITS=off): 50 bookings from one address at once."""
+    app.config["RATE_LIMITS"] = False
+    return app
 
 
 def _slot_with_ten_left(app) -> int:

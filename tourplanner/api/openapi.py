@@ -177,6 +177,11 @@ def document() -> dict[str, Any]:
         "paths": copy.deepcopy(dict(sorted(_PATHS.items()))),
         "components": {"schemas": copy.deepcopy(_SCHEMAS)},
     }
+    # Every operation can meet the request check (NUL or lone surrogates in the path or the
+    # query, api/body.py): each documents its 400.
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            operation["responses"].setdefault("400", error_responses(400)["400"])
     for fill in _FILLERS:
         fill(doc)
     return doc
