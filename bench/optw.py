@@ -27,7 +27,7 @@ from tourplanner.routing.optw import Instance, load  # noqa: E402
 from tourplanner.routing.problem import Problem  # noqa: E402
 from tourplanner.routing.solver import solve  # noqa: E402
 
-Peer = Callable[[Problem, float], list[int]]
+Peer = Callable[[Problem, float, int], list[list[int]]]
 
 
 def default_instances() -> Path:
@@ -41,12 +41,13 @@ def ours(problem: Problem, seconds: float, tours: int = 1, seed: int = 0) -> lis
     return solve(problem, tours=tours, time_limit=seconds, seed=seed).tours
 
 
-def ortools_peer(problem: Problem, seconds: float) -> list[int]:
-    """OR-Tools routing: 1 vehicle, drop penalties = score, time dimension, guided local search."""
+def ortools_peer(problem: Problem, seconds: float, tours: int = 1) -> list[list[int]]:
+    """OR-Tools routing: ``tours`` vehicles, drop penalties = score, time dimension, guided
+    local search."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     n = problem.n
-    manager = pywrapcp.RoutingIndexManager(n, 1, problem.start)
+    manager = pywrapcp.RoutingIndexManager(n, tours, problem.start)
     routing = pywrapcp.RoutingModel(manager)
 
     def transit(i: int, j: int) -> int:
@@ -68,8 +69,9 @@ def ortools_peer(problem: Problem, seconds: float) -> list[int]:
         open_, close = problem.windows[node][0]
         dim.CumulVar(index).SetRange(open_, close)
         routing.AddDisjunction([index], int(problem.scores[node]) * factor)
-    dim.CumulVar(routing.Start(0)).SetRange(problem.day_start, problem.day_start)
-    dim.CumulVar(routing.End(0)).SetRange(problem.day_start, problem.day_end)
+    for vehicle in range(tours):
+        dim.CumulVar(routing.Start(vehicle)).SetRange(problem.day_start, problem.day_start)
+        dim.CumulVar(routing.End(vehicle)).SetRange(problem.day_start, problem.day_end)
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = (
@@ -78,32 +80,37 @@ def ortools_peer(problem: Problem, seconds: float) -> list[int]:
     params.time_limit.FromMilliseconds(int(seconds * 1000))
     found = routing.SolveWithParameters(params)
     if found is None:
-        return []
-    tour, index = [], routing.Start(0)
-    while not routing.IsEnd(index):
-        node = manager.IndexToNode(index)
-        if node != problem.start:
-            tour.append(node)
-        index = found.Value(routing.NextVar(index))
-    return tour
+        return [[] for _ in range(tours)]
+    out = []
+    for vehicle in range(tours):
+        tour, index = [], routing.Start(vehicle)
+        while not routing.IsEnd(index):
+            node = manager.IndexToNode(index)
+            if node != problem.start:
+                tour.append(node)
+            index = found.Value(routing.NextVar(index))
+        out.append(tour)
+    return out
 
 
-def vroom_peer(problem: Problem, seconds: float) -> list[int]:
-    """VROOM via pyvroom: 1 vehicle, job priority = score (clamped to VROOM's 0..100)."""
+def vroom_peer(problem: Problem, seconds: float, tours: int = 1) -> list[list[int]]:
+    """VROOM via pyvroom: ``tours`` vehicles, job priority = score (clamped to VROOM's
+    0..100)."""
     from datetime import timedelta
 
     import vroom
 
     data = vroom.Input()
     data.set_durations_matrix(profile="car", matrix_input=[list(r) for r in problem.travel])
-    data.add_vehicle(
-        vroom.Vehicle(
-            id=0,
-            start=problem.start,
-            end=problem.end,
-            time_window=vroom.TimeWindow(problem.day_start, problem.day_end),
+    for vehicle in range(tours):
+        data.add_vehicle(
+            vroom.Vehicle(
+                id=vehicle,
+                start=problem.start,
+                end=problem.end,
+                time_window=vroom.TimeWindow(problem.day_start, problem.day_end),
+            )
         )
-    )
     for node in range(problem.n):
         if node in (problem.start, problem.end):
             continue
@@ -119,7 +126,11 @@ def vroom_peer(problem: Problem, seconds: float) -> list[int]:
         )
     result = data.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=seconds))
     routes = result.routes
-    return [int(j) for j, kind in zip(routes["id"], routes["type"], strict=True) if kind == "job"]
+    out: list[list[int]] = [[] for _ in range(tours)]
+    for vehicle, job, kind in zip(routes["vehicle_id"], routes["id"], routes["type"], strict=True):
+        if kind == "job":
+            out[int(vehicle)].append(int(job))
+    return out
 
 
 def load_peers() -> dict[str, Peer | None]:
@@ -175,7 +186,7 @@ def run_single(
             else:
                 fn = peers[name]
                 assert fn is not None
-                tours = [fn(inst.problem, seconds)]
+                tours = fn(inst.problem, seconds, 1)
             score = verified_score(inst.problem, tours)
             _ = time.perf_counter() - began
             ratio = score / ref if ref else float("nan")
@@ -224,26 +235,76 @@ def run_seeds(
 
 
 def run_tours(
-    instances: list[Instance], best: dict[tuple[str, int], float], seconds: float
+    instances: list[Instance],
+    best: dict[tuple[str, int], float],
+    seconds: float,
+    counts: list[int],
+    with_peers: bool = True,
 ) -> None:
-    """Table 2: our solver with 2-4 tours on the pr instances (TOPTW)."""
+    """Table 2: TOPTW on the pr instances, every solver given the same number of tours
+    (vehicles); one column group per tour count."""
     chosen = [i for i in instances if i.name.startswith("pr")]
-    if not chosen:
+    if not chosen or not counts:
         return
-    print(f"\nTOPTW, ours, {seconds:g} s per instance (ratio to best-known)")
-    print(f"{'instance':<9}" + "".join(f"{f'm={m}':>16}" for m in (2, 3, 4)))
-    ratios: dict[int, list[float]] = {2: [], 3: [], 4: []}
+    peers = load_peers() if with_peers else {}
+    names = ["ours", *[p for p, fn in peers.items() if fn is not None]]
+    ratios: dict[tuple[int, str], list[float]] = {(m, n): [] for m in counts for n in names}
+    print(f"\nTOPTW, pr instances, {seconds:g} s per instance and solver (ratio to best-known)")
+    print(f"{'':<9}" + "".join(f"{f'm={m}':<{7 * len(names)}}" for m in counts))
+    print(f"{'instance':<9}" + "".join(f"{n[:6]:>7}" for _ in counts for n in names))
     for inst in chosen:
         cells = []
-        for m in (2, 3, 4):
-            score = verified_score(inst.problem, ours(inst.problem, seconds, tours=m))
+        for m in counts:
             ref = best.get((inst.name, m))
-            ratio = score / ref if ref else float("nan")
-            ratios[m].append(ratio)
-            cells.append(f"{score:>9g}{ratio:>7.3f}")
+            for name in names:
+                if name == "ours":
+                    tours = ours(inst.problem, seconds, tours=m)
+                else:
+                    fn = peers[name]
+                    assert fn is not None
+                    tours = fn(inst.problem, seconds, m)
+                score = verified_score(inst.problem, tours)
+                ratio = score / ref if ref else float("nan")
+                ratios[(m, name)].append(ratio)
+                cells.append(f"{ratio:>7.3f}")
         print(f"{inst.name:<9}" + "".join(cells), flush=True)
-    print(f"{'mean':<9}" + "".join(f"{'':>9}{_mean(r):>7.3f}" for r in ratios.values()))
-    print(f"{'worst':<9}" + "".join(f"{'':>9}{_worst(r):>7.3f}" for r in ratios.values()))
+    for label, agg in (("mean", _mean), ("worst", _worst)):
+        print(
+            f"{label:<9}" + "".join(f"{agg(ratios[(m, n)]):>7.3f}" for m in counts for n in names)
+        )
+
+
+def run_tour_seeds(
+    instances: list[Instance],
+    best: dict[tuple[str, int], float],
+    seconds: float,
+    counts: list[int],
+    seeds: int,
+) -> None:
+    """Table 4: ours on the pr instances with 2-4 tours, seeds 0..seeds-1 (min/mean/max)."""
+    chosen = [i for i in instances if i.name.startswith("pr")]
+    if not chosen or not counts:
+        return
+    print(f"\nTOPTW, ours, {seconds:g} s, seeds 0-{seeds - 1}: min / mean / max ratio")
+    print(f"{'instance':<9}" + "".join(f"{f'm={m}':>21}" for m in counts))
+    every: dict[int, list[float]] = {m: [] for m in counts}
+    for inst in chosen:
+        cells = []
+        for m in counts:
+            ref = best.get((inst.name, m))
+            ratios = [
+                verified_score(inst.problem, ours(inst.problem, seconds, tours=m, seed=seed)) / ref
+                if ref
+                else math.nan
+                for seed in range(seeds)
+            ]
+            every[m] += ratios
+            cells.append(f"{min(ratios):>7.3f}{_mean(ratios):>7.3f}{max(ratios):>7.3f}")
+        print(f"{inst.name:<9}" + "".join(cells), flush=True)
+    print(
+        f"{'all runs':<9}"
+        + "".join(f"{_worst(every[m]):>7.3f}{_mean(every[m]):>7.3f}{'':>7}" for m in counts)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,6 +314,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=1.0)
     parser.add_argument("--only", default="*", help="glob on instance names, e.g. 'pr*'")
     parser.add_argument("--tours-table", choices=("on", "off"), default="on")
+    parser.add_argument(
+        "--tours",
+        default="2,3,4",
+        help="tour counts of the TOPTW table on the pr instances (comma separated)",
+    )
+    parser.add_argument(
+        "--single-table", choices=("on", "off"), default="on", help="the 1-tour table"
+    )
     parser.add_argument("--no-peers", action="store_true", help="run only our solver")
     parser.add_argument(
         "--seeds",
@@ -269,11 +338,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     instances = [load(f) for f in files]
     best = read_best_known(folder)
-    run_single(instances, best, args.time_limit, with_peers=not args.no_peers)
+    counts = [int(m) for m in args.tours.split(",") if m.strip()]
+    if args.single_table == "on":
+        run_single(instances, best, args.time_limit, with_peers=not args.no_peers)
     if args.tours_table == "on":
-        run_tours(instances, best, args.time_limit)
+        run_tours(instances, best, args.time_limit, counts, with_peers=not args.no_peers)
     if args.seeds > 0:
-        run_seeds(instances, best, args.time_limit, args.seeds)
+        if args.single_table == "on":
+            run_seeds(instances, best, args.time_limit, args.seeds)
+        if args.tours_table == "on":
+            run_tour_seeds(instances, best, args.time_limit, counts, args.seeds)
     return 0
 
 
