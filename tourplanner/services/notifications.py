@@ -32,6 +32,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -535,17 +536,18 @@ def delivery_log(status: str | None = None, limit: int = 200) -> list[Notificati
     return list(current_app.extensions["sqlalchemy"].session.scalars(stmt))
 
 
-def _webhook_refusal(code: str) -> str:
-    """The settings page's explanation, in the staff member's language."""
+def _webhook_refusal(code: str) -> Any:
+    """The settings page's explanation, in the staff member's language (lazy: translated when
+    shown, so it can be raised outside a request too)."""
     texts = {
-        "not_https": _("The webhook URL must start with https://"),
-        "unresolvable": _("The webhook's host name cannot be found"),
-        "private_address": _(
+        "not_https": _l("The webhook URL must start with https://"),
+        "unresolvable": _l("The webhook's host name cannot be found"),
+        "private_address": _l(
             "The webhook URL points at a local or private address; only public addresses "
             "can receive bookings"
         ),
     }
-    return texts.get(code, _("This is not a valid webhook URL"))
+    return texts.get(code, _l("This is not a valid webhook URL"))
 
 
 def check_webhook_url(url: str) -> None:
