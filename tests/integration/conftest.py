@@ -223,6 +223,8 @@ def make_app(database_url: str, redis_url: str | None = None, **config: Any):
             },
             "REDIS_URL": redis_url,
             "CELERY": celery,
+            # The webhook receiver listens on 127.0.0.1 over plain http.
+            "WEBHOOK_ALLOW_PRIVATE": True,
             **config,
         }
     )
@@ -329,6 +331,7 @@ def worker(redis, postgres_url, smtp, tmp_path_factory) -> Iterator[subprocess.P
         "OUTBOX_DISPATCH_SECONDS": "1",
         "HOLD_EXPIRY_CHECK_SECONDS": "1",
         "NOTIFY_RETRY_BASE_SECONDS": "1",
+        "WEBHOOK_ALLOW_PRIVATE": "1",  # the receiver is on 127.0.0.1, over http
         "PYTHONWARNINGS": "ignore",
     }
     with log_path.open("wb") as log:

@@ -150,8 +150,9 @@ def receiver():
     server.server_close()
 
 
-PRIVATE_OK = channels.WebhookPolicy(allow_http=True, allow_private=True)
-PRODUCTION = channels.WebhookPolicy()
+def _private_ok() -> channels.WebhookPolicy:
+    """The integration tests' policy: a receiver on 127.0.0.1 over plain http."""
+    return channels.WebhookPolicy(allow_http=True, allow_private=True)
 
 
 def test_sender_refuses_a_loopback_hook_and_sends_nothing(receiver):
@@ -178,7 +179,7 @@ def test_sender_connects_to_the_address_it_checked_and_signs_the_body(receiver):
         calls.append(host)
         return _answer("127.0.0.1")(host, port)
 
-    sender = channels.WebhookSender(timeout=2, policy=PRIVATE_OK, resolve=resolve)
+    sender = channels.WebhookSender(timeout=2, policy=_private_ok(), resolve=resolve)
     sender.post(f"http://hooks.example:{receiver.port}/h?v=1", SECRET, {"a": 1}, delivery_id="7")
     (hit,) = receiver.requests
     assert calls == ["hooks.example"]  # resolved once, by us; "hooks.example" exists nowhere
@@ -191,7 +192,7 @@ def test_sender_connects_to_the_address_it_checked_and_signs_the_body(receiver):
 
 def test_sender_does_not_follow_redirects(receiver):
     receiver.status, receiver.location = 302, f"http://127.0.0.1:{receiver.port}/elsewhere"
-    sender = channels.WebhookSender(timeout=2, policy=PRIVATE_OK)
+    sender = channels.WebhookSender(timeout=2, policy=_private_ok())
     with pytest.raises(channels.PermanentDeliveryError):
         sender.post(f"http://127.0.0.1:{receiver.port}/h", SECRET, {}, delivery_id="1")
     assert [r["path"] for r in receiver.requests] == ["/h"]
@@ -199,7 +200,7 @@ def test_sender_does_not_follow_redirects(receiver):
 
 def test_sender_gives_up_on_a_slow_hook_after_its_timeout(receiver):
     receiver.delay = 3
-    sender = channels.WebhookSender(timeout=0.3, policy=PRIVATE_OK)
+    sender = channels.WebhookSender(timeout=0.3, policy=_private_ok())
     started = time.monotonic()
     with pytest.raises(channels.DeliveryError) as failed:
         sender.post(f"http://127.0.0.1:{receiver.port}/h", SECRET, {}, delivery_id="1")
@@ -207,7 +208,7 @@ def test_sender_gives_up_on_a_slow_hook_after_its_timeout(receiver):
 
 
 def test_server_errors_are_retried_client_errors_are_final(receiver):
-    sender = channels.WebhookSender(timeout=2, policy=PRIVATE_OK)
+    sender = channels.WebhookSender(timeout=2, policy=_private_ok())
     url = f"http://127.0.0.1:{receiver.port}/h"
     for status, permanent in ((503, False), (429, False), (404, True), (401, True)):
         receiver.status = status
