@@ -147,13 +147,14 @@ def email_address(value: object, field: str = "contact.email") -> str:
     """
     if not isinstance(value, str) or not value.strip():
         raise _bad(field, "must be an e-mail address", "invalid_contact")
-    text = value.strip()
-    if len(text) > MAX_EMAIL_CHARS or _STRIPPED_RE.search(text) or unsafe_text(text):
+    # Controls anywhere (a trailing CR/LF too) are refused, not stripped: an address is
+    # copied into mail headers as it is.
+    if len(value) > MAX_EMAIL_CHARS or _STRIPPED_RE.search(value) or unsafe_text(value):
         raise _bad(
             field, "must be one e-mail address without control characters", "invalid_contact"
         )
     try:
-        checked = validate_email(text, check_deliverability=False)
+        checked = validate_email(value.strip(" "), check_deliverability=False)
     except EmailNotValidError as exc:
         raise _bad(field, f"not a valid e-mail address ({exc})", "invalid_contact") from None
     return checked.normalized
