@@ -9,28 +9,24 @@ in an access-log line (``%(r)s`` request line, ``%(q)s`` query, ``%(f)s`` Refere
 response headers such as ``Location``, environ values) before formatting, so no choice of
 ``access_log_format`` can print a token. Overriding ``atoms`` is the one place to do it:
 ``access_log_format`` only picks among these values, and every one of them is built here.
+The pattern itself is :func:`tourplanner.services.links.redact_tokens`, shared with the
+development server's log filter.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gunicorn.glogging import Logger
 
-REDACTED = "[redacted]"
-# A query parameter whose name ends in ``token`` (``token=``, ``reset_token=``...), also
-# percent-encoded inside another parameter such as a ``next=`` link, up to the next separator.
-TOKEN_VALUE = re.compile(r"(?i)((?:^|[?&;]|%3F|%26)[\w.-]*token(?:=|%3D))[^&;\s\"'#]*")
+from tourplanner.services.links import redact_tokens
 
 
 def redact(value: Any) -> Any:
     """``value`` with every ``token=...`` value replaced; anything but text is unchanged."""
     if isinstance(value, bytes):
         value = value.decode("latin-1")
-    if not isinstance(value, str) or "token" not in value.lower():
-        return value
-    return TOKEN_VALUE.sub(lambda m: m.group(1) + REDACTED, value)
+    return redact_tokens(value) if isinstance(value, str) else value
 
 
 class RedactingLogger(Logger):

@@ -208,6 +208,21 @@ def test_gunicorn_access_log_redacts_tokens():
     assert "abc.def" not in nested
 
 
+def test_development_server_log_redacts_tokens(client, caplog, monkeypatch):
+    import logging
+
+    _, token = _book(client)
+    werkzeug = logging.getLogger("werkzeug")
+    monkeypatch.setattr(werkzeug, "disabled", False)  # Alembic's fileConfig in the test set-up
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        # What the development server logs for each request (werkzeug.serving).
+        werkzeug.info(
+            '%s - - [%s] "%s" %s -', "127.0.0.1", "now", f"GET /bookings/x?token={token}", 303
+        )
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert token not in line and "token=[redacted]" in line
+
+
 # --- decision links ------------------------------------------------------------------------
 
 

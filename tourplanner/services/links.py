@@ -7,12 +7,18 @@
 * Decision links are signed with the app's ``SECRET_KEY`` (itsdangerous, a salt of their own)
   and expire after :data:`DECISION_MAX_AGE`; they also stop working as soon as their item is no
   longer pending, so a forwarded e-mail cannot be used to read the booking later.
+
+Tokens travel in URLs, so :func:`redact_tokens` removes them from log lines: the gunicorn access
+log (``gunicorn.conf.py``) and the development server's request log
+(:class:`TokenRedactingFilter`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -114,3 +120,36 @@ def check_decision_token(token: str | None) -> tuple[int, int]:
 
 def new_webhook_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+# --- tokens out of logs --------------------------------------------------------------------
+
+REDACTED = "[redacted]"
+# A query parameter whose name ends in ``token`` (``token=``, ``reset_token=``...), also
+# percent-encoded inside another parameter such as a ``next=`` link, up to the next separator.
+_TOKEN_VALUE = re.compile(r"(?i)((?:^|[?&;]|%3F|%26)[\w.-]*token(?:=|%3D))[^&;\s\"'#]*")
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` with the value of every ``...token=`` query parameter replaced."""
+    if "token" not in text.lower():
+        return text
+    return _TOKEN_VALUE.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+class TokenRedactingFilter(logging.Filter):
+    """For the development server's request log (``werkzeug``): the line without tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_tokens(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def redact_dev_server_log() -> None:
+    """Install :class:`TokenRedactingFilter` on the ``werkzeug`` logger (once)."""
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, TokenRedactingFilter) for f in logger.filters):
+        logger.addFilter(TokenRedactingFilter())

@@ -16,8 +16,12 @@ from flask_babel import gettext as _
 
 from tourplanner.domain import booking as rules
 from tourplanner.domain.errors import Conflict
-from tourplanner.services import booking
+from tourplanner.services import booking, links
 from tourplanner.web import bp
+
+# The development server (``make run``) logs every request line, tokens included; gunicorn's
+# access log is redacted by ``gunicorn.conf.py``.
+links.redact_dev_server_log()
 
 SESSION_KEY = "manage_tokens"
 #: Bookings remembered per browser session: enough for a family's few bookings, and a bound on
