@@ -129,7 +129,8 @@ def test_staff_edit_schedule_capacity_closed_dates_and_add_extra_sessions(client
     assert exp.closed_dates == ["2030-01-01", "2030-02-05"]
     client.post(
         f"/village/experiences/{exp.id}/slots",
-        data={"date": "2030-03-05", "time": "19:00", "capacity": "4"},
+        # Inside the booking horizon (sessions are offered at most 366 days ahead).
+        data={"date": (DAY + timedelta(days=90)).isoformat(), "time": "19:00", "capacity": "4"},
     )
     slot = db.session.scalars(select(Slot).where(Slot.is_extra.is_(True))).one()
     assert (slot.capacity, slot.start.hour) == (4, 19)
