@@ -94,11 +94,41 @@ def _state(seed: int, n: int, metric: bool, multi: bool) -> tuple[Problem, _Sear
 
 def _with_tour(problem: Problem, tour: list[int], seed: int = 0) -> _Search:
     """A one-tour search state holding ``tour``."""
-    search = _Search(problem, 1, random.Random(seed))
-    search.routes[0] = [problem.start, *tour, problem.end]
-    search.visited[tour] = True
-    search._recompute(0)
+    return _with_tours(problem, [tour], seed)
+
+
+def _with_tours(problem: Problem, tours: list[list[int]], seed: int = 0) -> _Search:
+    """A search state holding ``tours`` (one per row)."""
+    search = _Search(problem, len(tours), random.Random(seed))
+    for r, tour in enumerate(tours):
+        search.routes[r] = [problem.start, *tour, problem.end]
+        search.visited[tour] = True
+        search._recompute(r)
     return search
+
+
+def _best_insertion(search: _Search, cache: np.ndarray) -> tuple[int, int, int, list[int]]:
+    alive = np.empty(len(search.cands), dtype=np.int64)
+    node, tour, position, count = kernels.best_insertion(
+        search.cands_np,
+        search.visited,
+        search.cost_np,
+        search.budget,
+        search.max_stops,
+        search.R,
+        search.sizes,
+        search.arr,
+        search.dep,
+        search.la,
+        *_geometry(search),
+        search.weight,
+        0.0,
+        np.zeros(len(search.cands)),
+        alive,
+        cache,
+        search.version,
+    )
+    return node, tour, position, alive[:count].tolist()
 
 
 @SETTINGS
@@ -137,6 +167,8 @@ def test_best_insertion_picks_the_best_feasible_ratio(
         0.0,
         np.zeros(len(search.cands)),
         alive,
+        search.insertion_cache,
+        search.version,
     )
     assert sorted(alive[:count].tolist()) == sorted(ratios)
     if not ratios:
@@ -216,3 +248,26 @@ def test_replace_swaps_a_visited_stop_for_a_nearby_higher_score_one() -> None:
     assert _replace(search) is True
     assert search.routes[0] == [0, 2, 0] and search.visited[2] and not search.visited[1]
     assert check(problem, [search.routes[0][1:-1]]) == []
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10**6), n=st.integers(4, 16), metric=st.booleans(), multi=st.booleans())
+def test_cached_insertions_match_a_fresh_scan_after_a_tour_changes(
+    seed: int, n: int, metric: bool, multi: bool
+) -> None:
+    rng = random.Random(seed)
+    problem = random_problem(rng, n, metric=metric, multi=multi, costs=None)
+    tours = solve(problem, tours=2, time_limit=None, max_iterations=5, seed=seed).tours
+    search = _with_tours(problem, [[v for v in t if rng.random() < 0.6] for t in tours], seed)
+    if any(check(problem, [route[1:-1]]) for route in search.routes):
+        return  # without the triangle inequality dropping stops may break a tour
+    cache = search.insertion_cache
+    first = _best_insertion(search, cache)
+    assert first == _best_insertion(search, np.full_like(cache, -1))
+    node, tour, position, _ = first
+    if node < 0:
+        return
+    search.routes[tour].insert(position, node)
+    search.visited[node] = True
+    search._recompute(tour)  # bumps the version: only this tour is scanned again
+    assert _best_insertion(search, cache) == _best_insertion(search, np.full_like(cache, -1))

@@ -79,7 +79,39 @@ def recompute(
 
 
 @njit(cache=True)
-def best_insertion(  # noqa: C901 - one fused hot loop
+def tour_insertion(
+    j: int,
+    route: np.ndarray,
+    size: int,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+) -> tuple[int, int]:
+    """Cheapest feasible insertion of node j into one tour: (added time, position), or
+    (INF, -1) when no position is feasible. The first of equal shifts wins. O(L)."""
+    close = wclose[j, nwin[j] - 1]
+    shift_best, pos_best = INF, -1
+    for q in range(size - 1):
+        if dep[q] > close:
+            break
+        a = first_start(wopen, wclose, nwin, j, dep[q] + travel[route[q], j])
+        if a == NEG:
+            continue
+        reach = a + service[j] + travel[j, route[q + 1]]
+        if reach <= la[q + 1]:
+            shift = reach - arr[q + 1]
+            if shift < shift_best:
+                shift_best, pos_best = shift, q + 1
+    return shift_best, pos_best
+
+
+@njit(cache=True)
+def best_insertion(
     cands: np.ndarray,
     visited: np.ndarray,
     cost: np.ndarray,
@@ -99,13 +131,20 @@ def best_insertion(  # noqa: C901 - one fused hot loop
     noise: float,
     rand: np.ndarray,
     alive: np.ndarray,
+    cache: np.ndarray,
+    version: np.ndarray,
 ) -> tuple[int, int, int, int]:
     """Best insertion by ``weight / added time`` over the unvisited affordable candidates.
 
     Tours already holding ``max_stops`` visits are skipped. The ratio is multiplied by
     ``1 + noise * rand[i]`` for the i-th candidate. Returns (node, tour, position, count);
     node is -1 when nothing fits; ``alive[:count]`` receives, in order, the candidates that
-    still have a feasible position. O(N * L).
+    still have a feasible position.
+
+    ``cache[j, r]`` holds (version of tour r, added time, position) of node j's cheapest
+    insertion into tour r: an insertion changes one tour, so the next scan re-evaluates only
+    that tour (``version[r]`` must change whenever tour r does). O(N * L) for the changed
+    tours.
     """
     best_ratio = 0.0
     best_j = best_r = best_q = -1
@@ -114,25 +153,28 @@ def best_insertion(  # noqa: C901 - one fused hot loop
         j = cands[i]
         if visited[j] or cost[j] > money_left:
             continue
-        close = wclose[j, nwin[j] - 1]
         shift_best = INF
         tour_best = pos_best = -1
         for r in range(sizes.shape[0]):
-            size = sizes[r]
-            if size - 2 >= max_stops:
-                continue
-            route = routes[r]
-            for q in range(size - 1):
-                if dep[r, q] > close:
-                    break
-                a = first_start(wopen, wclose, nwin, j, dep[r, q] + travel[route[q], j])
-                if a == NEG:
-                    continue
-                reach = a + service[j] + travel[j, route[q + 1]]
-                if reach <= la[r, q + 1]:
-                    shift = reach - arr[r, q + 1]
-                    if shift < shift_best:
-                        shift_best, tour_best, pos_best = shift, r, q + 1
+            if cache[j, r, 0] != version[r]:
+                shift, pos = INF, -1
+                if sizes[r] - 2 < max_stops:
+                    shift, pos = tour_insertion(
+                        j,
+                        routes[r],
+                        sizes[r],
+                        arr[r],
+                        dep[r],
+                        la[r],
+                        travel,
+                        service,
+                        wopen,
+                        wclose,
+                        nwin,
+                    )
+                cache[j, r, 0], cache[j, r, 1], cache[j, r, 2] = version[r], shift, pos
+            if cache[j, r, 1] < shift_best:
+                shift_best, tour_best, pos_best = cache[j, r, 1], r, cache[j, r, 2]
         if tour_best < 0:
             continue
         alive[count] = j
@@ -374,6 +416,8 @@ def insert_all(
     weight: np.ndarray,
     noise: float,
     rng: np.ndarray,
+    cache: np.ndarray,
+    version: np.ndarray,
 ) -> int:
     """Greedy insertion (:func:`best_insertion`) until no node fits; returns money spent.
 
@@ -410,6 +454,8 @@ def insert_all(
             noise,
             rand,
             alive,
+            cache,
+            version,
         )
         if j < 0:
             break
@@ -420,6 +466,7 @@ def insert_all(
         sizes[r] = size + 1
         visited[j] = True
         spent += cost[j]
+        version[r] += 1
         recompute(
             routes[r],
             size + 1,
@@ -463,10 +510,18 @@ def local_optimum(
     near: np.ndarray,
     score: np.ndarray,
     must: np.ndarray,
+    cache: np.ndarray,
+    version: np.ndarray,
+    settled: np.ndarray,
 ) -> int:
     """Insert greedily, then up to three rounds of travel-saving moves (or-opt and 2-opt on
     every tour until none applies, at most 50 per tour), replace, and insertion again.
-    Changes the tours in place; returns the money spent."""
+    Changes the tours in place; returns the money spent.
+
+    ``version[r]`` counts the changes of tour r (the caller bumps it for its own changes);
+    ``settled[r]`` is the version at which tour r was last found free of travel-saving
+    moves, so an unchanged tour is not searched again (with one tour shaken per iteration,
+    most tours are unchanged)."""
     spent = insert_all(
         cands,
         visited,
@@ -489,10 +544,14 @@ def local_optimum(
         weight,
         noise,
         rng,
+        cache,
+        version,
     )
     for _ in range(3):
         changed = False
         for r in range(sizes.shape[0]):
+            if settled[r] == version[r]:
+                continue
             for _ in range(50):
                 size = sizes[r]
                 if not (
@@ -503,7 +562,9 @@ def local_optimum(
                         routes[r], size, arr[r], dep[r], la[r], travel, service, wopen, wclose, nwin
                     )
                 ):
+                    settled[r] = version[r]
                     break
+                version[r] += 1
                 recompute(
                     routes[r],
                     size,
@@ -541,7 +602,9 @@ def local_optimum(
                 day_start,
                 day_end,
             )
-            changed = changed or swapped
+            if swapped:
+                version[r] += 1
+                changed = True
         if not changed:
             break
         spent = insert_all(
@@ -566,6 +629,8 @@ def local_optimum(
             weight,
             noise,
             rng,
+            cache,
+            version,
         )
     return spent
 
@@ -619,5 +684,8 @@ def warm_up() -> None:
         near,
         np.ones(n),
         np.zeros(n, dtype=bool),
+        np.full((n, 1, 3), -1, dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
+        np.full(1, -1, dtype=np.int64),
     )
     _warm = True

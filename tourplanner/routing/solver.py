@@ -140,6 +140,11 @@ class _Search:
         self.dep = np.zeros((tours, n + 2), dtype=np.int64)
         self.la = np.zeros((tours, n + 2), dtype=np.int64)
         self.visited = np.zeros(n, dtype=bool)
+        # version[r] changes with every change of tour r; the kernels key their caches on it
+        # (best insertion per node and tour, tours already free of travel-saving moves).
+        self.version = np.zeros(tours, dtype=np.int64)
+        self.settled = np.full(tours, -1, dtype=np.int64)
+        self.insertion_cache = np.full((n, tours, 3), -1, dtype=np.int64)
         self.cost_np = np.array(self.cost, dtype=np.int64)
         self.spent = 0
         self.noise = 0.0
@@ -166,6 +171,7 @@ class _Search:
         size = len(route)
         self.R[r, :size] = route
         self.sizes[r] = size
+        self.version[r] += 1
         kernels.recompute(
             self.R[r],
             size,
@@ -275,6 +281,9 @@ class _Search:
             self.near,
             self.sscore_np,
             self.must_np,
+            self.insertion_cache,
+            self.version,
+            self.settled,
         )
         self.routes = [self.R[r, : self.sizes[r]].tolist() for r in range(self.m)]
 
@@ -290,6 +299,7 @@ class _Search:
 
     def restore(self, routes: list[list[int]]) -> None:
         """Replace the current tours by a snapshot."""
+        old = self.routes
         self.routes = [list(route) for route in routes]
         self.visited = np.zeros(self.p.n, dtype=bool)
         self.spent = 0
@@ -297,7 +307,8 @@ class _Search:
             for j in route[1:-1]:
                 self.visited[j] = True
                 self.spent += self.cost[j]
-            self._recompute(r)
+            if route != old[r]:  # an unchanged tour keeps its arrays and cached moves
+                self._recompute(r)
 
 
 class _ElitePool:
