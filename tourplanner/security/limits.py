@@ -36,6 +36,9 @@ def init_app(app: Flask) -> None:
     config.setdefault("RATELIMIT_STORAGE_URI", config.get("REDIS_URL") or "memory://")
     config["RATELIMIT_ENABLED"] = bool(config.get("RATE_LIMITS", True))
     config.setdefault("RATELIMIT_KEY_PREFIX", "tourplanner-limits")
+    # With Redis down the request-rate limits fail open: a booking must still go through (the
+    # outbox keeps its notifications until Redis is back).
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     proxies = int(config.get("TRUSTED_PROXIES") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)

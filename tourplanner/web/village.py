@@ -126,7 +126,8 @@ def village_decide():
             flash(exc.message, "error")
         else:
             _flash_decision(view, accept)
-        return redirect(url_for("web.village_decide", token=token))
+        # Shown here, not by a redirect: the link dies once the item is answered.
+        item = booking.village_item(item_id, village_id)
     return render_template("village/decide.html", item=item, token=token)
 
 
