@@ -197,18 +197,20 @@ class _Search:
         self.weight = weights
 
     # ----------------------------------------------------------------- perturbation
-    def shake(self, start: int, count: int) -> None:
-        """Remove ``count`` consecutive visits from position ``start`` (mod length) per tour."""
-        for r in range(self.m):
+    def shake(self, start: int, count: int, which: list[int] | None = None) -> None:
+        """Remove ``count`` consecutive visits from position ``start`` (mod length) in each
+        tour of ``which`` (default: every tour)."""
+        for r in range(self.m) if which is None else which:
             inner = len(self.routes[r]) - 2
             if inner:
                 self._drop(r, {(start + k) % inner + 1 for k in range(min(count, inner))})
 
-    def shake_worst(self, count: int) -> None:
-        """Remove from each tour the ``count`` visits with the lowest score per minute of tour
-        time they take (travel detour plus visit), ranked with random noise."""
+    def shake_worst(self, count: int, which: list[int] | None = None) -> None:
+        """Remove from each tour of ``which`` (default: every tour) the ``count`` visits with
+        the lowest score per minute of tour time they take (travel detour plus visit), ranked
+        with random noise."""
         T, d, rand = self.T, self.d, self.rng.random
-        for r in range(self.m):
+        for r in range(self.m) if which is None else which:
             route = self.routes[r]
             ranked = sorted(
                 range(1, len(route) - 1),
@@ -639,12 +641,19 @@ def _iterate(
 
 
 def _shake(search: _Search, position: int, size: int) -> None:
-    """WORST_SHARE of the time remove low-value visits, else ``size`` from ``position``."""
+    """WORST_SHARE of the time remove low-value visits, else ``size`` from ``position``.
+
+    With several tours only one, drawn at random, is shaken: the others keep their local
+    optimum (and their cached moves), the rebuild may still fill any tour, and one iteration
+    costs a fraction of a shake of every tour (pr, 2-4 tours, 1 s of CPU, 3 seeds: mean
+    0.981 / 0.973 / 0.967 -> 0.982 / 0.982 / 0.974).
+    """
+    which = [search.rng.randrange(search.m)] if search.m > 1 else None
     if search.rng.random() < WORST_SHARE:
         smallest = min(len(route) - 2 for route in search.routes)
-        search.shake_worst(search.rng.randint(1, max(1, smallest // WORST_DIV)))
+        search.shake_worst(search.rng.randint(1, max(1, smallest // WORST_DIV)), which)
     else:
-        search.shake(position, size)
+        search.shake(position, size, which)
 
 
 def _next_shake(search: _Search, position: int, size: int) -> tuple[int, int]:
