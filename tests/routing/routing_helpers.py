@@ -69,3 +69,27 @@ def brute_force(problem: Problem) -> float:
         if not check(problem, [tour]):
             best = max(best, float(sum(problem.scores[v] for v in tour)))
     return best
+
+
+def brute_force_tours(problem: Problem, tours: int) -> float:
+    """Optimal score of up to ``tours`` node-disjoint tours by enumeration (no budget or
+    must-visit: every feasible tour is scored alone, then disjoint sets are combined)."""
+    sets: dict[frozenset[int], float] = {}
+    for tour in _extensions(problem, [], set()):
+        if tour and not check(problem, [tour]):
+            sets[frozenset(tour)] = float(sum(problem.scores[v] for v in tour))
+    ranked = sorted(sets.items(), key=lambda kv: -kv[1])
+
+    def best(start: int, used: frozenset[int], left: int) -> float:
+        if left == 0:
+            return 0.0
+        out = 0.0
+        for i in range(start, len(ranked)):
+            nodes, score = ranked[i]
+            if score * left <= out:
+                break  # sorted: no later combination of ``left`` tours can do better
+            if not nodes & used:
+                out = max(out, score + best(i + 1, used | nodes, left - 1))
+        return out
+
+    return best(0, frozenset(), tours)

@@ -271,3 +271,67 @@ def test_cached_insertions_match_a_fresh_scan_after_a_tour_changes(
     search.visited[node] = True
     search._recompute(tour)  # bumps the version: only this tour is scanned again
     assert _best_insertion(search, cache) == _best_insertion(search, np.full_like(cache, -1))
+
+
+def _swap_relocate(search: _Search) -> bool:
+    changed, search.spent = kernels.swap_relocate(
+        search.R,
+        search.sizes,
+        search.arr,
+        search.dep,
+        search.la,
+        search.near,
+        search.visited,
+        search.sscore_np,
+        search.cost_np,
+        search.spent,
+        search.budget,
+        search.max_stops,
+        search.must_np,
+        *_geometry(search),
+        search.p.day_start,
+        search.p.day_end,
+        search.version,
+    )
+    search.routes = [search.R[r, : search.sizes[r]].tolist() for r in range(search.m)]
+    return changed
+
+
+def test_swap_relocate_moves_a_visit_to_the_other_tour_to_free_a_slot() -> None:
+    # Tour 0 holds 1; 2 fits only where 1 is; 1 also fits in tour 1 (next to 3), at a travel
+    # cost larger than it saves, so no travel-saving relocation would move it.
+    problem = Problem(
+        travel=[
+            [0, 10, 10, 10],
+            [10, 0, 1, 30],
+            [10, 1, 0, 30],
+            [10, 30, 30, 0],
+        ],
+        service=[0, 5, 5, 5],
+        windows=[[(0, 100)], [(10, 70)], [(10, 12)], [(0, 100)]],
+        scores=[0, 4, 3, 6],
+        day_end=100,
+    )
+    search = _with_tours(problem, [[1], [3]])
+    assert _swap_relocate(search) is True
+    assert search.routes == [[0, 2, 0], [0, 1, 3, 0]]
+    assert search.visited[[1, 2, 3]].all()
+    assert check(problem, [route[1:-1] for route in search.routes]) == []
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10**6), n=st.integers(4, 18), metric=st.booleans(), multi=st.booleans())
+def test_swap_relocate_keeps_tours_feasible_and_only_adds_stops(
+    seed: int, n: int, metric: bool, multi: bool
+) -> None:
+    rng = random.Random(seed)
+    problem = random_problem(rng, n, metric=metric, multi=multi, costs=None)
+    tours = solve(problem, tours=3, time_limit=None, max_iterations=5, seed=seed).tours
+    search = _with_tours(problem, tours, seed)
+    before = {j for route in search.routes for j in route[1:-1]}
+    changed = _swap_relocate(search)
+    after = [j for route in search.routes for j in route[1:-1]]
+    assert len(after) == len(set(after)) and before <= set(after)
+    assert changed == (len(after) > len(before))
+    assert sorted(np.flatnonzero(search.visited).tolist()) == sorted(after)
+    assert check(problem, [route[1:-1] for route in search.routes]) == []

@@ -7,7 +7,7 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from routing_helpers import brute_force, random_problem
+from routing_helpers import brute_force, brute_force_tours, random_problem
 
 from tourplanner.routing import MustVisitInfeasible, Problem, check, solve
 
@@ -53,6 +53,18 @@ def test_matches_brute_force_optimum_on_small_instances(seed: int) -> None:
     solution = solve(problem, time_limit=None, max_iterations=400, seed=seed)
     assert check(problem, solution.tours) == []
     assert solution.score == brute_force(problem)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_several_tours_match_the_brute_force_optimum_on_small_instances(seed: int) -> None:
+    rng = random.Random(100 + seed)
+    problem = random_problem(
+        rng, rng.randint(5, 9), metric=seed % 2 == 0, multi=seed % 3 == 0, costs=None, day_end=150
+    )
+    tours = 2 + seed % 2
+    solution = solve(problem, tours=tours, time_limit=None, max_iterations=400, seed=seed)
+    assert check(problem, solution.tours, solution.score) == []
+    assert solution.score == brute_force_tours(problem, tours)
 
 
 def test_same_seed_and_iteration_cap_give_identical_results() -> None:
@@ -168,3 +180,23 @@ def test_worst_shake_removes_the_visit_worth_least_per_minute() -> None:
         search._recompute(0)
         search.shake_worst(1)
         assert search.routes[0] == [0, 1, 0] and not search.visited[2] and search.visited[1]
+
+
+def test_a_shake_with_several_tours_changes_one_tour_and_frees_its_stops() -> None:
+    import random as _random
+
+    from tourplanner.routing.solver import _Search, _shake
+
+    problem = random_problem(_random.Random(3), 40, day_end=250)
+    routes = solve(problem, tours=3, time_limit=None, max_iterations=50, seed=3).tours
+    for seed in range(20):
+        search = _Search(problem, 3, _random.Random(seed))
+        search.restore([[0, *tour, 0] for tour in routes])
+        before = search.snapshot()
+        _shake(search, seed % 5, 1 + seed % 3)
+        changed = [r for r in range(3) if search.routes[r] != before[r]]
+        assert len(changed) == 1
+        (r,) = changed
+        dropped = set(before[r]) - set(search.routes[r])
+        assert dropped and not search.visited[list(dropped)].any()
+        assert all(search.visited[j] for route in search.routes for j in route[1:-1])

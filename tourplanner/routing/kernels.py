@@ -250,6 +250,169 @@ def replace(
 
 
 @njit(cache=True)
+def _newcomer(
+    v: int,
+    t0: int,
+    prev: int,
+    nxt: int,
+    limit: int,
+    near: np.ndarray,
+    visited: np.ndarray,
+    score: np.ndarray,
+    cost: np.ndarray,
+    money_left: int,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+) -> int:
+    """The best unvisited node of ``near[v]`` (score, then earlier arrival at ``nxt``) that
+    fits between ``prev`` (left at ``t0``) and ``nxt`` (latest arrival ``limit``), or -1.
+    O(K)."""
+    best_u, best_s, best_t = -1, 0.0, INF
+    for k in range(near.shape[1]):
+        u = near[v, k]
+        if u < 0:
+            break
+        if visited[u] or score[u] < best_s or cost[u] > money_left:
+            continue
+        a = first_start(wopen, wclose, nwin, u, t0 + travel[prev, u])
+        if a == NEG:
+            continue
+        reach = a + service[u] + travel[u, nxt]
+        if reach <= limit and (score[u] > best_s or reach < best_t):
+            best_u, best_s, best_t = u, score[u], reach
+    return best_u
+
+
+@njit(cache=True)
+def _other_tour(
+    v: int,
+    r: int,
+    routes: np.ndarray,
+    sizes: np.ndarray,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    max_stops: int,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+) -> tuple[int, int]:
+    """Cheapest feasible (tour, position) for node v in a tour other than r, or (-1, -1).
+    O(m * L)."""
+    to_tour, to_pos, to_shift = -1, -1, INF
+    for r2 in range(sizes.shape[0]):
+        if r2 == r or sizes[r2] - 2 >= max_stops:
+            continue
+        shift, pos = tour_insertion(
+            v, routes[r2], sizes[r2], arr[r2], dep[r2], la[r2], travel, service, wopen, wclose, nwin
+        )
+        if shift < to_shift:
+            to_tour, to_pos, to_shift = r2, pos, shift
+    return to_tour, to_pos
+
+
+@njit(cache=True)
+def swap_relocate(
+    routes: np.ndarray,
+    sizes: np.ndarray,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    near: np.ndarray,
+    visited: np.ndarray,
+    score: np.ndarray,
+    cost: np.ndarray,
+    spent: int,
+    budget: int,
+    max_stops: int,
+    must: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+    day_start: int,
+    day_end: int,
+    version: np.ndarray,
+) -> tuple[bool, int]:
+    """Inter-tour move: a visit v of tour r moves to another tour and an unvisited node
+    takes its place in tour r; the score grows by the newcomer's. O(m * L * K) plus
+    O(m * L) per slot that has a newcomer.
+
+    It reaches solutions that a rebuild of one tour at a time rarely finds: v may fit in
+    another tour only where it costs more travel than it saves, yet free the slot that a
+    node fitting nowhere else needs. The newcomer is one of v's ``near`` candidates, at v's
+    position (O(1) check against the next node's latest arrival); v goes to its cheapest
+    feasible position in the other tours. First improvement per slot, every tour in turn;
+    returns (changed, money spent).
+    """
+    changed = False
+    for r in range(sizes.shape[0]):
+        q = 1
+        while q < sizes[r] - 1:
+            route = routes[r]
+            v = route[q]
+            q += 1
+            if must[v]:
+                continue
+            u = _newcomer(
+                v,
+                dep[r, q - 2],
+                route[q - 2],
+                route[q],
+                la[r, q],
+                near,
+                visited,
+                score,
+                cost,
+                budget - spent,
+                travel,
+                service,
+                wopen,
+                wclose,
+                nwin,
+            )
+            if u < 0:
+                continue
+            to_tour, to_pos = _other_tour(
+                v, r, routes, sizes, arr, dep, la, max_stops, travel, service, wopen, wclose, nwin
+            )
+            if to_tour < 0:
+                continue
+            route[q - 1] = u
+            visited[u] = True
+            spent += cost[u]
+            size = sizes[to_tour]
+            other = routes[to_tour]
+            other[to_pos + 1 : size + 1] = other[to_pos:size].copy()
+            other[to_pos] = v
+            sizes[to_tour] = size + 1
+            for t in (r, to_tour):
+                version[t] += 1
+                recompute(
+                    routes[t],
+                    sizes[t],
+                    travel,
+                    service,
+                    wopen,
+                    wclose,
+                    nwin,
+                    day_start,
+                    day_end,
+                    arr[t],
+                    dep[t],
+                    la[t],
+                )
+            changed = True
+    return changed, spent
+
+
+@njit(cache=True)
 def _feasible_change(
     trial: np.ndarray,
     size: int,
@@ -605,6 +768,31 @@ def local_optimum(
             if swapped:
                 version[r] += 1
                 changed = True
+        if sizes.shape[0] > 1:
+            moved, spent = swap_relocate(
+                routes,
+                sizes,
+                arr,
+                dep,
+                la,
+                near,
+                visited,
+                score,
+                cost,
+                spent,
+                budget,
+                max_stops,
+                must,
+                travel,
+                service,
+                wopen,
+                wclose,
+                nwin,
+                day_start,
+                day_end,
+                version,
+            )
+            changed = changed or moved
         if not changed:
             break
         spent = insert_all(
