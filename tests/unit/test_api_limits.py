@@ -76,7 +76,7 @@ def test_rate_limits_off_lets_every_request_through(app, client):
 
 
 def test_beyond_plan_concurrency_a_plan_request_is_a_503_with_retry_after(app, client):
-    from tourplanner.api.plans import planning_place
+    from tourplanner.services.planning import planning_place
 
     app.config["PLAN_CONCURRENCY"] = 1
     with planning_place() as placed:  # another request is computing a plan

@@ -97,15 +97,6 @@ def json_body() -> Any:
     return data
 
 
-def rate_limits_off() -> bool:
-    """RATE_LIMITS=off, read from the serving app on each request.
-
-    Flask-Limiter's own switch is read once when an app is created and is shared by every app
-    of the process; the per-request check keeps one app's setting from leaking into another.
-    """
-    return not current_app.config.get("RATE_LIMITS", True)
-
-
 @bp.before_request
 def check_request() -> None:
     problem = unsafe_text(request.path)

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from tourplanner.api import bp
-from tourplanner.api.body import json_body, rate_limits_off
+from tourplanner.api.body import json_body
 from tourplanner.api.openapi import (
     add_paths,
     add_schemas,
@@ -31,7 +31,7 @@ from tourplanner.domain import inputs
 from tourplanner.domain.availability import local_today
 from tourplanner.domain.errors import ValidationError
 from tourplanner.extensions import csrf
-from tourplanner.security.limits import client_ip, limit, limiter
+from tourplanner.security.limits import client_ip, limit, limiter, rate_limits_off
 from tourplanner.services import availability, booking, booking_request
 from tourplanner.services.notifications import public_url
 
@@ -328,7 +328,9 @@ add_paths(
                 "village's answer (pending → confirmed / declined / expired). A retried request "
                 "with the same Idempotency-Key returns the same booking and reserves "
                 "nothing twice. 409 slot_full names the slot and what remains; 409 "
-                "booking_closed a slot inside the booking cut-off or in the past; 422 "
+                "booking_closed a slot inside the booking cut-off or in the past; 409 "
+                "too_many_held_places when the contact (HOLD_PLACES_PER_CONTACT) or the "
+                "client address (HOLD_PLACES_PER_IP) would hold more places; 422 "
                 "nothing_to_book an itinerary without bookable stops, price_unavailable a "
                 "party the slot has no price for. 400 (not expressible in the schema): a slot "
                 "listed twice (duplicate_slot), an itinerary index the plan does not have "
@@ -371,6 +373,8 @@ add_paths(
             "get": {
                 "tags": ["bookings"],
                 "summary": "A booking, through its signed link",
+                "description": "403 for a wrong, replaced or expired token, and for an unknown "
+                "reference (the answer does not tell which references exist).",
                 "operationId": "getBooking",
                 "parameters": [REFERENCE, TOKEN],
                 "responses": {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tourplanner.domain.errors import DomainError
@@ -33,8 +33,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         if _wants_json():
-            return error_response(exc.status, exc.code, exc.message, exc.details)
-        return _page(exc.status, exc.message)
+            response = error_response(exc.status, exc.code, exc.message, exc.details)
+        else:
+            response = _page(exc.status, exc.message)
+        if "retry_after" in exc.details:
+            response = make_response(response)
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

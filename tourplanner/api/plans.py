@@ -6,17 +6,13 @@ is public and anonymous). Exports of a saved plan live in :mod:`tourplanner.api.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, jsonify, request
+from flask import current_app, jsonify, request
 
 from tourplanner.adapters.orm import Plan
 from tourplanner.api import bp
-from tourplanner.api.body import json_body, rate_limits_off
-from tourplanner.api.errors import error_response
+from tourplanner.api.body import json_body
 from tourplanner.api.openapi import (
     add_paths,
     add_schemas,
@@ -41,14 +37,9 @@ from tourplanner.domain.planning import (
     MODES,
 )
 from tourplanner.extensions import csrf
-from tourplanner.security.limits import limit, limiter
+from tourplanner.security.limits import limit, limiter, rate_limits_off
 from tourplanner.services import exports, planning
 from tourplanner.services.notifications import public_url
-
-#: Seconds a client is told to wait when every planning place is taken.
-BUSY_RETRY_SECONDS = 5
-_SEMAPHORES_KEY = "tourplanner.plan_semaphore"
-_semaphores_lock = threading.Lock()
 
 
 def plan_links(plan_id: str) -> dict[str, str]:
@@ -81,52 +72,11 @@ def plan_body(row: Plan, with_request: bool = False) -> dict[str, Any]:
     return body
 
 
-def _semaphore(app: Flask) -> threading.BoundedSemaphore:
-    """One semaphore per app (per process), sized by PLAN_CONCURRENCY."""
-    semaphore = app.extensions.get(_SEMAPHORES_KEY)
-    if semaphore is None:
-        with _semaphores_lock:
-            semaphore = app.extensions.get(_SEMAPHORES_KEY)
-            if semaphore is None:
-                size = max(1, int(app.config.get("PLAN_CONCURRENCY", 2)))
-                semaphore = app.extensions[_SEMAPHORES_KEY] = threading.BoundedSemaphore(size)
-    return semaphore
-
-
-@contextmanager
-def planning_place() -> Iterator[bool]:
-    """Take one of the PLAN_CONCURRENCY places of this process without waiting.
-
-    Yields False when every place is taken. Planning is CPU-bound (the solver runs for up
-    to its time limit): waiting in line would only hold web workers, so a busy process says
-    503 at once and the client retries, while catalogue and booking requests keep their
-    workers.
-    """
-    semaphore = _semaphore(current_app._get_current_object())  # type: ignore[attr-defined]
-    acquired = semaphore.acquire(blocking=False)
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            semaphore.release()
-
-
 @bp.post("/plans")
 @limiter.limit(lambda: limit("RATE_LIMIT_PLANS"), exempt_when=rate_limits_off)
 @csrf.exempt
 def create_plan():
-    data = json_body()
-    with planning_place() as placed:
-        if not placed:
-            busy = error_response(
-                503,
-                "planner_busy",
-                "Too many plans are being computed right now; try again in a few seconds.",
-                {"retry_after": BUSY_RETRY_SECONDS},
-            )
-            busy.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
-            return busy
-        plan_id, _ = planning.create_plan(data)
+    plan_id, _ = planning.create_plan(json_body())
     response = jsonify(plan_body(planning.get_plan(plan_id)))
     response.status_code = 201
     response.headers["Location"] = public_url("api.get_plan", plan_id=plan_id)

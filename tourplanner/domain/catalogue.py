@@ -59,7 +59,8 @@ def slugify(text: str) -> str:
 
 
 def is_slug(value: object) -> bool:
-    return isinstance(value, str) and bool(SLUG_RE.match(value)) and len(value) <= 120
+    # fullmatch: "$" alone would accept a trailing newline
+    return isinstance(value, str) and bool(SLUG_RE.fullmatch(value)) and len(value) <= 120
 
 
 def parse_daily_hours(text: str | None) -> dict[str, list[list[str]]] | None:

@@ -45,3 +45,10 @@ class Forbidden(DomainError):
 class Unprocessable(DomainError):
     status = 422
     code = "unprocessable"
+
+
+class Unavailable(DomainError):
+    """Busy for now: the answer carries ``Retry-After`` (seconds, ``details["retry_after"]``)."""
+
+    status = 503
+    code = "unavailable"

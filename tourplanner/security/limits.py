@@ -59,6 +59,15 @@ def _untrusted_host(exc: SecurityError):
     return jsonify(body), 400
 
 
+def rate_limits_off() -> bool:
+    """RATE_LIMITS=off, read from the serving app on each request (``exempt_when=``).
+
+    Flask-Limiter's own switch is read once when an app is created and is shared by every app
+    of the process; the per-request check keeps one app's setting from leaking into another.
+    """
+    return not current_app.config.get("RATE_LIMITS", True)
+
+
 def limit(setting: str) -> str:
     """A limit read from the configuration when the request is served (``"30/minute"``...)."""
     return str(current_app.config[setting])

@@ -42,6 +42,7 @@ from tourplanner.domain.errors import (
     Unprocessable,
     ValidationError,
 )
+from tourplanner.domain.inputs import free_text
 from tourplanner.domain.pricing import Party, party_price
 from tourplanner.extensions import db
 from tourplanner.security import audit
@@ -53,6 +54,7 @@ from tourplanner.services.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 DEFAULT_HOLD_HOURS = 24
+MAX_REASON_LENGTH = 1000
 LIVE = (rules.PENDING, rules.CONFIRMED)
 
 
@@ -495,7 +497,8 @@ def decide(
     village's e-mail. Either way the decision is in the audit log, committed with it.
     """
     now = now or now_utc()
-    reason = (reason or "").strip() or None
+    # The reason reaches the tourist's e-mail: no control characters, bounded.
+    reason = free_text(reason or "", max_length=MAX_REASON_LENGTH) or None
     if not accept and not reason:
         raise ValidationError(
             "give the tourist a reason for declining", code="reason_required", field="reason"

@@ -16,8 +16,10 @@ or partial result with a ``reason`` instead of an error.
 from __future__ import annotations
 
 import secrets
+import threading
 import time as clock
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,9 +29,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from tourplanner import metrics
 from tourplanner.adapters.orm import Experience, Landmark, Plan
 from tourplanner.domain.catalogue import windows_on
-from tourplanner.domain.errors import NotFound, Unprocessable, ValidationError
+from tourplanner.domain.errors import NotFound, Unavailable, Unprocessable, ValidationError
 from tourplanner.domain.planning import (
     ExperienceFacts,
     Offer,
@@ -49,6 +52,10 @@ from tourplanner.services.unit_of_work import unit_of_work
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 SLOTS_KEY = "tourplanner.slots_for_day"
 TRAVEL_KEY = "tourplanner.travel_cache"
+#: Seconds a client is told to wait when every planning place is taken.
+BUSY_RETRY_SECONDS = 5
+_SEMAPHORES_KEY = "tourplanner.plan_semaphore"
+_semaphores_lock = threading.Lock()
 SlotsForDay = Callable[..., dict[int, list[Any]]]
 
 
@@ -97,7 +104,51 @@ class Stats:
 def create_plan(
     data: object, *, now: datetime | None = None, stats: Stats | None = None
 ) -> tuple[str, dict[str, Any]]:
-    """Validate, plan and save. Returns ``(plan id, result)``; raises 4xx domain errors."""
+    """Validate, plan and save. Returns ``(plan id, result)``; raises 4xx domain errors, and
+    503 (:class:`Unavailable`) when this process already computes ``PLAN_CONCURRENCY`` plans."""
+    with planning_place() as placed:
+        if not placed:
+            raise Unavailable(
+                "Too many plans are being computed right now; try again in a few seconds.",
+                code="planner_busy",
+                retry_after=BUSY_RETRY_SECONDS,
+            )
+        return _create_plan(data, now=now, stats=stats)
+
+
+def _semaphore(app: Any) -> threading.BoundedSemaphore:
+    """One semaphore per app (per process), sized by PLAN_CONCURRENCY."""
+    semaphore = app.extensions.get(_SEMAPHORES_KEY)
+    if semaphore is None:
+        with _semaphores_lock:
+            semaphore = app.extensions.get(_SEMAPHORES_KEY)
+            if semaphore is None:
+                size = max(1, int(app.config.get("PLAN_CONCURRENCY", 2)))
+                semaphore = app.extensions[_SEMAPHORES_KEY] = threading.BoundedSemaphore(size)
+    return semaphore
+
+
+@contextmanager
+def planning_place() -> Iterator[bool]:
+    """Take one of the PLAN_CONCURRENCY places of this process without waiting.
+
+    Yields False when every place is taken. Planning is CPU-bound (the solver runs for up
+    to its time limit): waiting in line would only hold web workers, so a busy process says
+    503 at once and the client retries, while catalogue and booking requests keep their
+    workers.
+    """
+    semaphore = _semaphore(current_app._get_current_object())  # type: ignore[attr-defined]
+    acquired = semaphore.acquire(blocking=False)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            semaphore.release()
+
+
+def _create_plan(
+    data: object, *, now: datetime | None, stats: Stats | None
+) -> tuple[str, dict[str, Any]]:
     began = clock.perf_counter()
     stats = stats if stats is not None else Stats()
     now = (now or datetime.now(HANOI)).astimezone(HANOI)
@@ -109,6 +160,7 @@ def create_plan(
     with unit_of_work() as session:
         session.add(Plan(id=plan_id, request=stored, result=result))
     stats.total_seconds = clock.perf_counter() - began
+    metrics.PLAN_SOLVER_SECONDS.observe(stats.solver_seconds)
     return plan_id, result
 
 

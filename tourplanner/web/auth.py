@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from tourplanner.adapters.orm import User
 from tourplanner.domain.errors import Forbidden, ValidationError
 from tourplanner.i18n import current_lang
-from tourplanner.security.limits import client_ip, limit, limiter
+from tourplanner.security.limits import client_ip, limit, limiter, rate_limits_off
 from tourplanner.services import accounts
 from tourplanner.web import bp
 
@@ -128,7 +128,7 @@ def _home_of(user: User) -> str:
 
 
 @bp.route("/village/login", methods=["GET", "POST"])
-@limiter.limit(lambda: limit("RATE_LIMIT_SIGNIN"), methods=["POST"])
+@limiter.limit(lambda: limit("RATE_LIMIT_SIGNIN"), methods=["POST"], exempt_when=rate_limits_off)
 def village_login():
     error, status = None, 200
     email = request.form.get("email", "").strip()
@@ -203,7 +203,7 @@ def _password_message(exc: ValidationError) -> str:
 
 
 @bp.route("/village/password-reset", methods=["GET", "POST"])
-@limiter.limit(lambda: limit("RATE_LIMIT_SIGNIN"), methods=["POST"])
+@limiter.limit(lambda: limit("RATE_LIMIT_SIGNIN"), methods=["POST"], exempt_when=rate_limits_off)
 def password_reset_request():
     sent = request.method == "POST"
     if sent:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from tourplanner.domain.catalogue import CATEGORIES
@@ -20,7 +21,9 @@ from tourplanner.domain.errors import DomainError
 from tourplanner.domain.planning import MAX_ALTERNATIVES, MAX_STOPS_LIMIT, MODES
 from tourplanner.i18n import current_lang
 from tourplanner.labels import MODE_LABELS
+from tourplanner.security.limits import limit, limiter, rate_limits_off
 from tourplanner.services import catalogue, exports, planning
+from tourplanner.services.notifications import public_url
 from tourplanner.web import bp
 
 
@@ -52,10 +55,14 @@ def _defaults() -> dict[str, Any]:
 
 
 def _form_page(values: dict[str, Any], error: DomainError | None = None, status: int = 200):
+    message = error.message if error else None
+    if error is not None and error.code == "planner_busy":
+        message = _("Many people are planning a trip right now. Try again in a few seconds.")
     return render_template(
         "planner/form.html",
         values=values,
         error=error,
+        error_message=message,
         error_field=(error.details.get("field") if error else None),
         landmarks=catalogue.all_landmarks(),
         villages=catalogue.all_villages(),
@@ -128,6 +135,7 @@ def request_from_form(form: MultiDict) -> dict[str, Any]:
 
 
 @bp.post("/plan")
+@limiter.limit(lambda: limit("RATE_LIMIT_PLANS"), exempt_when=rate_limits_off)
 def planner_submit():
     data = request_from_form(request.form)
     try:
@@ -154,6 +162,7 @@ def changed_request(stored: dict[str, Any], form: MultiDict) -> dict[str, Any]:
 
 
 @bp.post("/plans/<plan_id>/replan")
+@limiter.limit(lambda: limit("RATE_LIMIT_PLANS"), exempt_when=rate_limits_off)
 def plan_replan(plan_id: str):
     row = planning.get_plan(plan_id)
     data = changed_request(row.request, request.form)
@@ -198,7 +207,7 @@ def plan_print(plan_id: str):
 def plan_ics(plan_id: str):
     row = planning.get_plan(plan_id)
     index = _itinerary_arg()
-    body = exports.to_ics(row, index, url=url_for("web.plan_page", plan_id=plan_id, _external=True))
+    body = exports.to_ics(row, index, url=public_url("web.plan_page", plan_id=plan_id))
     return Response(
         body,
         mimetype="text/calendar",
