@@ -61,6 +61,9 @@ def serve_app(template_db, tmp_path_factory) -> Iterator[Callable[..., LiveServe
         }
         app = make_app(path, **settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
+        # Links are built from PUBLIC_BASE_URL, never from the request: it is this server.
+        if "PUBLIC_BASE_URL" not in config:
+            app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         running.append((server, thread, app))

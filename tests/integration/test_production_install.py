@@ -91,7 +91,8 @@ def test_production_entry_points_start_from_the_runtime_venv_and_a_booking_mails
     env = _environment(
         runtime_venv,
         DATABASE_URL=f"{postgres_cluster}/smoke",
-        REDIS_URL=redis.url,
+        # Its own Redis database: the session worker of the other tests listens on /0.
+        REDIS_URL=redis.url.rsplit("/", 1)[0] + "/3",
         SECRET_KEY=SECRET,
         PUBLIC_BASE_URL=PUBLIC,
         MAIL_ENABLED="1",
