@@ -200,3 +200,55 @@ def test_a_shake_with_several_tours_changes_one_tour_and_frees_its_stops() -> No
         dropped = set(before[r]) - set(search.routes[r])
         assert dropped and not search.visited[list(dropped)].any()
         assert all(search.visited[j] for route in search.routes for j in route[1:-1])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n=st.integers(6, 20), budget=st.sampled_from([None, 80]))
+def test_recombined_tours_are_disjoint_feasible_and_score_more(
+    seed: int, n: int, budget: int | None
+) -> None:
+    import random as _random
+
+    from tourplanner.routing.solver import _Search, _TourPool
+
+    problem = random_problem(_random.Random(seed), n, day_end=200, budget=budget)
+    search = _Search(problem, 3, _random.Random(seed))
+    tours = _TourPool(search)
+    runs = [
+        solve(problem, tours=3, time_limit=None, max_iterations=3, seed=seed + k) for k in range(6)
+    ]
+    for run in runs:  # tours met in different solutions
+        search.restore([[0, *tour, 0] for tour in run.tours])
+        tours.record()
+    worst = min(runs, key=lambda run: run.score)
+    combined = tours.recombine([[0, *tour, 0] for tour in worst.tours])
+    if combined is None:
+        return
+    visits = [j for route in combined for j in route[1:-1]]
+    assert len(combined) == 3 and len(visits) == len(set(visits))
+    score = sum(problem.scores[j] for j in visits)
+    assert score > worst.score
+    assert check(problem, [route[1:-1] for route in combined], score) == []
+
+
+def test_recombination_joins_tours_met_in_different_solutions() -> None:
+    import random as _random
+
+    from tourplanner.routing.solver import _Search, _TourPool
+
+    problem = Problem(
+        travel=[[0 if i == j else 5 for j in range(5)] for i in range(5)],
+        service=[0, 5, 5, 5, 5],
+        windows=[[(0, 100)]] * 5,
+        scores=[0, 1, 1, 5, 5],
+        day_end=100,
+    )
+    search = _Search(problem, 2, _random.Random(0))
+    tours = _TourPool(search)
+    for state in ([[0, 1, 0], [0, 2, 0]], [[0, 3, 0], [0, 2, 0]], [[0, 1, 0], [0, 4, 0]]):
+        search.restore(state)
+        tours.record()
+    combined = tours.recombine([[0, 1, 0], [0, 2, 0]])
+    assert combined is not None
+    assert sorted(combined) == [[0, 3, 0], [0, 4, 0]]
+    assert tours.recombine([[0, 3, 0], [0, 4, 0]]) is None  # nothing better in the pool

@@ -27,6 +27,7 @@ All times are integers. The public entry point is :func:`solve`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
@@ -47,6 +48,8 @@ NEAR = 12
 RESTORE_AFTER = 100
 #: Stale iterations after which a run restarts from empty tours (the overall best is kept).
 RESTART_AFTER = 3000
+#: Tours kept by the tour pool for recombination (several tours only), best scores first.
+TOUR_POOL = 1000
 #: Share of the shakes that remove the visits worth least per minute they take (a random
 #: count up to 1/WORST_DIV of the shortest tour) instead of a run of consecutive visits.
 WORST_SHARE = 0.5
@@ -341,6 +344,98 @@ class _ElitePool:
         return [(key, routes) for key, (_, routes) in order]
 
 
+class _TourPool:
+    """Distinct single tours met at local optima, for recombination (several tours only).
+
+    A tour is feasible on its own, so any node-disjoint set of pooled tours is a feasible
+    solution (given the budget). Tours found while the other tours were different can
+    combine into a better whole than any solution visited: :meth:`recombine` swaps one or
+    two tours of a solution for pooled ones.
+    """
+
+    def __init__(self, search: _Search) -> None:
+        self.search = search
+        self.recorded = np.full(search.m, -1, dtype=np.int64)
+        # frozenset of nodes -> (score, cost, bit mask, route)
+        self.tours: dict[frozenset[int], tuple[float, int, int, list[int]]] = {}
+        self.ranked: list[tuple[float, int, int, list[int]]] | None = None
+
+    def record(self) -> None:
+        """Add the tours of the search state that changed since the last call (nothing with
+        one tour: there is nothing to recombine). O(L)."""
+        search = self.search
+        if search.m == 1:
+            return
+        for r in range(search.m):
+            if search.version[r] == self.recorded[r]:
+                continue
+            self.recorded[r] = search.version[r]
+            route = search.routes[r]
+            key = frozenset(route[1:-1])
+            if not key or key in self.tours:
+                continue
+            score = sum(search.sscore[j] for j in key)
+            cost = sum(search.cost[j] for j in key)
+            self.tours[key] = (score, cost, sum(1 << j for j in key), list(route))
+            self.ranked = None
+        if len(self.tours) > 2 * TOUR_POOL:
+            keep = sorted(self.tours.items(), key=lambda kv: -kv[1][0])[:TOUR_POOL]
+            self.tours = dict(keep)
+
+    def recombine(self, routes: list[list[int]]) -> list[list[int]] | None:
+        """The best solution that keeps all but one or two tours of ``routes`` and takes the
+        others from the pool, if it scores more; else None. O(m^2 * P) for P pooled tours."""
+        search = self.search
+        if search.m == 1:
+            return None
+        if self.ranked is None:
+            self.ranked = sorted(self.tours.values(), key=lambda t: -t[0])
+        own = [
+            (sum(search.sscore[j] for j in r[1:-1]), sum(search.cost[j] for j in r[1:-1]))
+            for r in routes
+        ]
+        masks = [sum(1 << j for j in r[1:-1]) for r in routes]
+        gain, choice = 0.0, None
+        for drop in (1, 2):
+            for out in itertools.combinations(range(search.m), drop):
+                kept = [r for r in range(search.m) if r not in out]
+                mask = 0
+                for r in kept:
+                    mask |= masks[r]
+                money = search.budget - sum(own[r][1] for r in kept)
+                target = sum(own[r][0] for r in out) + gain
+                cands = [t for t in self.ranked if not t[2] & mask and t[1] <= money]
+                found = _best_disjoint(cands, drop, target, money)
+                if found is not None:
+                    gain = sum(t[0] for t in found) - sum(own[r][0] for r in out)
+                    choice = [routes[r] for r in kept] + [t[3] for t in found]
+        return choice
+
+
+def _best_disjoint(
+    cands: list[tuple[float, int, int, list[int]]], count: int, target: float, money: int
+) -> list[tuple[float, int, int, list[int]]] | None:
+    """Best ``count`` (1 or 2) node-disjoint tours of ``cands`` (sorted by score, best
+    first) scoring more than ``target`` within ``money``, or None. O(P) for one tour; for
+    two, pairs in score order with early exits (at most 20,000 pairs looked at)."""
+    if count == 1:
+        return [cands[0]] if cands and cands[0][0] > target else None
+    best, budget_left = None, 20_000
+    for a, first in enumerate(cands):
+        if a + 1 >= len(cands) or first[0] + cands[a + 1][0] <= target:
+            break
+        for second in cands[a + 1 :]:
+            budget_left -= 1
+            if first[0] + second[0] <= target or budget_left <= 0:
+                break
+            if not first[2] & second[2] and first[1] + second[1] <= money:
+                best, target = [first, second], first[0] + second[0]
+                break
+        if budget_left <= 0:
+            break
+    return best
+
+
 def _difference(a: frozenset[int], b: frozenset[int]) -> float:
     """Share of stops that differ: 1 - |a & b| / max(|a|, |b|)."""
     size = max(len(a), len(b))
@@ -604,6 +699,7 @@ def _iterate(
     empty tours with a random insertion exponent and noise; the overall best is kept.
     """
     must_ok = len(search.must)
+    tours = _TourPool(search)
     search.local_optimum()
     best_value = overall_value = search.value()
     best = overall = search.snapshot()
@@ -621,6 +717,7 @@ def _iterate(
             _shake(search, shake_pos, shake_size)
         shake_pos, shake_size = _next_shake(search, shake_pos, shake_size)
         search.local_optimum()
+        tours.record()
         value = search.value()
         routes = search.routes
         if sum(1 for route in routes for j in route[1:-1] if j in search.must) == must_ok:
@@ -633,11 +730,32 @@ def _iterate(
         else:
             stale += 1
             if stale % RESTORE_AFTER == 0:
+                combined = _recombined(search, tours, best)
+                if combined is not None:  # better than best by construction
+                    best_value, best = combined
+                    shake_size, stale = 1, 0
+                    if best_value > overall_value:
+                        overall_value, overall = best_value, best
+                    continue
                 search.restore(best)
                 if (stale // RESTORE_AFTER) % 3 == 1:
                     search.shake(rng.randrange(1 << 16), max(1, min(len(r) - 2 for r in best) // 2))
                 shake_pos, shake_size = rng.randrange(1 << 16), rng.randint(1, 3)
     return overall, it
+
+
+def _recombined(
+    search: _Search, tours: _TourPool, best: list[list[int]]
+) -> tuple[tuple[float, int], list[list[int]]] | None:
+    """Swap one or two tours of ``best`` for pooled ones when that scores more, and take the
+    local optimum of the result at once: (value, tours) of the new state, or None."""
+    combined = tours.recombine(best)
+    if combined is None:
+        return None
+    search.restore(combined)
+    search.local_optimum()
+    tours.record()
+    return search.value(), search.snapshot()
 
 
 def _shake(search: _Search, position: int, size: int) -> None:
