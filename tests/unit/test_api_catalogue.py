@@ -33,7 +33,10 @@ def test_villages_lists_every_village_of_the_dataset_with_its_coordinates(client
     served = {v["slug"]: v for v in _all(client, "/api/v1/villages", per_page=10)}
     shipped = {v["id"]: v for v in dataset["villages"]}
     assert set(served) == set(shipped)
-    assert len(served) == 42
+    assert len(served) == 78
+    unknown = {slug for slug, v in served.items() if v["location"]["lat"] is None}
+    assert len(unknown) == 35 and all(not served[s]["position_known"] for s in unknown)
+    assert all(served[s]["location"]["quality"] == "unknown" for s in unknown)
     for slug, village in shipped.items():
         got = served[slug]
         assert got["location"]["lat"] == village["lat"], slug
@@ -52,7 +55,8 @@ def test_village_detail_keeps_facts_and_leaves_empty_fields_empty(client, datase
     assert body["sources"] == shipped["source"]
     assert body["founded"] == shipped["year_founded_or_century"]
     assert body["story_vi"] is None and body["contact"] is None  # the dataset has none
-    assert {p["name_vi"] for p in body["products"]} >= {"bình, lọ", "đồ thờ"}
+    assert body["notable_products"] == shipped["notable_products"]
+    assert {p["ocop_stars"] for p in body["products"]} == {5}  # the five OCOP 5-star sets
     visit = next(e for e in body["experiences"] if e["kind"] == "visit")
     assert visit["price_fact"]["min"] == shipped["experience"]["price_vnd"]["min"]
     assert visit["sample"] is False
@@ -113,8 +117,9 @@ def test_villages_geojson_is_a_valid_feature_collection_in_lon_lat_order(client,
     errors = list(Draft202012Validator(GEOJSON_SCHEMA).iter_errors(body))
     assert not errors, [e.message for e in errors[:5]]
     ids = [f["id"] for f in body["features"]]
-    assert len(ids) == len(set(ids)) == len(dataset["villages"])
-    shipped = {v["id"]: (v["lon"], v["lat"]) for v in dataset["villages"]}
+    with_position = [v for v in dataset["villages"] if v["lat"] is not None]
+    assert len(ids) == len(set(ids)) == len(with_position) == 43
+    shipped = {v["id"]: (v["lon"], v["lat"]) for v in with_position}
     for feature in body["features"]:
         assert tuple(feature["geometry"]["coordinates"]) == shipped[feature["id"]]
 
@@ -155,9 +160,12 @@ def test_search_lua_finds_the_silk_villages(client, dataset):
     assert "van-phuc" in found
     assert found & silk
     products = client.get("/api/v1/products?q=lua&per_page=200").get_json()["items"]
+    # the product's own name, or its village (name, communes, crafts) has the word
     assert products and all(
-        "lua" in _fold(p["name_vi"] + " " + (p["name_en"] or "")) for p in products
+        "lua" in _fold(p["name_vi"] + " " + (p["name_en"] or "")) or p["village"] in found
+        for p in products
     )
+    assert "van-phuc-vai-lua-van-phuc" in {p["slug"] for p in products}
 
 
 def _fold(text: str) -> str:
@@ -216,7 +224,7 @@ def test_pagination_is_stable_and_complete(client):
     assert [v["slug"] for v in paged] == [v["slug"] for v in whole["items"]]
     assert [v["slug"] for v in paged] == sorted(v["slug"] for v in paged)
     first = client.get("/api/v1/villages?per_page=5").get_json()
-    assert first["pages"] == 9 and first["total"] == 42
+    assert first["pages"] == 16 and first["total"] == 78
     assert first["links"]["prev"] is None and "page=2" in first["links"]["next"]
 
 
@@ -224,7 +232,7 @@ def test_page_beyond_the_last_is_empty_with_the_total(client):
     response = client.get("/api/v1/villages?page=99&per_page=10")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["items"] == [] and body["total"] == 42 and body["links"]["next"] is None
+    assert body["items"] == [] and body["total"] == 78 and body["links"]["next"] is None
 
 
 def test_pagination_links_keep_the_filters(client):

@@ -28,24 +28,26 @@ def _cards(html: str) -> int:
 
 def test_home_lists_every_village_and_has_the_map(client):
     html = client.get("/?lang=en").text
-    assert html.count("<li data-slug=") == 42
+    assert html.count("<li data-slug=") == 78
+    assert html.count("data-lat=") == 43  # only villages with a sourced position
+    assert html.count("position not yet known") == 35
     assert 'id="map"' in html and "/api/v1/villages.geojson" in html
 
 
 def test_village_list_filters_and_search(client):
-    assert "42" in client.get("/villages?lang=en").text
+    assert "78 villages found" in client.get("/villages?lang=en").text
     html = client.get("/villages?lang=en&q=bat+trang").text
     assert "Bat Trang Ceramic Village" in texts(html) and _cards(html) >= 1
     ceramics = client.get("/villages?lang=en&category=ceramics").text
-    assert "Bat Trang Ceramic Village" in texts(ceramics) and 1 <= _cards(ceramics) < 42
+    assert "Bat Trang Ceramic Village" in texts(ceramics) and 1 <= _cards(ceramics) < 78
     gia_lam = client.get("/villages?lang=en&district=Gia+L%C3%A2m").text
-    assert "Bat Trang Ceramic Village" in texts(gia_lam) and _cards(gia_lam) < 42
+    assert "Bat Trang Ceramic Village" in texts(gia_lam) and _cards(gia_lam) < 78
 
 
 def test_empty_form_fields_are_ignored(client):
     response = client.get("/villages?q=&district=&category=&lang=en")
     assert response.status_code == 200
-    assert _cards(response.text) == 42
+    assert _cards(response.text) == 78
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,7 @@ def test_bad_village_filter_shows_a_readable_message(client, query):
     assert response.status_code == 200
     assert 'role="alert"' in response.text
     assert "That filter is not valid" in response.text
-    assert _cards(response.text) == 42  # falls back to every village
+    assert _cards(response.text) == 78  # falls back to every village
 
 
 @pytest.mark.parametrize(
@@ -91,13 +93,19 @@ def test_page_beyond_the_last_is_an_empty_list_not_an_error(client):
 
 
 def test_product_search_without_diacritics(client):
-    html = client.get("/products?q=binh+lo&lang=vi").text
-    assert "bình, lọ" in html
+    html = client.get("/products?q=bo+bat+dia&lang=vi").text
+    assert "Bộ bát đĩa gốm sứ hoa sen đỏ" in html
+    # the village's name without diacritics finds its products
+    by_village = client.get("/products?q=bat+trang&lang=vi").text
+    assert by_village.count('class="card product-card"') == 5
+    # the producer and the craft are searched too
+    assert "Bộ ấm chén" in client.get("/products?q=quang+vinh").text
+    assert "Nón lá Vĩnh Thịnh" in client.get("/products?q=non+la").text
 
 
 def test_products_of_a_village(client):
     html = client.get("/products?village=bat-trang&lang=vi").text
-    assert "bình, lọ" in html and "Bộ lọc không hợp lệ" not in html
+    assert "Bộ bát đĩa gốm sứ rồng phượng" in html and "Bộ lọc không hợp lệ" not in html
 
 
 def test_unknown_village_page_is_a_404_page(client):
@@ -157,10 +165,12 @@ def _count(model, *where) -> int:
 def test_seed_without_demo_loads_facts_only(empty_app):
     result = empty_app.test_cli_runner().invoke(args=["seed"])
     assert result.exit_code == 0, result.output
-    assert "villages: 42 created" in result.output
-    assert _count(Village) == 42
+    assert "villages: 78 created" in result.output
+    assert _count(Village) == 78
     assert _count(Landmark) > 0
-    assert _count(Experience) == 42  # one plain visit per village
+    # one plain visit per village whose visit the dataset describes (not the 36 added in 1.2)
+    assert _count(Experience) == 42
+    assert _count(Product) == 46  # the OCOP rows
     assert _count(Experience, Experience.is_sample.is_(True)) == 0
     assert _count(Experience, Experience.kind == "workshop") == 0
     assert _count(Product, Product.is_sample.is_(True)) == 0

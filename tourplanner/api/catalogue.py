@@ -21,6 +21,7 @@ from tourplanner.api.openapi import (
 )
 from tourplanner.domain import inputs
 from tourplanner.domain.catalogue import CATEGORIES
+from tourplanner.domain.records import COORD_QUALITIES
 from tourplanner.services import catalogue
 
 SERIALIZERS = {
@@ -69,7 +70,7 @@ def village_detail(slug: str):
 
 @bp.get("/villages.geojson")
 def villages_geojson():
-    features = [schemas.village_feature(v) for v in catalogue.all_villages()]
+    features = [schemas.village_feature(v) for v in catalogue.mapped_villages()]
     response = jsonify({"type": "FeatureCollection", "features": features})
     response.mimetype = "application/geo+json"
     return response
@@ -123,41 +124,86 @@ def _obj(required: list[str], **props: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": props}
 
 
+NULLABLE_NUM = {"type": ["number", "null"]}
 LOCATION = _obj(
     ["lat", "lon", "quality"],
-    lat={"type": "number"},
-    lon={"type": "number"},
-    quality={"type": "string", "enum": ["page", "commune_estimate", "estimate", "survey"]},
+    lat={**NULLABLE_NUM, "description": "null when the position is not known yet"},
+    lon=NULLABLE_NUM,
+    quality={"type": "string", "enum": list(COORD_QUALITIES)},
     note=NULLABLE_STR,
 )
+ADDRESS = _obj(
+    ["current", "formerly"],
+    current={
+        **NULLABLE_STR,
+        "description": "The commune or ward since 1 July 2025 (null where not determined)",
+    },
+    formerly=_obj(["commune", "district"], commune=NULLABLE_STR, district={"type": "string"}),
+    note=NULLABLE_STR,
+    sources=STR_LIST,
+)
+PLACE = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"type": "string"},
+        "hours": {"type": "string"},
+        "phone": {"type": "string"},
+        "lat": {"type": "number"},
+        "lon": {"type": "number"},
+    },
+}
+OBJECTS = {"type": "array", "items": {"type": "object"}}
 VILLAGE_PROPS = {
     "slug": {"type": "string"},
     "name_vi": {"type": "string"},
     "name_en": {"type": "string"},
     "district": {"type": "string"},
     "commune": NULLABLE_STR,
+    "commune_2025": NULLABLE_STR,
+    "address": ADDRESS,
     "category": CATEGORY,
     "crafts": STR_LIST,
     "location": LOCATION,
+    "position_known": {"type": "boolean"},
     "recognised_traditional": NULLABLE_BOOL,
     "has_bookable_experiences": {"type": "boolean"},
     "url": {"type": "string"},
     "page_url": {"type": "string"},
 }
 PRODUCT = _obj(
-    ["slug", "village", "name_vi", "category"],
+    ["slug", "village", "name_vi", "category", "ocop", "ocop_stars", "images", "sources"],
     slug={"type": "string"},
-    village={"type": "string"},
+    village={**NULLABLE_STR, "description": "Village slug; null when not in the catalogue"},
+    village_name={**NULLABLE_STR, "description": "The village as the source names it"},
     name_vi={"type": "string"},
     name_en=NULLABLE_STR,
-    category=CATEGORY,
+    description_vi=NULLABLE_STR,
+    description_en=NULLABLE_STR,
+    producer=NULLABLE_STR,
+    category={"type": ["string", "null"], "enum": [*CATEGORIES, None]},
+    ocop=_obj(
+        ["stars", "year", "status", "certified"],
+        stars={"type": ["integer", "null"], "enum": [3, 4, 5, None]},
+        year=NULLABLE_INT,
+        level=NULLABLE_STR,
+        status={**NULLABLE_STR, "description": "'certified', or what the source says instead"},
+        certified={"type": "boolean", "description": "A page states the certification"},
+        decision=NULLABLE_STR,
+    ),
     ocop_stars={"type": ["integer", "null"], "enum": [3, 4, 5, None]},
+    craft_village=NULLABLE_BOOL,
     ip_protected=NULLABLE_BOOL,
     price_min_vnd=NULLABLE_INT,
     price_max_vnd=NULLABLE_INT,
-    images=STR_LIST,
-    source=NULLABLE_STR,
+    images={**STR_LIST, "description": "Absolute URLs of the photos"},
+    where_to_buy=OBJECTS,
+    notes=NULLABLE_STR,
+    sources=STR_LIST,
     sample={"type": "boolean"},
+    url={"type": "string"},
+    page_url={"type": "string"},
 )
 EXPERIENCE = _obj(
     ["id", "slug", "village", "kind", "title_vi", "title_en", "duration_minutes"],
@@ -213,11 +259,16 @@ add_schemas(
                 _obj(
                     ["products", "experiences", "sources"],
                     founded=NULLABLE_STR,
+                    recognition_detail=NULLABLE_STR,
+                    notable_products=STR_LIST,
+                    display_space={"oneOf": [{"type": "null"}, PLACE]},
+                    sales_points={"type": "array", "items": PLACE},
+                    shop_links=OBJECTS,
                     story_vi=NULLABLE_STR,
                     story_en=NULLABLE_STR,
                     notes=NULLABLE_STR,
                     contact={"type": ["object", "null"]},
-                    videos=STR_LIST,
+                    videos=OBJECTS,
                     has_ocop_products=NULLABLE_BOOL,
                     ip_protected=NULLABLE_BOOL,
                     has_display_space=NULLABLE_BOOL,
@@ -331,8 +382,11 @@ add_paths(
                 query_param("category", "Craft category", CATEGORY),
                 query_param("traditional", "Recognised traditional craft village", BOOL_TEXT),
                 query_param("bookable", "Has experiences that can be booked", BOOL_TEXT),
+                query_param("position", "Has a sourced position (false: not yet known)", BOOL_TEXT),
                 SEARCH,
             ],
+            "Every village, with the dataset's coordinates (null where the position is not yet "
+            "known). The search finds the 2025 commune and the 2024 commune and district. "
             "Unknown parameters and values outside the listed ones are refused with 400.",
         ),
         "/api/v1/villages/{slug}": {
@@ -349,7 +403,7 @@ add_paths(
         "/api/v1/villages.geojson": {
             "get": {
                 "tags": ["catalogue"],
-                "summary": "Every village as a GeoJSON FeatureCollection",
+                "summary": "Every village with a known position as a GeoJSON FeatureCollection",
                 "operationId": "villagesGeojson",
                 "responses": {
                     "200": {
@@ -372,11 +426,18 @@ add_paths(
                     {"type": "string", "enum": list(catalogue.OCOP_VALUES)},
                 ),
                 query_param(
+                    "stars",
+                    "Exactly this many OCOP stars",
+                    {"type": "string", "enum": list(catalogue.STARS)},
+                ),
+                query_param("certified", "A page states the OCOP certification", BOOL_TEXT),
+                query_param(
                     "ip_protected", "Covered by intellectual-property protection", BOOL_TEXT
                 ),
                 SEARCH,
             ],
-            "Village products, many OCOP-certified.",
+            "Village products (OCOP rows of the dataset and the villages' own entries). The "
+            "search covers product, producer, village and craft, diacritics optional.",
         ),
         "/api/v1/products/{slug}": _item(
             "catalogue", "Product", "getProduct", path_param("slug", "Product slug", SLUG)

@@ -9,7 +9,20 @@ from tourplanner.services.notifications import public_url
 
 
 def location(obj: Village | Landmark) -> dict[str, Any]:
+    """The dataset's position; lat/lon null (quality "unknown") when none is sourced yet."""
     return {"lat": obj.lat, "lon": obj.lon, "quality": obj.coord_quality, "note": obj.coord_note}
+
+
+def address(v: Village) -> dict[str, Any]:
+    """The current unit (the 2025 commune or ward; districts were abolished) and the 2024
+    commune and district it was formerly in. ``current`` is null where the old commune was
+    split and the village's side is not stated."""
+    return {
+        "current": v.commune_2025,
+        "formerly": {"commune": v.commune, "district": v.district},
+        "note": v.commune_2025_note,
+        "sources": v.commune_2025_sources,
+    }
 
 
 def village_summary(v: Village) -> dict[str, Any]:
@@ -19,9 +32,12 @@ def village_summary(v: Village) -> dict[str, Any]:
         "name_en": v.name_en,
         "district": v.district,
         "commune": v.commune,
+        "commune_2025": v.commune_2025,
+        "address": address(v),
         "category": v.category,
         "crafts": v.crafts,
         "location": location(v),
+        "position_known": v.has_position,
         "recognised_traditional": v.recognised_traditional,
         "has_bookable_experiences": any(e.bookable for e in v.experiences),
         # From PUBLIC_BASE_URL, never from the request's Host header.
@@ -34,6 +50,11 @@ def village_detail(v: Village) -> dict[str, Any]:
     return {
         **village_summary(v),
         "founded": v.founded,
+        "recognition_detail": v.recognition_detail,
+        "notable_products": v.notable_products,
+        "display_space": v.display_space,
+        "sales_points": v.sales_points,
+        "shop_links": v.shop_links,
         "story_vi": v.story_vi,
         "story_en": v.story_en,
         "notes": v.notes,
@@ -43,7 +64,7 @@ def village_detail(v: Village) -> dict[str, Any]:
         "ip_protected": v.ip_protected,
         "has_display_space": v.has_display_space,
         "sources": v.sources,
-        "products": [product(p) for p in v.products],
+        "products": [product(p) for p in v.products if p.review_status == "published"],
         "experiences": [experience(e) for e in v.experiences],
     }
 
@@ -51,17 +72,34 @@ def village_detail(v: Village) -> dict[str, Any]:
 def product(p: Product) -> dict[str, Any]:
     return {
         "slug": p.slug,
-        "village": p.village.slug,
+        "village": p.village.slug if p.village else None,
+        "village_name": p.village_name,
         "name_vi": p.name_vi,
         "name_en": p.name_en,
+        "description_vi": p.description_vi,
+        "description_en": p.description_en,
+        "producer": p.producer,
         "category": p.category,
+        "ocop": {
+            "stars": p.ocop_stars,
+            "year": p.ocop_year,
+            "level": p.ocop_level,
+            "status": p.ocop_status,
+            "certified": p.certified,
+            "decision": p.ocop_decision,
+        },
         "ocop_stars": p.ocop_stars,
+        "craft_village": p.craft_village,
         "ip_protected": p.ip_protected,
         "price_min_vnd": p.price_min_vnd,
         "price_max_vnd": p.price_max_vnd,
-        "images": p.images,
-        "source": p.source,
+        "images": [public_url("web.product_image", name=name) for name in p.images],
+        "where_to_buy": p.where_to_buy,
+        "notes": p.notes,
+        "sources": p.sources,
         "sample": p.is_sample,
+        "url": public_url("api.product_detail", slug=p.slug),
+        "page_url": public_url("web.product", slug=p.slug),
     }
 
 
@@ -110,7 +148,9 @@ def landmark(lm: Landmark) -> dict[str, Any]:
 
 
 def village_feature(v: Village) -> dict[str, Any]:
-    """A GeoJSON Feature (RFC 7946: coordinates are [longitude, latitude])."""
+    """A GeoJSON Feature (RFC 7946: coordinates are [longitude, latitude]).
+
+    Only for a village with a position: callers leave the others out, never invent a point."""
     props = {k: val for k, val in village_summary(v).items() if k != "location"}
     props["coord_quality"] = v.coord_quality
     return {

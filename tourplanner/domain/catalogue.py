@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, time
+from urllib.parse import parse_qs, quote, urlsplit
 
 CATEGORIES: tuple[str, ...] = (
     "blacksmith",
@@ -135,3 +136,33 @@ def split_gloss(text: str) -> tuple[str, str | None]:
     if not match:
         return text.strip(), None
     return match.group(1), match.group(2)
+
+
+_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{6,20}")
+_TIKTOK_VIDEO = re.compile(r"/video/(\d{6,25})")
+
+
+def video_embed(url: str) -> tuple[str, str | None]:
+    """The platform of a video link and its privacy-friendly embed address (None: link only).
+
+    YouTube uses its no-cookie host; nothing is requested from any platform until the visitor
+    presses play (the page only holds the address).
+    """
+    parsed = urlsplit(url)
+    host = (parsed.hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    if host in ("youtube.com", "youtu.be"):
+        if host == "youtu.be":
+            video_id = parsed.path.strip("/")
+        elif parsed.path.startswith(("/shorts/", "/embed/")):
+            video_id = parsed.path.split("/")[2]
+        else:
+            video_id = parse_qs(parsed.query).get("v", [""])[0]
+        if _YOUTUBE_ID.fullmatch(video_id):
+            return "YouTube", f"https://www.youtube-nocookie.com/embed/{video_id}?autoplay=1"
+        return "YouTube", None
+    if host in ("facebook.com", "fb.watch"):
+        return "Facebook", "https://www.facebook.com/plugins/video.php?href=" + quote(url, safe="")
+    if host == "tiktok.com":
+        match = _TIKTOK_VIDEO.search(parsed.path)
+        return "TikTok", match and f"https://www.tiktok.com/embed/v2/{match.group(1)}"
+    return host or "video", None

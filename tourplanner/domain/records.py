@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from tourplanner.domain.catalogue import CATEGORIES, is_slug, validate_weekly_hours
 
@@ -175,10 +177,178 @@ def _dates(value: Any) -> list[str]:
     return items
 
 
+COORD_QUALITIES: tuple[str, ...] = (
+    "page",
+    "commune_page",
+    "commune_estimate",
+    "estimate",
+    "survey",
+    "unknown",
+)
+
+
 def _coord_quality(value: Any) -> str:
-    if value not in ("page", "commune_estimate", "estimate", "survey"):
-        raise ValueError("coord_quality must be page, commune_estimate, estimate or survey")
+    if value not in COORD_QUALITIES:
+        raise ValueError(f"coord_quality must be one of {', '.join(COORD_QUALITIES)}")
     return value
+
+
+#: The OCOP programme started in 2018; no rating can be older, or far in the future.
+OCOP_YEARS = (2018, 2100)
+
+
+def _ocop_year(value: Any) -> int:
+    year = _int(value)
+    if not OCOP_YEARS[0] <= year <= OCOP_YEARS[1]:
+        raise ValueError(f"the OCOP year must be between {OCOP_YEARS[0]} and {OCOP_YEARS[1]}")
+    return year
+
+
+MAX_URL = 500
+
+
+def url(value: Any, *, hosts: tuple[str, ...] | None = None) -> str:
+    """An absolute http(s) URL (no spaces, no credentials); optionally on one of ``hosts``."""
+    text = _text(value)
+    parsed = urlsplit(text)
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.hostname
+        or "@" in parsed.netloc
+        or any(ch.isspace() for ch in text)
+        or len(text) > MAX_URL
+    ):
+        raise ValueError(f"expected an http(s) address of at most {MAX_URL} characters")
+    host = parsed.hostname.lower()
+    if hosts and not any(host == h or host.endswith("." + h) for h in hosts):
+        raise ValueError(f"expected a link on {', '.join(hosts)}")
+    return text
+
+
+def _url_list(value: Any) -> list[str]:
+    return [url(item) for item in _list(value)]
+
+
+def _objects(value: Any) -> list[dict]:
+    value = _json_value(value)
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("expected a list of objects")
+    if len(value) > 50:
+        raise ValueError("at most 50 entries")
+    return value
+
+
+def _clean_fields(obj: dict, spec: dict[str, tuple[bool, Converter]], what: str) -> dict:
+    unknown = sorted(set(obj) - set(spec))
+    if unknown:
+        raise ValueError(f"{what}: unknown key {unknown[0]!r}")
+    clean: dict[str, Any] = {}
+    for key, (required, convert) in spec.items():
+        raw = obj.get(key)
+        if _is_empty(raw):
+            if required:
+                raise ValueError(f"{what}: {key!r} is required")
+            continue
+        try:
+            clean[key] = convert(raw)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {key}: {exc}") from None
+    if ("lat" in clean) != ("lon" in clean):
+        raise ValueError(f"{what}: give both lat and lon, or neither")
+    return clean
+
+
+def _short(limit: int) -> Converter:
+    def convert(value: Any) -> str:
+        text = _text(value)
+        if len(text) > limit:
+            raise ValueError(f"at most {limit} characters")
+        return text
+
+    return convert
+
+
+PLACE_KEYS: dict[str, tuple[bool, Converter]] = {
+    "name": (True, _short(200)),
+    "address": (False, _short(300)),
+    "hours": (False, _short(200)),
+    "phone": (False, _short(40)),
+    "lat": (False, _lat),
+    "lon": (False, _lon),
+}
+SHOP_KINDS: tuple[str, ...] = ("shop", "marketplace", "zalo", "facebook", "other")
+
+
+def _shop_kind(value: Any) -> str:
+    if value not in SHOP_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(SHOP_KINDS)}")
+    return value
+
+
+SHOP_LINK_KEYS: dict[str, tuple[bool, Converter]] = {
+    "kind": (True, _shop_kind),
+    "url": (True, url),
+    "label": (False, _short(200)),
+}
+BUY_KEYS: dict[str, tuple[bool, Converter]] = {
+    "name": (True, _short(200)),
+    "address": (False, _short(300)),
+    "url": (False, url),
+}
+#: Video platforms whose links become click-to-load embeds.
+VIDEO_HOSTS: tuple[str, ...] = ("youtube.com", "youtu.be", "facebook.com", "fb.watch", "tiktok.com")
+
+
+def _video_url(value: Any) -> str:
+    return url(value, hosts=VIDEO_HOSTS)
+
+
+VIDEO_KEYS: dict[str, tuple[bool, Converter]] = {
+    "url": (True, _video_url),
+    "title": (False, _short(200)),
+}
+
+
+def _place(value: Any) -> dict:
+    return _clean_fields(_object(value), PLACE_KEYS, "display space")
+
+
+def _places(value: Any) -> list[dict]:
+    return [_clean_fields(o, PLACE_KEYS, f"entry {n}") for n, o in enumerate(_objects(value), 1)]
+
+
+def _shop_links(value: Any) -> list[dict]:
+    items = _objects(value)
+    return [_clean_fields(o, SHOP_LINK_KEYS, f"link {n}") for n, o in enumerate(items, 1)]
+
+
+def _where_to_buy(value: Any) -> list[dict]:
+    return [_clean_fields(o, BUY_KEYS, f"entry {n}") for n, o in enumerate(_objects(value), 1)]
+
+
+def _videos(value: Any) -> list[dict]:
+    """Videos as ``{"url", "title"}``; a plain link (or a CSV ``|`` list of links) is accepted."""
+    if isinstance(value, str):
+        value = (
+            _json_value(value)
+            if value.lstrip().startswith("[")
+            else [{"url": part} for part in _list(value)]
+        )
+    if isinstance(value, list):
+        value = [v if isinstance(v, dict) else {"url": v} for v in value]
+    items = _objects(value)
+    return [_clean_fields(o, VIDEO_KEYS, f"video {n}") for n, o in enumerate(items, 1)]
+
+
+#: A stored image: the SHA-256 of its bytes and its format's extension (see domain/images.py).
+IMAGE_NAME_RE = re.compile(r"[0-9a-f]{64}\.(?:jpg|png|webp)")
+
+
+def _images(value: Any) -> list[str]:
+    items = _list(value)
+    if len(items) > 12:
+        raise ValueError("at most 12 images per product")
+    return items
 
 
 @dataclass(frozen=True)
@@ -209,19 +379,27 @@ VILLAGE = RecordSpec(
         Field("name_en", _text, True, max_length=200),
         Field("district", _text, True, max_length=100),
         Field("commune", _text, max_length=100),
+        Field("commune_2025", _text, max_length=100),
+        Field("commune_2025_note", _text),
+        Field("commune_2025_sources", _url_list, default=[]),
         Field("category", _category, True),
         Field("crafts", _list, default=[]),
-        Field("lat", _lat, True),
-        Field("lon", _lon, True),
+        Field("lat", _lat),
+        Field("lon", _lon),
         Field("coord_quality", _coord_quality, True),
         Field("coord_note", _text),
         Field("recognised_traditional", _bool),
+        Field("recognition_detail", _text),
         Field("founded", _text, max_length=200),
+        Field("notable_products", _list, default=[]),
         Field("story_vi", _text),
         Field("story_en", _text),
         Field("notes", _text),
         Field("contact", _object),
-        Field("videos", _list, default=[]),
+        Field("videos", _videos, default=[]),
+        Field("display_space", _place),
+        Field("sales_points", _places, default=[]),
+        Field("shop_links", _shop_links, default=[]),
         Field("has_ocop_products", _bool),
         Field("ip_protected", _bool),
         Field("has_display_space", _bool),
@@ -232,17 +410,28 @@ VILLAGE = RecordSpec(
 PRODUCT = RecordSpec(
     "product",
     (
-        Field("slug", _slug, True),
-        Field("village", _slug, True),
+        Field("slug", _slug, True, max_length=120),
+        Field("village", _slug),
+        Field("village_name", _text, max_length=200),
         Field("name_vi", _text, True, max_length=200),
         Field("name_en", _text, max_length=200),
-        Field("category", _category, True),
+        Field("description_vi", _text, max_length=5000),
+        Field("description_en", _text, max_length=5000),
+        Field("producer", _text, max_length=300),
+        Field("category", _category),
         Field("ocop_stars", _ocop),
+        Field("ocop_year", _ocop_year),
+        Field("ocop_level", _text, max_length=60),
+        Field("ocop_status", _text, max_length=500),
+        Field("ocop_decision", _text, max_length=500),
+        Field("craft_village", _bool),
         Field("ip_protected", _bool),
         Field("price_min_vnd", _nonneg_int),
         Field("price_max_vnd", _nonneg_int),
-        Field("images", _list, default=[]),
-        Field("source", _text),
+        Field("images", _images, default=[]),
+        Field("where_to_buy", _where_to_buy, default=[]),
+        Field("notes", _text, max_length=5000),
+        Field("sources", _url_list, default=[]),
         Field("is_sample", _bool, default=False),
     ),
     parent="village",
@@ -315,6 +504,38 @@ def _check_ranges(clean: dict, row: int, kind: str, problems: list[Problem]) -> 
     low, high = clean.get("price_min_vnd"), clean.get("price_max_vnd")
     if isinstance(low, int) and isinstance(high, int) and high < low:
         problems.append(Problem(row, "price_max_vnd", "is below price_min_vnd", kind))
+    if kind == "village":
+        _check_position(clean, row, problems)
+    named = any(p.field == "village" and p.row == row for p in problems)
+    if (
+        kind == "product"
+        and not named
+        and not clean.get("village")
+        and not clean.get("village_name")
+    ):
+        problems.append(Problem(row, "village", "name a village slug or a village_name", kind))
+
+
+def _check_position(clean: dict, row: int, problems: list[Problem]) -> None:
+    """A position is both coordinates or none; "unknown" is exactly the case of none.
+
+    Never filled in: a village without a sourced position keeps NULL coordinates.
+    """
+    if any(p.field in ("lat", "lon", "coord_quality") for p in problems if p.row == row):
+        return  # a bad value is already named; "missing" would be a second, wrong reason
+    has_lat, has_lon = clean.get("lat") is not None, clean.get("lon") is not None
+    if has_lat != has_lon:
+        missing = "lon" if has_lat else "lat"
+        problems.append(Problem(row, missing, "give both lat and lon, or neither", "village"))
+    quality = clean.get("coord_quality")
+    if quality == "unknown" and (has_lat or has_lon):
+        problems.append(
+            Problem(row, "coord_quality", "is 'unknown' but a position is given", "village")
+        )
+    elif quality and quality != "unknown" and not (has_lat or has_lon):
+        problems.append(
+            Problem(row, "lat", f"required when coord_quality is {quality!r}", "village")
+        )
 
 
 def validate(

@@ -100,6 +100,8 @@ def _bookable_village_ids() -> Select:
 
 #: ``ocop``: any certified product, or at least this many stars.
 OCOP_VALUES = ("any", "3", "4", "5")
+#: ``stars``: exactly this many OCOP stars.
+STARS = ("3", "4", "5")
 KINDS = ("visit", "workshop")
 BOOLEANS = ("true", "false")
 
@@ -122,8 +124,14 @@ def _village_filters() -> dict[str, VillageFilter]:
             )
         )
 
+    def position(stmt: Select, v: str) -> Select:
+        if parse_bool("position", v):
+            return stmt.where(Village.lat.is_not(None), Village.lon.is_not(None))
+        return stmt.where(or_(Village.lat.is_(None), Village.lon.is_(None)))
+
     return {
         "district": lambda s, v: s.where(Village.district == _choice("district", v, districts())),
+        "position": position,
         "category": lambda s, v: s.where(Village.category == _choice("category", v, CATEGORIES)),
         "traditional": traditional,
         "bookable": bookable,
@@ -133,14 +141,23 @@ def _village_filters() -> dict[str, VillageFilter]:
 
 def _product_filters() -> dict[str, Callable[[Select, str], Select]]:
     def ocop(stmt: Select, v: str) -> Select:
+        # "Certified" excludes rows whose source says the certification is not confirmed.
+        confirmed = or_(Product.ocop_status.is_(None), Product.ocop_status == "certified")
         if _choice("ocop", v, OCOP_VALUES) == "any":
-            return stmt.where(Product.ocop_stars.is_not(None))
-        return stmt.where(Product.ocop_stars >= int(v))
+            return stmt.where(Product.ocop_stars.is_not(None), confirmed)
+        return stmt.where(Product.ocop_stars >= int(v), confirmed)
+
+    def certified(stmt: Select, v: str) -> Select:
+        if parse_bool("certified", v):
+            return stmt.where(Product.ocop_status == "certified")
+        return stmt.where(or_(Product.ocop_status.is_(None), Product.ocop_status != "certified"))
 
     return {
         "village": lambda s, v: s.where(Product.village_id == _village_id(v)),
         "category": lambda s, v: s.where(Product.category == _choice("category", v, CATEGORIES)),
         "ocop": ocop,
+        "stars": lambda s, v: s.where(Product.ocop_stars == int(_choice("stars", v, STARS))),
+        "certified": certified,
         "ip_protected": lambda s, v: s.where(
             Product.ip_protected.is_(True)
             if parse_bool("ip_protected", v)
@@ -202,6 +219,8 @@ def list_page(
     page = parse_int("page", args.get("page", "1"), 1)
     per_page = parse_int("per_page", args.get("per_page", str(default_size)), 1, max_size)
     stmt = select(model)
+    if model is Product:  # a village's own entry is public once an admin has approved it
+        stmt = stmt.where(Product.review_status == PUBLISHED)
     for name, value in args.items():
         # Empty values are refused like any other value outside the documented ones (the
         # handbook pages drop the empty fields of their forms before calling).
@@ -211,6 +230,9 @@ def list_page(
     stmt = stmt.order_by(model.slug).offset((page - 1) * per_page).limit(per_page)
     stmt = _eager(model, stmt)
     return Page(list(db.session.scalars(stmt)), page, per_page, total)
+
+
+PUBLISHED = "published"
 
 
 def _eager(model, stmt: Select) -> Select:
@@ -253,8 +275,12 @@ def _by_slug(model, slug: str, code: str):
     return obj
 
 
-def get_product(slug: str) -> Product:
-    return _by_slug(Product, slug, "product_not_found")
+def get_product(slug: str, *, include_unpublished: bool = False) -> Product:
+    """A public product; one waiting for review (or rejected) is not found."""
+    product = _by_slug(Product, slug, "product_not_found")
+    if product.review_status != PUBLISHED and not include_unpublished:
+        raise NotFound(f"no product {slug!r}", code="product_not_found", slug=slug)
+    return product
 
 
 def get_experience(ref: str) -> Experience:
@@ -281,6 +307,23 @@ def all_villages() -> list[Village]:
             select(Village).order_by(Village.slug).options(selectinload(Village.experiences))
         )
     )
+
+
+def villages_with_products() -> list[Village]:
+    """Villages that have a published product: the choices of the catalogue's village filter."""
+    ids = select(Product.village_id).where(Product.review_status == PUBLISHED)
+    stmt = select(Village).where(Village.id.in_(ids)).order_by(Village.slug)
+    return list(db.session.scalars(stmt))
+
+
+def mapped_villages() -> list[Village]:
+    """Villages with a sourced position: the only ones on a map or offered to the planner."""
+    return [v for v in all_villages() if v.has_position]
+
+
+def plannable_villages() -> list[Village]:
+    """Villages the planner can visit: a position and at least one experience."""
+    return [v for v in mapped_villages() if v.experiences]
 
 
 def all_landmarks() -> list[Landmark]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -34,6 +35,7 @@ from tourplanner.services.unit_of_work import unit_of_work
 
 MODELS = {"village": Village, "product": Product, "experience": Experience}
 DATASET = "hanoi_craft_villages.json"
+OCOP = "hanoi_ocop_products.json"
 DEMO = "demo_experiences.json"
 
 
@@ -165,22 +167,41 @@ def _upsert(session, kind: str, rows: list[dict], villages: dict, report: Import
 def _columns(kind: str, row: dict, villages: dict) -> dict[str, Any]:
     values = dict(row)
     if kind != "village":
-        values["village"] = villages[values.pop("village")]
+        slug = values.pop("village")
+        values["village"] = villages[slug] if slug else None
     if kind == "village":
-        values["search_text"] = fold(
-            " ".join(
-                [
-                    row["name_vi"],
-                    row["name_en"],
-                    row["district"],
-                    row.get("commune") or "",
-                    *row["crafts"],
-                ]
-            )
-        )
+        values["search_text"] = village_search_text(row)
     elif kind == "product":
-        values["search_text"] = fold(f"{row['name_vi']} {row.get('name_en') or ''}")
+        values["search_text"] = product_search_text(row, values["village"])
     return values
+
+
+def village_search_text(row: Mapping[str, Any]) -> str:
+    """Names, the 2024 commune and district and the 2025 commune (both find the village),
+    and the crafts; folded so that a search without diacritics matches."""
+    parts = [
+        row["name_vi"],
+        row["name_en"],
+        row["district"],
+        row.get("commune") or "",
+        row.get("commune_2025") or "",
+        *row.get("crafts", []),
+    ]
+    return fold(" ".join(parts))
+
+
+def product_search_text(row: Mapping[str, Any], village: Village | None) -> str:
+    """Product, producer, village (names, communes) and craft: what the catalogue searches."""
+    parts = [
+        row["name_vi"],
+        row.get("name_en") or "",
+        row.get("producer") or "",
+        row.get("village_name") or "",
+        (row.get("category") or "").replace("_", " "),
+    ]
+    if village is not None:
+        parts.append(village.search_text or "")
+    return fold(" ".join(parts))
 
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:
@@ -206,7 +227,10 @@ def export_rows() -> dict[str, list[dict[str, Any]]]:
         for obj in db.session.scalars(select(model).order_by(model.slug)):
             row = {}
             for name in SPECS[kind].names:
-                row[name] = obj.village.slug if name == "village" else getattr(obj, name)
+                if name == "village":
+                    row[name] = obj.village.slug if obj.village else None
+                else:
+                    row[name] = getattr(obj, name)
             rows.append(row)
         out[PLURAL[kind]] = rows
     return out
@@ -246,13 +270,15 @@ def load_packaged(name: str) -> dict[str, Any]:
 
 
 def dataset_sections() -> dict[str, list[tuple[int, dict]]]:
-    """The shipped factual dataset as interchange rows (facts only; empty stays empty)."""
+    """The shipped factual datasets as interchange rows (facts only; empty stays empty).
+
+    Villages from the craft-village file (a plain visit only where the file describes one:
+    the villages added in 1.2 have none yet), products from the OCOP file.
+    """
     data = load_packaged(DATASET)
-    villages, products, experiences = [], [], []
-    for v in data["villages"]:
-        villages.append(_village_row(v))
-        products += _product_rows(v)
-        experiences.append(_visit_row(v))
+    villages = [_village_row(v) for v in data["villages"]]
+    experiences = [_visit_row(v) for v in data["villages"] if v.get("experience")]
+    products = ocop_product_rows(load_packaged(OCOP)["products"], data["villages"])
     return {
         "village": list(enumerate(villages, 1)),
         "product": list(enumerate(products, 1)),
@@ -267,6 +293,9 @@ def _village_row(v: dict) -> dict:
         "name_en": v["name_en"],
         "district": v["district_vi"],
         "commune": v["commune_vi"],
+        "commune_2025": v.get("commune_vi_2025"),
+        "commune_2025_note": v.get("commune_2025_note"),
+        "commune_2025_sources": v.get("commune_2025_source") or [],
         "category": v["category"],
         "crafts": v["crafts"],
         "lat": v["lat"],
@@ -274,31 +303,106 @@ def _village_row(v: dict) -> dict:
         "coord_quality": v["coord_quality"],
         "coord_note": v["coord_note"],
         "recognised_traditional": v["recognised_traditional"],
+        "recognition_detail": v.get("recognition_detail"),
         "founded": v["year_founded_or_century"],
+        "notable_products": v["notable_products"],
         "notes": v["notes"],
         "sources": v["source"],
     }
 
 
-def _product_rows(v: dict) -> list[dict]:
-    rows, seen = [], set()
-    for text in v["notable_products"]:
-        name_vi, name_en = split_gloss(text)
-        slug = f"{v['id']}-{slugify(name_vi)}"[:120].rstrip("-")
-        if slug in seen:
+def _words(text: str | None) -> list[str]:
+    """Folded words of a name without its parenthesised parts: "Chuôn Thượng (thôn Thượng)"."""
+    return fold(re.sub(r"\([^()]*\)", " ", text or "")).replace(",", " ").split()
+
+
+def match_village(row: Mapping[str, Any], villages: Iterable[Mapping[str, Any]]) -> str | None:
+    """The catalogue village an OCOP row names, or None.
+
+    A village matches when the row's village name ends its Vietnamese name (word for word,
+    diacritics ignored: "Bát Tràng" ends "Làng gốm Bát Tràng"), in the same 2024 district, and
+    in the same 2024 commune when the row states one. Only a single match links; the context
+    rows (not from a craft village) never link.
+    """
+    if row.get("craft_village") is False:
+        return None
+    wanted = _words(row.get("village"))
+    if not wanted:
+        return None
+    found = []
+    for v in villages:
+        name = _words(v["name_vi"])
+        if name[-len(wanted) :] != wanted:
             continue
+        if row.get("district_vi_2024") and fold(row["district_vi_2024"]) != fold(v["district_vi"]):
+            continue
+        commune = row.get("commune_vi_2024")
+        if commune and v.get("commune_vi") and fold(commune) != fold(v["commune_vi"]):
+            continue
+        found.append(v["id"])
+    return found[0] if len(found) == 1 else None
+
+
+def ocop_product_rows(rows: list[dict], villages: list[dict]) -> list[dict]:
+    """The OCOP file's rows as products: stars, year, level, status, producer and sources as
+    stated; the category is the linked village's; nothing else is filled in."""
+    by_id = {v["id"]: v for v in villages}
+    out, seen = [], set()
+    for row in rows:
+        village = match_village(row, villages)
+        base = slugify(f"{village or row['village']} {row['product_name']}")[:80].rstrip("-")
+        slug, n = base, 2
+        while slug in seen:
+            slug, n = f"{base}-{n}", n + 1
         seen.add(slug)
-        rows.append(
+        out.append(
             {
                 "slug": slug,
-                "village": v["id"],
-                "name_vi": name_vi,
-                "name_en": name_en,
-                "category": v["category"],
-                "source": v["source"][0],
+                "village": village,
+                "village_name": row["village"],
+                "name_vi": row["product_name"],
+                "producer": row["producer"],
+                "category": by_id[village]["category"] if village else None,
+                "ocop_stars": row["stars"],
+                "ocop_year": row["year"],
+                "ocop_level": row["level"],
+                "ocop_status": row["status"],
+                "ocop_decision": row["decision"],
+                "craft_village": row["craft_village"],
+                "notes": row["notes"],
+                "sources": row["source"],
             }
         )
-    return rows
+    return out
+
+
+def legacy_product_slugs(villages: list[dict]) -> set[str]:
+    """Slugs of the products seeded before 1.2 from ``notable_products`` (now a village field)."""
+    slugs = set()
+    for v in villages:
+        for text in v["notable_products"]:
+            name_vi, _ = split_gloss(text)
+            slugs.add(f"{v['id']}-{slugify(name_vi)}"[:120].rstrip("-"))
+    return slugs
+
+
+def prune_legacy_products() -> int:
+    """Delete the pre-1.2 notable-product rows nobody has touched since (no stars, producer,
+    photo or description): their names now live in ``Village.notable_products``."""
+    slugs = legacy_product_slugs(load_packaged(DATASET)["villages"])
+    removed = 0
+    with unit_of_work() as session:
+        for product in session.scalars(select(Product).where(Product.slug.in_(slugs))):
+            if not (
+                product.ocop_stars
+                or product.producer
+                or product.images
+                or product.description_vi
+                or product.description_en
+            ):
+                session.delete(product)
+                removed += 1
+    return removed
 
 
 def _visit_row(v: dict) -> dict:
@@ -356,6 +460,9 @@ def seed(demo: bool = False) -> str:
     """Load the factual catalogue (and, with ``demo``, the sample workshops). Idempotent."""
     report = import_sections(dataset_sections())
     lines = [f"facts: {report.summary()}", f"landmarks: {seed_landmarks()} created or changed"]
+    pruned = prune_legacy_products()
+    if pruned:
+        lines.append(f"notable-product rows of the old seed removed: {pruned}")
     if demo:
         lines.append(f"demo (sample data): {import_sections(demo_sections()).summary()}")
     return "\n".join(lines)

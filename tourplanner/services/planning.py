@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from tourplanner import metrics
-from tourplanner.adapters.orm import Experience, Landmark, Plan
+from tourplanner.adapters.orm import Experience, Landmark, Plan, Village
 from tourplanner.domain.catalogue import windows_on
 from tourplanner.domain.errors import NotFound, Unavailable, Unprocessable, ValidationError
 from tourplanner.domain.planning import (
@@ -233,9 +233,15 @@ def plan(
 
 
 def _load_experiences() -> list[Experience]:
+    """Experiences of villages with a sourced position: a village whose position is not known
+    (data 1.2: lat/lon NULL) is never planned, never given a made-up point."""
     return list(
         db.session.scalars(
-            select(Experience).options(joinedload(Experience.village)).order_by(Experience.id)
+            select(Experience)
+            .join(Experience.village)
+            .where(Village.lat.is_not(None), Village.lon.is_not(None))
+            .options(joinedload(Experience.village))
+            .order_by(Experience.id)
         )
     )
 

@@ -2,6 +2,10 @@
 
 Facts come from the shipped dataset (see ``tourplanner/data/README.md``); columns the dataset
 leaves empty stay NULL. Rows loaded from the demo set carry ``is_sample = True``.
+
+A village whose position is not known has ``lat``/``lon`` NULL (``coord_quality`` "unknown"):
+it is listed, never mapped or planned. ``commune``/``district`` are the 2024 units; the current
+address is ``commune_2025`` (Hanoi abolished districts on 1 July 2025).
 """
 
 from __future__ import annotations
@@ -31,17 +35,28 @@ class Village(db.Model):
     commune: Mapped[str | None] = mapped_column(String(100))
     category: Mapped[str] = mapped_column(String(40), index=True)
     crafts: Mapped[list[str]] = mapped_column(JSON, default=list)
-    lat: Mapped[float] = mapped_column(Float)
-    lon: Mapped[float] = mapped_column(Float)
+    commune_2025: Mapped[str | None] = mapped_column(String(100))
+    commune_2025_note: Mapped[str | None] = mapped_column(Text)
+    commune_2025_sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
     coord_quality: Mapped[str] = mapped_column(String(30))
     coord_note: Mapped[str | None] = mapped_column(Text)
     recognised_traditional: Mapped[bool | None] = mapped_column(Boolean)
+    recognition_detail: Mapped[str | None] = mapped_column(Text)
+    notable_products: Mapped[list[str]] = mapped_column(JSON, default=list)
     founded: Mapped[str | None] = mapped_column(String(200))
     story_vi: Mapped[str | None] = mapped_column(Text)
     story_en: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
     contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    videos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: ``[{"url", "title"}]``: YouTube, Facebook or TikTok links, embedded only on a click.
+    videos: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: ``{"name", "address", "hours", "lat", "lon"}`` or NULL; the same shape per sales point.
+    display_space: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    sales_points: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: ``[{"kind", "url", "label"}]``: own shop, marketplace, Zalo OA, Facebook page.
+    shop_links: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     has_ocop_products: Mapped[bool | None] = mapped_column(Boolean)
     ip_protected: Mapped[bool | None] = mapped_column(Boolean)
     has_display_space: Mapped[bool | None] = mapped_column(Boolean)
@@ -66,6 +81,11 @@ class Village(db.Model):
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
 
+    @property
+    def has_position(self) -> bool:
+        """Only a sourced position is ever mapped, planned or used for directions."""
+        return self.lat is not None and self.lon is not None
+
     def story(self, lang: str) -> str | None:
         if lang == "en":
             return self.story_en or self.story_vi
@@ -73,27 +93,62 @@ class Village(db.Model):
 
 
 class Product(db.Model):
+    """A village product: an OCOP row of the shipped dataset, an import, or a village's own entry.
+
+    ``village_id`` is NULL when the source names no village of the catalogue (``village_name``
+    then says what the source names). ``ocop_status`` is the source's own words; only
+    ``"certified"`` means a page states the certification. Products entered by village staff
+    wait for an admin (``review_status`` "pending") before the public sees them.
+    """
+
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(120), unique=True, index=True)
-    village_id: Mapped[int] = mapped_column(ForeignKey("villages.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    village_name: Mapped[str | None] = mapped_column(String(200))
     name_vi: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str | None] = mapped_column(String(200))
+    description_vi: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    producer: Mapped[str | None] = mapped_column(String(300))
     search_text: Mapped[str] = mapped_column(Text, default="")
-    category: Mapped[str] = mapped_column(String(40), index=True)
-    ocop_stars: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(40), index=True)
+    ocop_stars: Mapped[int | None] = mapped_column(Integer, index=True)
+    ocop_year: Mapped[int | None] = mapped_column(Integer)
+    ocop_level: Mapped[str | None] = mapped_column(String(60))
+    ocop_status: Mapped[str | None] = mapped_column(Text)
+    ocop_decision: Mapped[str | None] = mapped_column(Text)
+    craft_village: Mapped[bool | None] = mapped_column(Boolean)
     ip_protected: Mapped[bool | None] = mapped_column(Boolean)
     price_min_vnd: Mapped[int | None] = mapped_column(Integer)
     price_max_vnd: Mapped[int | None] = mapped_column(Integer)
     images: Mapped[list[str]] = mapped_column(JSON, default=list)
-    source: Mapped[str | None] = mapped_column(Text)
+    #: ``[{"name", "address", "url"}]``: shops and pages that sell the product.
+    where_to_buy: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    review_status: Mapped[str] = mapped_column(String(20), default="published", index=True)
+    review_note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
 
-    village: Mapped[Village] = relationship(back_populates="products")
+    village: Mapped[Village | None] = relationship(back_populates="products")
 
     def name(self, lang: str) -> str:
         return (self.name_en or self.name_vi) if lang == "en" else self.name_vi
+
+    def description(self, lang: str) -> str | None:
+        if lang == "en":
+            return self.description_en or self.description_vi
+        return self.description_vi or self.description_en
+
+    @property
+    def certified(self) -> bool:
+        """A page states the OCOP certification (anything else is unconfirmed)."""
+        return self.ocop_status == "certified"
 
 
 class Experience(db.Model):

@@ -1,6 +1,7 @@
 /* Village maps with Leaflet (served from our own static files).
    The tile URL comes from configuration; if tiles cannot load, the page still lists every
    village, so the map is an enhancement, never the only way in.
+   Only villages with a sourced position are on the map (the GeoJSON holds no others).
    Popups get DOM nodes whose text is set with textContent, never HTML strings: Leaflet parses a
    string popup as HTML, and names come from the catalogue (and, through it, from villages). */
 (function () {
@@ -34,6 +35,12 @@
     var pos = [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)];
     map.setView(pos, 13);
     L.marker(pos).addTo(map).bindPopup(textElement("strong", el.dataset.name));
-    el.dataset.loaded = "1";
+    // The village's display space and sales points that have a stated position.
+    var points = el.dataset.points ? JSON.parse(el.dataset.points) : [];
+    points.forEach(function (p) {
+      L.circleMarker([p.lat, p.lon], { radius: 7, color: "#9a3412" })
+        .addTo(map).bindPopup(textElement("span", p.name));
+    });
+    el.dataset.loaded = String(1 + points.length);
   }
 })();
