@@ -48,9 +48,11 @@ def catalogue_group() -> None:
 @catalogue_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_command(file: Path) -> None:
-    """Validate every row of FILE (.json or .csv); write all rows, or none if any is bad."""
+    """Validate every row of FILE (.json, .csv, or a .zip of one of them with the photos its
+    products name); write all rows and photos, or nothing if any row or photo is bad."""
     try:
-        report = catalogue_io.import_sections(catalogue_io.read_sections(file))
+        sections, files = catalogue_io.read_any(file)
+        report = catalogue_io.import_sections(sections, files=files)
     except catalogue_io.ImportFailed as exc:
         for problem in exc.problems:
             click.echo(f"{file.name}: {problem}", err=True)

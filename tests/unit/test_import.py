@@ -51,7 +51,7 @@ def _products() -> list[dict]:
             "ocop_stars": (3, 4, 5, None)[i % 4],
             "price_min_vnd": 1000 * i,
             "price_max_vnd": 1500 * i,
-            "images": [f"https://example.org/{i}.jpg"],
+            "where_to_buy": [{"name": f"Shop {i}", "url": f"https://example.org/{i}"}],
         }
         for i in range(1, N_PRODUCTS + 1)
     ]

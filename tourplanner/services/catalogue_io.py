@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,7 +31,9 @@ from tourplanner.domain.catalogue import (
     split_gloss,
 )
 from tourplanner.domain.errors import ValidationError
+from tourplanner.domain.images import MAX_BYTES, CheckedImage, ImageProblem, check_image
 from tourplanner.domain.records import PLURAL, RECORD_TYPES, SPECS, Problem, validate
+from tourplanner.services import product_media
 from tourplanner.services.unit_of_work import unit_of_work
 
 MODELS = {"village": Village, "product": Product, "experience": Experience}
@@ -130,19 +133,138 @@ def parse_csv(text: str) -> dict[str, list[tuple[int, dict]]]:
 Sections = Mapping[str, Iterable[tuple[int, Mapping[str, Any]]]]
 
 
-def import_sections(sections: Sections) -> ImportReport:
-    """Validate all rows, then upsert them in one transaction; ImportFailed on any problem."""
-    with unit_of_work() as session:
+def import_sections(sections: Sections, *, files: Files | None = None) -> ImportReport:
+    """Validate all rows (and the photos they name), then upsert them in one transaction.
+
+    ``files`` are the other files of a zip, by name: a product's ``images`` name them. Without
+    ``files`` an image must be one already stored. Raises ImportFailed with every problem;
+    then nothing is written, neither rows nor photos.
+    """
+    with product_media.staged() as stage, unit_of_work() as session:
         existing = set(session.scalars(select(Village.slug)))
         cleaned, problems = validate(sections, existing)
+        numbers = [n for n, _ in sections.get("product", [])]
+        images, image_problems = _check_images(cleaned["product"], numbers, files)
+        problems = sorted(
+            [*problems, *image_problems], key=lambda p: (p.row, RECORD_TYPES.index(p.record))
+        )
         if problems:
             raise ImportFailed(problems)
+        stage.write(list(images.values()))
         report = ImportReport()
         villages = {v.slug: v for v in session.scalars(select(Village))}
         for kind in RECORD_TYPES:
             _upsert(session, kind, cleaned[kind], villages, report)
             session.flush()
         return report
+
+
+def _check_images(
+    rows: list[dict], numbers: list[int], files: Files | None
+) -> tuple[dict[str, CheckedImage], list[Problem]]:
+    """Check every photo a product names; replace the names by the stored names.
+
+    Problems: a file missing from the zip, not an image, too large or small, damaged; the
+    same name twice in one product; the same picture under two names (a digitising slip).
+    """
+    checked: dict[str, CheckedImage] = {}
+    problems: list[Problem] = []
+    first_seen: dict[str, tuple[str, int]] = {}  # digest -> (file name, row)
+    for number, row in zip(numbers, rows, strict=True):
+        stored, names = [], row.get("images") or []
+        for name in dict.fromkeys(names):  # each name once; a repeat is one problem
+            problem = _image_problem(name, names, files, checked, first_seen, number)
+            if problem:
+                problems.append(Problem(number, "images", problem, "product"))
+            elif name in checked:
+                stored.append(checked[name].stored_name)
+            else:
+                stored.append(name)  # an already stored photo
+        row["images"] = stored
+    return checked, problems
+
+
+def _image_problem(
+    name: str,
+    names: list[str],
+    files: Files | None,
+    checked: dict[str, CheckedImage],
+    first_seen: dict[str, tuple[str, int]],
+    row: int,
+) -> str | None:
+    twice = f"{name}: listed twice" if names.count(name) > 1 else None
+    if files is None or name not in files:
+        if product_media.exists(name):
+            return twice
+        return (
+            f"{name}: no such file in the zip"
+            if files is not None
+            else f"{name}: no stored photo of that name (import photos in a zip)"
+        )
+    if files[name] is None:
+        return f"{name}: larger than {MAX_BYTES:,} bytes"
+    if name not in checked:
+        try:
+            image = check_image(files[name])
+        except ImageProblem as exc:
+            return f"{name}: {exc}"
+        seen = first_seen.setdefault(image.digest, (name, row))
+        if seen[0] != name:
+            return f"{name}: the same picture as {seen[0]} (row {seen[1]})"
+        checked[name] = image
+    return twice
+
+
+# --- zip archives ----------------------------------------------------------------------------
+
+RawSections = dict[str, list[tuple[int, dict]]]
+#: The zip's other files by name; None for one too large to be a photo (never decompressed).
+Files = dict[str, bytes | None]
+MAX_ZIP_ENTRIES = 5000
+MAX_ZIP_BYTES = 1024 * 1024 * 1024  # uncompressed, all files together
+
+
+def read_zip(data: bytes | Path) -> tuple[RawSections, Files]:
+    """A zip of one catalogue file (.csv or .json) and the photos it names.
+
+    Files are read by name, never extracted, so no path in the archive reaches the disk.
+    Sizes are checked from the directory before anything is decompressed (zip bombs).
+    """
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    try:
+        archive = zipfile.ZipFile(source)
+    except zipfile.BadZipFile:
+        raise ValidationError("not a zip archive", code="import_invalid") from None
+    with archive:
+        entries = [i for i in archive.infolist() if not i.is_dir()]
+        entries = [i for i in entries if not i.filename.startswith(("__MACOSX/", "."))]
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise ValidationError(f"at most {MAX_ZIP_ENTRIES} files in a zip")
+        if sum(i.file_size for i in entries) > MAX_ZIP_BYTES:
+            raise ValidationError("the zip unpacks to more than 1 GiB")
+        tables = [i for i in entries if i.filename.lower().endswith((".csv", ".json"))]
+        if len(tables) != 1:
+            raise ValidationError(
+                f"a zip needs exactly one .csv or .json catalogue file (found {len(tables)})",
+                code="import_invalid",
+            )
+        table = tables[0]
+        text = archive.read(table).decode("utf-8-sig")
+        sections = parse_json(text) if table.filename.lower().endswith(".json") else parse_csv(text)
+        files: dict[str, bytes | None] = {}
+        for info in entries:
+            if info is table:
+                continue
+            # Larger than any accepted photo: named as too large without decompressing it.
+            files[info.filename] = archive.read(info) if info.file_size <= MAX_BYTES else None
+        return sections, files
+
+
+def read_any(path: Path) -> tuple[RawSections, Files | None]:
+    """``flask catalogue import`` input: a .json, a .csv, or a .zip of one of them and photos."""
+    if path.suffix.lower() == ".zip":
+        return read_zip(path)
+    return read_sections(path), None
 
 
 def _upsert(session, kind: str, rows: list[dict], villages: dict, report: ImportReport) -> None:

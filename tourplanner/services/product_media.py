@@ -52,16 +52,26 @@ def _write(image: CheckedImage) -> bool:
     return True
 
 
-@contextmanager
-def staged(images: list[CheckedImage]) -> Iterator[list[str]]:
-    """Store ``images`` for the block; if the block raises, remove the files it added."""
-    added: list[Path] = []
-    try:
+class Stage:
+    """Files written during one import; removed again if the import fails."""
+
+    def __init__(self) -> None:
+        self.added: list[Path] = []
+
+    def write(self, images: list[CheckedImage]) -> None:
         for image in images:
             if _write(image):
-                added.append(media_dir() / image.stored_name)
-        yield [image.stored_name for image in images]
+                self.added.append(media_dir() / image.stored_name)
+
+
+@contextmanager
+def staged() -> Iterator[Stage]:
+    """A :class:`Stage` for the block; if the block raises (the database transaction inside
+    it failed or was refused), the files it added are removed."""
+    stage = Stage()
+    try:
+        yield stage
     except BaseException:
-        for path in added:
+        for path in stage.added:
             path.unlink(missing_ok=True)
         raise
