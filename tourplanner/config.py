@@ -79,6 +79,13 @@ def from_environment() -> dict:
         "BOOKING_HOLD_HOURS": int(os.environ.get("BOOKING_HOLD_HOURS", "24")),
         "NOTIFY_RETRY_BASE_SECONDS": float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "30")),
         "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "6")),
+        # A notification handed to the broker this long ago and still pending is handed over
+        # again (a broker restarted without persistence loses its queue).
+        "NOTIFY_REQUEUE_SECONDS": float(os.environ.get("NOTIFY_REQUEUE_SECONDS", "60")),
+        # A notification claimed this long ago by a worker that never finished goes back out.
+        "NOTIFY_SENDING_STALE_SECONDS": float(
+            os.environ.get("NOTIFY_SENDING_STALE_SECONDS", "600")
+        ),
         "OUTBOX_DISPATCH_SECONDS": float(os.environ.get("OUTBOX_DISPATCH_SECONDS", "30")),
         "HOLD_EXPIRY_CHECK_SECONDS": float(os.environ.get("HOLD_EXPIRY_CHECK_SECONDS", "60")),
         "TRAVEL_TIME_PROVIDER": os.environ.get("TRAVEL_TIME_PROVIDER", "geodesic"),

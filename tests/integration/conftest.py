@@ -114,69 +114,97 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[str]:
-    """A running cluster; yields the server URL without a database name."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.fail("PostgreSQL 15 is missing: run scripts/install-system-deps.sh")
-    base = Path(tempfile.mkdtemp(prefix="tourplanner-pg-"))
-    base.chmod(0o755)
-    data = base / "data"
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres")
-        shutil.chown(data, "postgres")
-    port = free_port()
-    subprocess.run(
-        _as_postgres(
-            [
-                str(PG_BIN / "initdb"),
-                "-D",
-                str(data),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--no-sync",
-            ]
-        ),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    options = (
-        f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    subprocess.run(
-        _as_postgres(
-            [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(base / "server.log"),
-                "-o",
-                options,
-                "-w",
-                "start",
-            ]
-        ),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}"
-    finally:
+class PostgresCluster:
+    """A throw-away PostgreSQL 15 cluster in a temporary directory, on a free port."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="tourplanner-pg-"))
+        self.data = self.base / "data"
+        self.port = free_port()
+
+    @property
+    def url(self) -> str:
+        """The server URL without a database name."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args]),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def create(self) -> None:
+        self.base.chmod(0o755)
+        self.data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres")
+            shutil.chown(self.data, "postgres")
         subprocess.run(
             _as_postgres(
-                [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        self.start()
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._ctl("-l", str(self.base / "server.log"), "-o", options, "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "-w", "stop")
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; returns its URL."""
+        import psycopg
+
+        with psycopg.connect(f"{self.url}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"{self.url}/{name}"
+
+    def destroy(self) -> None:
+        subprocess.run(
+            _as_postgres(
+                [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
             ),
             stdout=subprocess.DEVNULL,
         )
-        shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def new_postgres_cluster() -> PostgresCluster:
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail("PostgreSQL 15 is missing: run scripts/install-system-deps.sh")
+    cluster = PostgresCluster()
+    cluster.create()
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[str]:
+    """A running cluster; yields the server URL without a database name."""
+    cluster = new_postgres_cluster()
+    try:
+        yield cluster.url
+    finally:
+        cluster.destroy()
 
 
 @pytest.fixture(scope="session")

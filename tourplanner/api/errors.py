@@ -11,12 +11,15 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tourplanner.domain.errors import DomainError
+from tourplanner.extensions import db
 from tourplanner.i18n import current_lang
 
 log = logging.getLogger(__name__)
+DB_RETRY_SECONDS = 5
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
@@ -56,12 +59,33 @@ def register_error_handlers(app: Flask) -> None:
         # Werkzeug's descriptions are English only; the page heading is translated.
         return _page(status, exc.description if current_lang() == "en" else None)
 
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # pragma: no cover - a 500 is a bug; keep the shape
         log.exception("unhandled error on %s", request.path)
         if _wants_json():
             return error_response(500, "internal_error", "Something went wrong on our side.")
         return _page(500, None)
+
+
+def _database_unavailable(exc: Exception):
+    """The database does not answer (restart, failover): 503, never a 500. The pool checks
+    each connection before use (pool_pre_ping), so requests recover by themselves."""
+    log.warning("database unavailable on %s: %s", request.path, exc.__class__.__name__)
+    db.session.rollback()
+    if _wants_json():
+        response = error_response(
+            503,
+            "database_unavailable",
+            "The database is not answering; try again shortly.",
+            {"retry_after": DB_RETRY_SECONDS},
+        )
+    else:
+        response = make_response(_page(503, None))
+    response.headers["Retry-After"] = str(DB_RETRY_SECONDS)
+    return response
 
 
 def _details(exc: HTTPException) -> dict[str, Any]:

@@ -94,15 +94,21 @@ def create_booking(
                 _release_expired_key(session, idempotency_key, now)
             booking = _insert(session, request, slots, idempotency_key, now)
             booking.manage_token_hash = token_hash
-            queued = notifications.on_booking_requested(session, booking, token)
+            rows = notifications.on_booking_requested(session, booking, token)
+            session.flush()
+            # The answer and the rows to hand over are read before the commit: if the
+            # database goes away right after it, the tourist still learns the booking exists
+            # (a 503 then would invite a retry that books twice).
+            answer = view(booking, manage_token=token)
+            handover = notifications.queued(rows)
     except IntegrityError:
         existing = _by_key(idempotency_key, request, now) if idempotency_key else None
         if existing is None:
             raise
         return view(existing), True
     _count_ip_places(ip_limit, client_ip, places)
-    notifications.dispatch_after_commit(queued)
-    return view(booking, manage_token=token), False
+    notifications.dispatch_after_commit(handover)
+    return answer, False
 
 
 def _key_cutoff(now: datetime) -> datetime:

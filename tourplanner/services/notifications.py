@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,7 +45,11 @@ from tourplanner.services.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 DELIVER_TASK = "tasks.notifications.deliver"
-QUEUED_STALE = timedelta(minutes=5)
+#: A pending row handed to the broker longer ago than this (NOTIFY_REQUEUE_SECONDS) is handed
+#: over again: its task may have been lost with a broker restarted without persistence. A
+#: second task for a row is harmless: only one claim (pending -> sending) can succeed.
+QUEUED_STALE = timedelta(seconds=60)
+#: A row claimed longer ago than this (NOTIFY_SENDING_STALE_SECONDS) belongs to a dead worker.
 SENDING_STALE = timedelta(minutes=10)
 NOTIFIERS_KEY = "tourplanner.notifiers"
 MAX_WEBHOOK_URL = 500  # villages.webhook_url
@@ -281,7 +286,20 @@ def _eager() -> bool:
     return bool(_celery().conf.task_always_eager)
 
 
-def dispatch_after_commit(rows: list[Notification]) -> None:
+@dataclass(frozen=True)
+class Queued:
+    """What hand-over needs of a row, read before the commit (no query after it)."""
+
+    id: int
+    channel: str
+
+
+def queued(rows: list[Notification]) -> list[Queued]:
+    """Call inside the unit of work, after a flush."""
+    return [Queued(row.id, row.channel) for row in rows]
+
+
+def dispatch_after_commit(rows: Sequence[Notification | Queued]) -> None:
     """Hand freshly committed rows to the workers; never raises (the outbox keeps what fails).
 
     The change these rows report is already committed: a notification problem must not turn
@@ -369,7 +387,13 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
     must not come back forever).
     """
     now = now or now_utc()
-    stale = now - SENDING_STALE
+    requeue_before = now - timedelta(
+        seconds=current_app.config.get("NOTIFY_REQUEUE_SECONDS") or QUEUED_STALE.total_seconds()
+    )
+    stale = now - timedelta(
+        seconds=current_app.config.get("NOTIFY_SENDING_STALE_SECONDS")
+        or SENDING_STALE.total_seconds()
+    )
     max_attempts = int(current_app.config.get("NOTIFY_MAX_ATTEMPTS", 6))
     with unit_of_work() as session:
         for status, used_up in (("failed", True), ("pending", False)):
@@ -391,7 +415,7 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
             .where(
                 Notification.status == "pending",
                 or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-                or_(Notification.queued_at.is_(None), Notification.queued_at < now - QUEUED_STALE),
+                or_(Notification.queued_at.is_(None), Notification.queued_at < requeue_before),
             )
             .order_by(Notification.id)
             .limit(limit)
