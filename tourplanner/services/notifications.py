@@ -343,7 +343,7 @@ def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
         for nid in ids:
             _deliver_contained(nid)
         return len(ids)
-    handed = 0
+    handed: list[int] = []
     try:
         with celery.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
@@ -351,11 +351,13 @@ def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
                 celery.send_task(
                     DELIVER_TASK, args=[nid], countdown=countdown, connection=conn, retry=False
                 )
-                _mark_queued(nid)
-                handed += 1
+                handed.append(nid)
     except Exception as exc:  # broker unreachable (kombu OperationalError, redis, OSError...)
-        log.warning("%s notification(s) stay in the outbox: %s", len(ids) - handed, exc)
-    return handed
+        log.warning("%s notification(s) stay in the outbox: %s", len(ids) - len(handed), exc)
+    finally:
+        # One UPDATE for all the rows handed over (one commit per booking, not per message).
+        _mark_queued(handed)
+    return len(handed)
 
 
 def _deliver_contained(nid: int) -> None:
@@ -367,11 +369,13 @@ def _deliver_contained(nid: int) -> None:
         _rollback()
 
 
-def _mark_queued(nid: int) -> None:
+def _mark_queued(ids: list[int]) -> None:
+    if not ids:
+        return
     with unit_of_work() as session:
         session.execute(
             update(Notification)
-            .where(Notification.id == nid, Notification.status == "pending")
+            .where(Notification.id.in_(ids), Notification.status == "pending")
             .values(queued_at=now_utc())
             .execution_options(synchronize_session=False)
         )
