@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import struct
 import zipfile
 import zlib
 
 
-def make_png(seed: int, width: int = 240, height: int = 200) -> bytes:
-    """A valid RGB PNG whose pixels depend on ``seed`` (so every photo is a different file)."""
+def make_png(seed: int, width: int = 240, height: int = 200, *, noise: bool = False) -> bytes:
+    """A valid RGB PNG whose pixels depend on ``seed`` (so every photo is a different file);
+    ``noise``: random pixels, which do not compress (a file as large as a real photo)."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return (
@@ -21,7 +23,11 @@ def make_png(seed: int, width: int = 240, height: int = 200) -> bytes:
         )
 
     r, g, b = seed % 251, (seed // 251) % 251, (seed * 7) % 253
-    rows = b"".join(b"\x00" + bytes((r, g, (b + y) % 256)) * width for y in range(height))
+    if noise:
+        rng = random.Random(seed)
+        rows = b"".join(b"\x00" + rng.randbytes(3 * width) for _ in range(height))
+    else:
+        rows = b"".join(b"\x00" + bytes((r, g, (b + y) % 256)) * width for y in range(height))
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))

@@ -11,3 +11,4 @@ bp = Blueprint("web", __name__)
 
 # Importing the modules registers their routes on bp.
 from tourplanner.web import admin, auth, bookings, handbook, planner, village  # noqa: E402,F401
+from tourplanner.web import products_admin  # noqa: E402,F401
