@@ -57,7 +57,13 @@ def _extensions(problem: Problem, tour: list[int], used: set[int]) -> Iterator[l
 def check_prefix(problem: Problem, tour: list[int]) -> list[str]:
     """Window violations only (no return-time, must-visit or budget check)."""
     relaxed = Problem(
-        **{**problem.__dict__, "day_end": 10**9, "must_visit": frozenset(), "budget": None}
+        **{
+            **problem.__dict__,
+            "day_end": 10**9,
+            "must_visit": frozenset(),
+            "budget": None,
+            "max_travel": None,  # the return leg of a prefix may be longer than a detour
+        }
     )
     return check(relaxed, [tour])
 
@@ -93,3 +99,13 @@ def brute_force_tours(problem: Problem, tours: int) -> float:
         return out
 
     return best(0, frozenset(), tours)
+
+
+def brute_force_objective(problem: Problem) -> float:
+    """Optimal single-tour ``score - travel_weight * travel`` by enumeration, tours over
+    ``max_travel`` refused (the checker says so); -inf if no tour satisfies the must-visits."""
+    best = -math.inf
+    for tour in _extensions(problem, [], set()):
+        if not check(problem, [tour]):
+            best = max(best, problem.objective([tour]))
+    return best

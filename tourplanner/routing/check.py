@@ -6,6 +6,7 @@ windows), so a bug in the solver's incremental bookkeeping shows up as a violati
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from .problem import Problem, Stop
@@ -54,13 +55,18 @@ def check(
     """Return every violated constraint of a multi-tour solution (empty list = feasible).
 
     Checks windows, day budget, repeated/terminal/excluded nodes, must-visit nodes,
-    ``max_stops`` per tour, the money budget and, if given, the claimed score.
+    ``max_stops`` and ``max_travel`` per tour, the money budget and, if given, the claimed score.
     """
     seen: list[int] = [v for tour in tours for v in tour]
     errors = _node_errors(problem, seen)
     for t, tour in enumerate(tours):
         if problem.max_stops is not None and len(tour) > problem.max_stops:
             errors.append(f"tour {t} has {len(tour)} stops > {problem.max_stops}")
+        if problem.max_travel is not None:
+            route = [problem.start, *tour, problem.end]
+            moved = sum(problem.travel[a][b] for a, b in itertools.pairwise(route))
+            if moved > problem.max_travel:
+                errors.append(f"tour {t} travels {moved} > {problem.max_travel}")
         errors.extend(f"tour {t}: {e}" for e in simulate(problem, tour)[2])
     if problem.budget is not None and problem.costs is not None:
         spent = sum(problem.costs[v] for v in seen)

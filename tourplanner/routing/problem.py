@@ -7,6 +7,7 @@ dependency on the web stack, the database or the travel-time source.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -68,6 +69,14 @@ class Problem:
         If true, ``start of service + service <= close`` of the window used. Off for OPTW.
     names : length-n strings, optional
         Labels used in error messages.
+    travel_weight : float
+        Score given up per tick of travel. The solver maximises ``sum(scores) -
+        travel_weight * total travel`` (ties: the earlier return wins). 0 (the default, the
+        OPTW benchmarks) maximises the score alone. With a weight, a stop is kept only when
+        its score is worth the detour it adds, and of two days of equal score the one with
+        less travel wins.
+    max_travel : int, optional
+        Most travel ticks per tour (a hard limit like the day's end).
     """
 
     travel: Sequence[Sequence[int]]
@@ -85,11 +94,25 @@ class Problem:
     max_stops: int | None = None
     finish_within_window: bool = False
     names: Sequence[str] | None = None
+    travel_weight: float = 0.0
+    max_travel: int | None = None
 
     @property
     def n(self) -> int:
         """Number of nodes, including the start and end nodes."""
         return len(self.service)
+
+    def tour_travel(self, tour: Sequence[int]) -> int:
+        """Travel ticks of one tour (visited nodes, start and end excluded). O(len(tour))."""
+        route = [self.start, *tour, self.end]
+        return sum(self.travel[a][b] for a, b in itertools.pairwise(route))
+
+    def objective(self, tours: Sequence[Sequence[int]]) -> float:
+        """What the solver maximises: the score minus ``travel_weight`` x total travel."""
+        score = sum(self.scores[v] for tour in tours for v in tour)
+        if not self.travel_weight:
+            return float(score)
+        return score - self.travel_weight * sum(self.tour_travel(t) for t in tours)
 
     def validate(self) -> None:
         """Raise :class:`InvalidProblem` if the arrays disagree or hold impossible values."""
@@ -107,6 +130,8 @@ class Problem:
             raise InvalidProblem("day_end is before day_start")
         if any(d < 0 for d in self.service) or any(t < 0 for row in self.travel for t in row):
             raise InvalidProblem("travel and service times must be non-negative")
+        if self.travel_weight < 0 or (self.max_travel is not None and self.max_travel < 0):
+            raise InvalidProblem("travel_weight and max_travel must be non-negative")
         bad = (self.must_visit & self.excluded) | (self.must_visit & {self.start, self.end})
         if bad:
             raise InvalidProblem(f"nodes {sorted(bad)} are must-visit and excluded/terminal")
@@ -143,6 +168,10 @@ class Solution:
         Clearly different good solutions (only on the top-level solution).
     iterations : int
         Number of local-search iterations performed.
+    travel : list of int
+        Per tour, the travel ticks (start to end).
+    objective : float
+        ``score - travel_weight * sum(travel)``: what the solver maximised.
     """
 
     tours: list[list[int]]
@@ -152,6 +181,8 @@ class Solution:
     cost: int = 0
     alternatives: list[Solution] = field(default_factory=list)
     iterations: int = 0
+    travel: list[int] = field(default_factory=list)
+    objective: float = 0.0
 
     @property
     def visited(self) -> frozenset[int]:

@@ -18,7 +18,12 @@ Operations Research 36:3281-3290, with these changes:
 * after RESTORE_AFTER iterations without improvement the search returns to the best solution
   (every third time followed by removing half of each tour); after RESTART_AFTER it starts
   again from empty tours, keeping the overall best; an elite pool of distinct visited sets
-  supplies the alternatives.
+  supplies the alternatives;
+* with a ``travel_weight`` or a ``max_travel`` (the day planner) the objective is the score
+  minus the weighted travel: every local optimum ends with a *trim* that removes the stop
+  whose score is worth least against the travel it adds while that gains (or while a tour
+  travels more than ``max_travel``), and the exact small-tour DP keeps Pareto labels of
+  (departure, travel) instead of one earliest departure. Without them nothing changes.
 
 The local optimum of an iteration (insertion rounds, or-opt, 2-opt, replace) runs in the
 compiled kernels of :mod:`.kernels`; this module keeps the state, the shake and the bookkeeping.
@@ -106,6 +111,11 @@ class _Search:
         self.budget = problem.budget if problem.budget is not None else INF
         self.max_stops = problem.max_stops if problem.max_stops is not None else INF
         self.must = frozenset(problem.must_visit)
+        self.w = float(problem.travel_weight)
+        self.max_travel = problem.max_travel if problem.max_travel is not None else INF
+        # Only the planner's objective needs the trim and the travel term; the OPTW
+        # benchmarks (weight 0, no travel limit) keep the pure score search.
+        self.weighted = self.w > 0 or problem.max_travel is not None
         big = sum(abs(s) for s in problem.scores) + 1.0
         self.sscore = [
             float(s) + (big if j in self.must else 0.0) for j, s in enumerate(problem.scores)
@@ -291,12 +301,58 @@ class _Search:
             self.settled,
         )
         self.routes = [self.R[r, : self.sizes[r]].tolist() for r in range(self.m)]
+        if self.weighted:
+            for r in range(self.m):
+                self.trim(r)
+
+    def travel_of(self, route: list[int]) -> int:
+        """Travel ticks of a route with its sentinels. O(L)."""
+        T = self.T
+        return sum(T[a][b] for a, b in itertools.pairwise(route))
+
+    def trim(self, r: int) -> None:
+        """Remove visits of tour r while that raises ``score - w * travel`` or the tour
+        travels more than ``max_travel``; must-visit nodes stay. O(L^2) per removal.
+
+        The insertion kernels add every feasible stop with a positive score; this is the
+        descent step of the weighted objective. Each round removes the visit with the lowest
+        score per tick of travel it adds (ties: the earliest position), so the result is
+        deterministic.
+        """
+        T = self.T
+        while True:
+            route = self.routes[r]
+            over = self.travel_of(route) > self.max_travel
+            best_q, best_ratio = -1, math.inf
+            for q in range(1, len(route) - 1):
+                j = route[q]
+                if j in self.must:
+                    continue
+                saved = T[route[q - 1]][j] + T[j][route[q + 1]] - T[route[q - 1]][route[q + 1]]
+                if saved <= 0 or (not over and self.sscore[j] >= self.w * saved):
+                    continue
+                ratio = self.sscore[j] / saved
+                if ratio < best_ratio:
+                    best_q, best_ratio = q, ratio
+            if best_q < 0:
+                return
+            before = len(route)
+            self._drop(r, {best_q})
+            if len(self.routes[r]) == before:  # dropping it breaks a window: keep the tour
+                return
 
     # ----------------------------------------------------------------- snapshots
     def value(self) -> tuple[float, int]:
-        """Search objective: (score incl. must-visit bonus, minus total tour time)."""
+        """Search objective: (score incl. must-visit bonus minus weighted travel, minus total
+        tour time). A tour over ``max_travel`` (only must-visits left) ranks below all."""
         total = sum(self.sscore[j] for route in self.routes for j in route[1:-1])
-        return total, -sum(int(self.arr[r, self.sizes[r] - 1]) for r in range(self.m))
+        back = -sum(int(self.arr[r, self.sizes[r] - 1]) for r in range(self.m))
+        if self.weighted:
+            moved = [self.travel_of(route) for route in self.routes]
+            if max(moved) > self.max_travel:
+                return float(NEG), back
+            total -= self.w * sum(moved)
+        return total, back
 
     def snapshot(self) -> list[list[int]]:
         """Copy of the tours with sentinels."""
@@ -459,13 +515,17 @@ def _build_solution(search: _Search, routes: list[list[int]], iterations: int) -
         schedule.append(stops)
         returns.append(clock + search.T[prev][route[-1]])
     visited = [j for tour in tours for j in tour]
+    moved = [search.travel_of(route) for route in routes]
+    score = sum(p.scores[j] for j in visited)
     return Solution(
         tours=tours,
-        score=sum(p.scores[j] for j in visited),
+        score=score,
         schedule=schedule,
         returns=returns,
         cost=sum(search.cost[j] for j in visited),
         iterations=iterations,
+        travel=moved,
+        objective=score - search.w * sum(moved) if search.w else float(score),
     )
 
 
@@ -545,6 +605,8 @@ def solve(
     best_routes, iterations = _run(search, pool, main_deadline, cap)
     best_key = frozenset(j for route in best_routes for j in route[1:-1])
     missing = search.must - best_key
+    if not missing and any(search.travel_of(r) > search.max_travel for r in best_routes):
+        missing = search.must  # the must-visits alone travel more than max_travel
     if missing:
         raise MustVisitInfeasible(sorted(missing), problem.names)
     solution = _build_solution(search, best_routes, iterations)
@@ -565,7 +627,7 @@ def solve(
         # pairwise differences are symmetric, so the set stays valid).
         ranked = sorted(
             [solution] + [_build_solution(search, routes, iterations) for routes in picked],
-            key=lambda sol: (sol.score, -sum(sol.returns)),
+            key=lambda sol: (sol.objective, -sum(sol.returns)),
             reverse=True,
         )
         solution, solution.alternatives = ranked[0], ranked[1:]
@@ -577,6 +639,8 @@ def _run(
 ) -> tuple[list[list[int]], int]:
     """Exact DP for small single tours, the iterated local search otherwise."""
     if search.m == 1 and len(search.cands) <= EXACT_MAX_CANDIDATES:
+        if search.weighted:
+            return _exact_single_weighted(search, pool), 0
         return _exact_single(search, pool), 0
     return _iterate(search, pool, deadline, cap)
 
@@ -679,6 +743,98 @@ def _exact_single(search: _Search, pool: _ElitePool) -> list[list[int]]:  # noqa
     return [best_route]
 
 
+def _exact_single_weighted(search: _Search, pool: _ElitePool) -> list[list[int]]:  # noqa: C901
+    """Exact single-tour optimum of ``score - w * travel`` within ``max_travel``.
+
+    As :func:`_exact_single`, but a state keeps the Pareto set of (departure, travel) labels:
+    an earlier departure never hurts what follows and travel adds up, so a label beaten on
+    both is dropped; the others may each lead to the optimum. O(2^k * k^2 * P) for P labels
+    per state (a few on day plans).
+    """
+    p, cands, T, d, wins = search.p, search.cands, search.T, search.d, search.wins
+    k = len(cands)
+    full = 1 << k
+    # labels[mask][i]: list of (departure, travel, parent last index, parent label index)
+    labels: list[list[list[tuple[int, int, int, int]]]] = [
+        [[] for _ in range(k)] for _ in range(full)
+    ]
+    cost = [0] * full
+    for mask in range(1, full):
+        low = (mask & -mask).bit_length() - 1
+        cost[mask] = cost[mask & (mask - 1)] + search.cost[cands[low]]
+    for i, c in enumerate(cands):
+        s = _first_start(wins[c], p.day_start + T[p.start][c])
+        if s != NEG and T[p.start][c] <= search.max_travel:
+            labels[1 << i][i].append((s + d[c], T[p.start][c], -1, -1))
+    limit = min(search.max_stops, k)
+    best_value: tuple[float, int] = (0.0 if not search.must else float(NEG), -p.day_start)
+    best_route = [p.start, p.end]
+    for mask in range(1, full):
+        if cost[mask] > search.budget:
+            continue
+        size = mask.bit_count()
+        value_of_set = sum(search.sscore[cands[i]] for i in range(k) if mask >> i & 1)
+        best_here: tuple[float, int] | None = None
+        best_label = (-1, -1)
+        for i in range(k):
+            for li, (t, moved, _, _) in enumerate(labels[mask][i]):
+                if t >= INF:  # dominated
+                    continue
+                back_leg = T[cands[i]][p.end]
+                if t + back_leg <= p.day_end and moved + back_leg <= search.max_travel:
+                    value = (value_of_set - search.w * (moved + back_leg), -(t + back_leg))
+                    if best_here is None or value > best_here:
+                        best_here, best_label = value, (i, li)
+                if size >= limit:
+                    continue
+                for j in range(k):
+                    if mask >> j & 1:
+                        continue
+                    c = cands[j]
+                    s = _first_start(wins[c], t + T[cands[i]][c])
+                    if s == NEG or moved + T[cands[i]][c] > search.max_travel:
+                        continue
+                    _add_label(labels[mask | 1 << j][j], (s + d[c], moved + T[cands[i]][c], i, li))
+        if best_here is None:
+            continue
+        route = _unwind_labels(labels, mask, *best_label, cands, p.start, p.end)
+        if all(m in route for m in search.must):
+            pool.offer(best_here, [route])
+            if best_here > best_value:
+                best_value, best_route = best_here, route
+    return [best_route]
+
+
+def _add_label(labels: list[tuple[int, int, int, int]], new: tuple[int, int, int, int]) -> None:
+    """Insert a (departure, travel, ...) label unless one is as good on both. O(P)."""
+    for old in labels:
+        if old[0] <= new[0] and old[1] <= new[1]:
+            return
+    # Dominated labels are marked, not removed, so that parent label indexes stay valid.
+    for q, old in enumerate(labels):
+        if new[0] <= old[0] and new[1] <= old[1] and old[0] < INF:
+            labels[q] = (INF, INF, old[2], old[3])
+    labels.append(new)
+
+
+def _unwind_labels(
+    labels: list[list[list[tuple[int, int, int, int]]]],
+    mask: int,
+    last: int,
+    label: int,
+    cands: list[int],
+    start: int,
+    end: int,
+) -> list[int]:
+    """Rebuild the node sequence of a Pareto label from its parent pointers. O(k)."""
+    order = []
+    while last >= 0:
+        order.append(cands[last])
+        _, _, parent, parent_label = labels[mask][last][label]
+        mask, last, label = mask & ~(1 << last), parent, parent_label
+    return [start, *reversed(order), end]
+
+
 def _unwind(
     parent: list[list[int]], mask: int, last: int, cands: list[int], start: int, end: int
 ) -> list[int]:
@@ -731,7 +887,9 @@ def _iterate(
             stale += 1
             if stale % RESTORE_AFTER == 0:
                 combined = _recombined(search, tours, best)
-                if combined is not None:  # better than best by construction
+                # Better than best by construction without a travel weight; with one, the
+                # trim may give back more than the pooled tours gained.
+                if combined is not None and combined[0] > best_value:
                     best_value, best = combined
                     shake_size, stale = 1, 0
                     if best_value > overall_value:
