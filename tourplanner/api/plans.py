@@ -34,7 +34,10 @@ from tourplanner.domain.planning import (
     MAX_ALTERNATIVES,
     MAX_SLUGS,
     MAX_STOPS_LIMIT,
+    MAX_TRAVEL_MINUTES,
+    MIN_TRAVEL_MINUTES,
     MODES,
+    PACES,
 )
 from tourplanner.extensions import csrf
 from tourplanner.security.limits import limit, limiter, rate_limits_off
@@ -175,6 +178,26 @@ PLAN_REQUEST = _closed(
         "description": "How many itineraries to return at most (the best one included)",
     },
     lang={"type": "string", "enum": list(LANGS), "default": "vi"},
+    pace={
+        "type": "string",
+        "enum": list(PACES),
+        "default": "balanced",
+        "description": "How full the day is. "
+        + "; ".join(
+            f"{p.name}: at most {p.max_stops} stops, each at least {p.min_visit_minutes} min, "
+            f"at most {round(100 * p.max_road_share)}% of the day on the road, "
+            f"1 interest point worth {p.minutes_per_point} min of driving, "
+            f"{'with' if p.fillers else 'no'} stops outside the stated interests"
+            for p in PACES.values()
+        ),
+    },
+    max_travel_minutes={
+        "type": ["integer", "null"],
+        "minimum": MIN_TRAVEL_MINUTES,
+        "maximum": MAX_TRAVEL_MINUTES,
+        "description": "Most minutes on the road for the whole day (within the pace's share); "
+        "when no itinerary can keep to it the answer has none and a reason",
+    },
 )
 STOP = _obj(
     [
@@ -228,6 +251,7 @@ ITINERARY = _obj(
         ["cost_vnd", "travel_minutes", "visit_minutes", "score"],
         cost_vnd=INT,
         travel_minutes=INT,
+        road_share_percent={**INT, "description": "Road time as a share of the day, in %"},
         visit_minutes=INT,
         wait_minutes=INT,
         km={"type": "number"},

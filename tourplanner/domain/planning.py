@@ -14,7 +14,12 @@ Rules (documented in ``docs/planner.md``):
   party with children; for lower minimum ages the stop says we cannot check ages;
 * a workshop without a price for a category present in the party is not offered to it;
 * a visit costs nothing unless a public page states a per-person price (then it is used per
-  person and marked as reported, with its date).
+  person and marked as reported, with its date);
+* the ``pace`` (:data:`PACES`) caps the stops, drops experiences shorter than its least visit
+  time, limits the road time to a share of the day (and to ``max_travel_minutes`` when given),
+  allows filler stops (a category the request does not name) only when packed or when no
+  interest is given, and sets the exchange rate between interest and driving: a stop is added
+  only if its interest score is worth the extra minutes on the road at that rate.
 """
 
 from __future__ import annotations
@@ -40,6 +45,49 @@ MAX_STOPS_LIMIT = 10
 MAX_ALTERNATIVES = 5
 MAX_ADDRESS_CHARS = 300
 MAX_SLUGS = 20
+#: Bounds of ``max_travel_minutes`` (a whole day of driving at most).
+MIN_TRAVEL_MINUTES, MAX_TRAVEL_MINUTES = 10, 720
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How full a day is: the rules of one ``pace`` value (documented in docs/planner.md)."""
+
+    name: str
+    #: Most stops in the day (the request's ``max_stops`` may lower it further).
+    max_stops: int
+    #: Experiences shorter than this are not proposed.
+    min_visit_minutes: int
+    #: Largest share of the day (start to end time) spent on the road.
+    max_road_share: float
+    #: Whether stops matching no stated interest may fill the day.
+    fillers: bool
+    #: Exchange rate: minutes of extra driving one interest point is worth. A loved visit
+    #: scores 1 point, a loved workshop 2; a filler (an unnamed category) 0.2.
+    minutes_per_point: int
+
+    @property
+    def travel_weight(self) -> float:
+        """Interest points given up per minute on the road (the solver's travel weight)."""
+        return 1.0 / self.minutes_per_point
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "max_stops": self.max_stops,
+            "min_visit_minutes": self.min_visit_minutes,
+            "max_road_share": self.max_road_share,
+            "fillers": self.fillers,
+            "minutes_per_point": self.minutes_per_point,
+        }
+
+
+PACES: dict[str, Pace] = {
+    "relaxed": Pace("relaxed", 3, 60, 0.25, False, 30),
+    "balanced": Pace("balanced", 5, 45, 0.35, False, 60),
+    "packed": Pace("packed", 8, 30, 0.5, True, 120),
+}
+DEFAULT_PACE = "balanced"
 #: Plans are made for today up to this many days ahead (the booking horizon's default).
 HORIZON_DAYS = 366
 FIELDS = (
@@ -56,6 +104,8 @@ FIELDS = (
     "max_stops",
     "alternatives",
     "lang",
+    "pace",
+    "max_travel_minutes",
 )
 #: The Hanoi area (the capital's boundary box, rounded outwards): starts outside it are refused.
 HANOI_BOX = (20.5, 21.45, 105.25, 106.05)  # south, north, west, east
@@ -102,6 +152,35 @@ class PlanRequest:
     max_stops: int = 5
     alternatives: int = 3
     lang: str = "vi"
+    pace: str = DEFAULT_PACE
+    max_travel_minutes: int | None = None
+
+    @property
+    def pace_rules(self) -> Pace:
+        return PACES[self.pace]
+
+    @property
+    def day_minutes(self) -> int:
+        return (self.end_time.hour * 60 + self.end_time.minute) - (
+            self.start_time.hour * 60 + self.start_time.minute
+        )
+
+    @property
+    def stop_limit(self) -> int:
+        """Most stops: the request's ``max_stops`` within the pace's."""
+        return min(self.max_stops, self.pace_rules.max_stops)
+
+    @property
+    def travel_limit(self) -> int:
+        """Most minutes on the road: the pace's share of the day, and max_travel_minutes."""
+        share = int(self.pace_rules.max_road_share * self.day_minutes)
+        if self.max_travel_minutes is None:
+            return share
+        return min(share, self.max_travel_minutes)
+
+    def is_filler(self, category: str) -> bool:
+        """True if a category matches no stated interest (none stated: nothing is filler)."""
+        return bool(self.interests) and category not in self.interests
 
     def weight(self, category: str) -> float:
         """Interest weight of a craft category for this request."""
@@ -125,6 +204,8 @@ class PlanRequest:
             "max_stops": self.max_stops,
             "alternatives": self.alternatives,
             "lang": self.lang,
+            "pace": self.pace,
+            "max_travel_minutes": self.max_travel_minutes,
         }
 
 
@@ -161,6 +242,10 @@ def parse_request(data: object, today: date) -> PlanRequest:
         max_stops=_int(data, "max_stops", 5, 1, MAX_STOPS_LIMIT),
         alternatives=_int(data, "alternatives", 3, 1, MAX_ALTERNATIVES),
         lang=_choice(data, "lang", LANGS, "vi"),
+        pace=_choice(data, "pace", tuple(PACES), DEFAULT_PACE),
+        max_travel_minutes=_optional_int(
+            data, "max_travel_minutes", MIN_TRAVEL_MINUTES, MAX_TRAVEL_MINUTES
+        ),
     )
 
 
@@ -245,6 +330,15 @@ def _int(data: Mapping, name: str, default: int, low: int, high: int) -> int:
     value = data.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise bad(name, f"expected a whole number between {low} and {high}")
+    return value
+
+
+def _optional_int(data: Mapping, name: str, low: int, high: int) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise bad(name, f"expected a whole number between {low} and {high}, or null")
     return value
 
 
@@ -369,6 +463,11 @@ def make_offer(
 ) -> tuple[Offer | None, str | None]:
     """The offer of one experience to the request's party, or (None, why it is not offered)."""
     party = request.party
+    pace = request.pace_rules
+    if not must and facts.duration < pace.min_visit_minutes:
+        return None, "too_short_for_pace"
+    if not must and not pace.fillers and request.is_filler(facts.category):
+        return None, "no_matching_interest"
     if party.children and facts.min_age is not None and facts.min_age >= ADULT_ONLY_AGE:
         return None, "adults_only"
     reasons: list[dict[str, Any]] = [

@@ -381,7 +381,7 @@ class _ElitePool:
 
     def offer(self, value: tuple[float, int], routes: list[list[int]]) -> None:
         """Keep ``routes`` if its visited set is new and good enough. O(L + size)."""
-        if self.size == 0:
+        if self.size == 0 or value[0] <= NEG:  # NEG: a tour over max_travel
             return
         key = frozenset(j for route in routes for j in route[1:-1])
         old = self.items.get(key)

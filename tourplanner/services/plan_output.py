@@ -85,12 +85,16 @@ def itinerary(builder: _Builder, solution: Solution) -> dict[str, Any]:
     order = [0, *[s.node for s in schedule], 0]
     legs = [_leg(builder, a, b) for a, b in itertools.pairwise(order)]
     back = solution.returns[0]
+    travel_minutes = sum(leg["minutes"] for leg in legs)
+    day = req.day_minutes
     result = {
         "stops": stops,
         "legs": legs,
         "totals": {
             "cost_vnd": sum(s["price_vnd"] for s in stops),
-            "travel_minutes": sum(leg["minutes"] for leg in legs),
+            "travel_minutes": travel_minutes,
+            # Share of the requested day (start to end time) spent on the road.
+            "road_share_percent": round(100 * travel_minutes / day) if day else 0,
             "visit_minutes": sum(s.end - s.start for s in schedule),
             "wait_minutes": sum(s.wait for s in schedule),
             "km": round(sum(leg["km"] for leg in legs), 1),

@@ -93,7 +93,7 @@ def explain_stop(
 def explain_itinerary(
     itinerary: Mapping[str, Any], request: PlanRequest | Mapping[str, Any], lang: str
 ) -> str:
-    """A short summary: stops, cost against the budget, return time."""
+    """A short summary: stops, road time and its share of the day, cost against the budget."""
     budget = request.budget_vnd if isinstance(request, PlanRequest) else request.get("budget_vnd")
     totals = itinerary["totals"]
     with force_locale(lang):
@@ -102,6 +102,10 @@ def explain_itinerary(
             n=len(itinerary["stops"]),
             travel=totals["travel_minutes"],
         )
+        if "road_share_percent" in totals:  # plans saved before the pace have no share
+            text += " " + gettext(
+                "That is %(share)s%% of your day.", share=totals["road_share_percent"]
+            )
         if budget is not None:
             text += " " + gettext(
                 "Costs %(cost)s of your %(budget)s budget.",
@@ -118,7 +122,16 @@ def reason(code: str, request: PlanRequest, **details: Any) -> dict[str, Any]:
     """A structured reason with its message in the request's language."""
     slugs = ", ".join(details.get("slugs", []))
     with force_locale(request.lang):
-        message = _message(code, slugs)
+        if code == "travel_limit":
+            message = gettext(
+                "No itinerary stays within %(limit)s minutes on the road: the nearest "
+                "open village is %(nearest)s minutes there and back. Allow more time on "
+                "the road, choose a more packed pace or start closer.",
+                limit=details["limit"],
+                nearest=details["nearest_round_trip"],
+            )
+        else:
+            message = _message(code, slugs)
     return {"code": code, "message": message, **details}
 
 

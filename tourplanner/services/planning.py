@@ -220,12 +220,25 @@ def plan(
     musts, reason = _must_nodes(request, nodes, must_ids, experiences, dropped)
     solution, musts, late = _solve(builder, musts, stats)
     reason = reason or late
-    itineraries = [builder.itinerary(s) for s in [solution, *solution.alternatives] if s.tours[0]]
+    limit = request.travel_limit
+    # The solver keeps every tour within the limit; this only guards the promise made to
+    # the tourist ("every itinerary stays within max_travel_minutes").
+    itineraries = [
+        builder.itinerary(s)
+        for s in [solution, *solution.alternatives]
+        if s.tours[0] and sum(s.travel) <= limit
+    ]
     result: dict[str, Any] = {"itineraries": itineraries}
     if reason:
         result["reason"] = reason
     elif not itineraries:
-        result["reason"] = plan_text.reason("nothing_fits", request)
+        nearest = builder.nearest_round_trip()
+        if nearest > limit:
+            result["reason"] = plan_text.reason(
+                "travel_limit", request, limit=limit, nearest_round_trip=nearest
+            )
+        else:
+            result["reason"] = plan_text.reason("nothing_fits", request)
     return result
 
 
@@ -465,10 +478,18 @@ class _Builder:
             day_start=day_start,
             day_end=req.end_time.hour * 60 + req.end_time.minute,
             must_visit=must,
-            max_stops=req.max_stops,
+            max_stops=req.stop_limit,
             finish_within_window=True,
             names=["start"] + [n.offer.village for n in self.nodes],
+            # Interest points per minute on the road, and the pace's / the tourist's limit.
+            travel_weight=req.pace_rules.travel_weight,
+            max_travel=req.travel_limit,
         )
+
+    def nearest_round_trip(self, indexes: Iterable[int] | None = None) -> int:
+        """Fewest minutes on the road of a day with one stop (of ``indexes``, 1-based)."""
+        chosen = range(1, len(self.nodes) + 1) if indexes is None else indexes
+        return min((2 * self.start_minutes[self.nodes[k - 1].point] for k in chosen), default=0)
 
     def itinerary(self, solution: Solution) -> dict[str, Any]:
         from tourplanner.services.plan_output import itinerary

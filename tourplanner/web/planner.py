@@ -18,7 +18,15 @@ from werkzeug.datastructures import MultiDict
 
 from tourplanner.domain.catalogue import CATEGORIES
 from tourplanner.domain.errors import DomainError
-from tourplanner.domain.planning import MAX_ALTERNATIVES, MAX_STOPS_LIMIT, MODES
+from tourplanner.domain.planning import (
+    DEFAULT_PACE,
+    MAX_ALTERNATIVES,
+    MAX_STOPS_LIMIT,
+    MAX_TRAVEL_MINUTES,
+    MIN_TRAVEL_MINUTES,
+    MODES,
+    PACES,
+)
 from tourplanner.i18n import current_lang
 from tourplanner.labels import MODE_LABELS
 from tourplanner.security.limits import limit, limiter, rate_limits_off
@@ -36,6 +44,19 @@ def _mode_labels() -> dict[str, str]:
     return {mode: str(label) for mode, label in MODE_LABELS.items()}
 
 
+def _pace_context() -> dict[str, Any]:
+    labels = {
+        "relaxed": _("Relaxed"),
+        "balanced": _("Balanced"),
+        "packed": _("Packed"),
+    }
+    return {
+        "paces": PACES,
+        "pace_labels": {name: str(labels.get(name, name)) for name in PACES},
+        "travel_bounds": (MIN_TRAVEL_MINUTES, MAX_TRAVEL_MINUTES),
+    }
+
+
 def _defaults() -> dict[str, Any]:
     day = datetime.now(planning.HANOI).date() + timedelta(days=7)
     return {
@@ -51,6 +72,8 @@ def _defaults() -> dict[str, Any]:
         "exclude": [],
         "max_stops": 5,
         "alternatives": 3,
+        "pace": DEFAULT_PACE,
+        "max_travel_minutes": None,
     }
 
 
@@ -71,6 +94,7 @@ def _form_page(values: dict[str, Any], error: DomainError | None = None, status:
         mode_labels=_mode_labels(),
         max_stops_limit=MAX_STOPS_LIMIT,
         max_alternatives=MAX_ALTERNATIVES,
+        **_pace_context(),
         map_tiles=current_app.config["MAP_TILE_URL"],
         map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
     ), status
@@ -129,6 +153,8 @@ def request_from_form(form: MultiDict) -> dict[str, Any]:
         "exclude": [s for s in form.getlist("exclude") if s],
         "max_stops": _number(form, "max_stops"),
         "alternatives": _number(form, "alternatives"),
+        "pace": form.get("pace") or None,
+        "max_travel_minutes": _number(form, "max_travel_minutes"),
         "lang": current_lang(),
     }
     return {k: v for k, v in data.items() if v is not None}
@@ -146,7 +172,8 @@ def planner_submit():
 
 
 def changed_request(stored: dict[str, Any], form: MultiDict) -> dict[str, Any]:
-    """A stored request with one change from a plan page: remove, add or new start time."""
+    """A stored request with one change from a plan page: remove, add, a new start time,
+    or a new pace and road-time limit (an empty limit removes it)."""
     data = {k: v for k, v in stored.items() if k != "start_point"}
     data["lang"] = current_lang()
     remove, add, start_time = form.get("remove"), form.get("add"), form.get("start_time")
@@ -158,6 +185,9 @@ def changed_request(stored: dict[str, Any], form: MultiDict) -> dict[str, Any]:
         data["must_include"] = list(dict.fromkeys([*data.get("must_include", []), add]))
     if start_time:
         data["start_time"] = start_time
+    if form.get("pace"):
+        data["pace"] = form["pace"]
+        data["max_travel_minutes"] = _number(form, "max_travel_minutes")
     return data
 
 
@@ -184,6 +214,7 @@ def _plan_context(plan_id: str) -> dict[str, Any]:
         "directions": [exports.directions(row, i) for i in range(len(itineraries))],
         "villages": catalogue.all_villages(),
         "mode_labels": _mode_labels(),
+        **_pace_context(),
         "map_tiles": current_app.config["MAP_TILE_URL"],
         "map_attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
     }

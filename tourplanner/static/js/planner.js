@@ -78,6 +78,8 @@
                seniors: intOrNull(f.seniors.value) || 0 },
       interests: interests, must_include: selected("must_include"), exclude: selected("exclude"),
       max_stops: intOrNull(f.max_stops.value), alternatives: intOrNull(f.alternatives.value),
+      pace: (form.querySelector("input[name=pace]:checked") || {}).value || "balanced",
+      max_travel_minutes: intOrNull(f.max_travel_minutes.value),
       lang: document.documentElement.lang || "vi"
     };
     var budget = intOrNull(f.budget_vnd.value);
@@ -141,6 +143,10 @@
     if (add) {
       req.exclude = (req.exclude || []).filter(function (s) { return s !== add; });
       if ((req.must_include || []).indexOf(add) < 0) { req.must_include = (req.must_include || []).concat([add]); }
+    }
+    if (f.pace && f.pace.value) {
+      req.pace = f.pace.value;
+      req.max_travel_minutes = intOrNull(f.max_travel_minutes.value);
     }
     if (f.start_time && f.start_time.value) { req.start_time = f.start_time.value; }
     return req;
