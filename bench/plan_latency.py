@@ -11,8 +11,10 @@ solver time limit (``PLANNER_TIME_LIMIT``). For each scenario it prints:
   not slow down the timed ones) and the process's peak RSS;
 * the share of each request spent in the solver versus everything else (validation, catalogue
   and availability queries, travel matrix, building the itineraries, saving, JSON);
-* the best itinerary's score at the interactive limit as a ratio of its score with a limit
-  20 times longer, on the same requests.
+* the best itinerary's objective (interest score less the pace's price of its road time) at
+  the interactive limit as a ratio of its objective with a limit 20 times longer, on the same
+  requests;
+* the road time of each request's best itinerary as a share of its day, with its pace.
 
 It exits with status 1 if, for the real catalogue, the work outside the solver takes a third of
 the request time or more, or the interactive plan scores below 0.99 of the long-limit plan.
@@ -35,6 +37,8 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tourplanner.domain.planning import PACES  # noqa: E402  (needs the path above)
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 LANDMARKS = [
@@ -184,6 +188,7 @@ def requests(count: int, seed: int = 1) -> list[dict[str, Any]]:
                 "max_stops": rng.choice([4, 5, 6]),
                 "alternatives": 3,
                 "lang": "en",
+                "pace": rng.choice(list(PACES)),
             }
         )
     return out
@@ -196,9 +201,20 @@ def post(client: Any, body: dict[str, Any]) -> dict[str, Any]:
     return response.get_json()
 
 
-def best_score(plan: dict[str, Any]) -> float:
+def best_score(plan: dict[str, Any], pace: str) -> float:
+    """What the solver maximised for the best itinerary: interest less the pace's price of
+    the road time (``Problem.travel_weight``)."""
     its = plan["itineraries"]
-    return its[0]["totals"]["score"] if its else 0.0
+    if not its:
+        return 0.0
+    totals = its[0]["totals"]
+    return totals["score"] - PACES[pace].travel_weight * totals["travel_minutes"]
+
+
+def road_share(plan: dict[str, Any]) -> int | None:
+    """The best itinerary's road time as a share of the day, in %."""
+    its = plan["itineraries"]
+    return its[0]["totals"]["road_share_percent"] if its else None
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -218,11 +234,11 @@ def measure(name: str, app: Any, count: int, ratio_requests: int) -> dict[str, f
         cold = time.perf_counter() - started
         for body in {b["date"] + b["mode"]: b for b in bodies}.values():
             post(client, body)  # warm every (date, mode) used below
-        latencies, shares = [], []
+        latencies, shares, roads = [], [], []
         for body in bodies:
             clock.seconds = 0.0
             started = time.perf_counter()
-            post(client, body)
+            roads.append((body["pace"], road_share(post(client, body))))
             total = time.perf_counter() - started
             latencies.append(total)
             shares.append(clock.seconds / total)
@@ -233,9 +249,9 @@ def measure(name: str, app: Any, count: int, ratio_requests: int) -> dict[str, f
         ratios = []
         for body in bodies[:ratio_requests]:
             app.config["PLANNER_TIME_LIMIT"] = limit
-            short = best_score(post(client, body))
+            short = best_score(post(client, body), body["pace"])
             app.config["PLANNER_TIME_LIMIT"] = 20 * limit
-            long = best_score(post(client, body))
+            long = best_score(post(client, body), body["pace"])
             app.config["PLANNER_TIME_LIMIT"] = limit
             ratios.append(short / long if long else 1.0)
     clock.module.solve = clock.inner
@@ -265,6 +281,10 @@ def measure(name: str, app: Any, count: int, ratio_requests: int) -> dict[str, f
     print(
         f"   score at {limit:.2f} s / score at {20 * limit:.1f} s: min {min(ratios):.4f}, "
         f"mean {result['ratio_mean']:.4f} over {len(ratios)} requests"
+    )
+    print(
+        "   road share of the day per request (pace: % of the best itinerary): "
+        + ", ".join(f"{pace[0]}:{'-' if share is None else share}" for pace, share in roads)
     )
     return result
 
