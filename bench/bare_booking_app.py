@@ -1,0 +1,45 @@
+"""The smallest Flask endpoint doing a booking's essential database work: the baseline.
+
+``bench/booking_load.py`` serves this with the same gunicorn settings and on the same
+database as the real app, so that the ratio of the two throughputs says how much of what the
+web stack and the database allow the full booking path uses. One request is one transaction:
+the same conditional ``UPDATE`` on ``slots`` that keeps bookings within capacity, and one
+``INSERT`` (into ``bare_bookings``, a table the benchmark creates; the app's tables stay
+untouched apart from the slot's counter). Answers 201, or 409 when the slot is full.
+
+Configured by ``DATABASE_URL`` only. Run: ``gunicorn --pythonpath bench bare_booking_app:app``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+from flask import Flask, jsonify, request
+from sqlalchemy import create_engine, text
+
+from tourplanner.config import _database_url
+
+engine = create_engine(_database_url(os.environ["DATABASE_URL"]), pool_pre_ping=True)
+app = Flask(__name__)
+
+TAKE = text("UPDATE slots SET taken = taken + 1 WHERE id = :id AND taken + 1 <= capacity")
+RECORD = text(
+    "INSERT INTO bare_bookings (slot_id, email, created_at) VALUES (:slot_id, :email, :at)"
+)
+
+
+@app.post("/bare/bookings")
+def book():
+    body = request.get_json()
+    slot_id, email = int(body["slot_id"]), str(body["email"])
+    with engine.begin() as conn:
+        if conn.execute(TAKE, {"id": slot_id}).rowcount != 1:
+            return jsonify(error={"code": "slot_full"}), 409
+        conn.execute(RECORD, {"slot_id": slot_id, "email": email, "at": datetime.now(UTC)})
+    return jsonify(slot_id=slot_id), 201
+
+
+@app.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
