@@ -103,9 +103,10 @@ def brute_force_tours(problem: Problem, tours: int) -> float:
 
 def brute_force_objective(problem: Problem) -> float:
     """Optimal single-tour ``score - travel_weight * travel`` by enumeration, tours over
-    ``max_travel`` refused (the checker says so); -inf if no tour satisfies the must-visits."""
-    best = -math.inf
+    ``max_travel`` refused (the checker says so), tours with ``min_stops`` visits first;
+    -inf if no tour satisfies the must-visits."""
+    best = (-1, -math.inf)
     for tour in _extensions(problem, [], set()):
         if not check(problem, [tour]):
-            best = max(best, problem.objective([tour]))
-    return best
+            best = max(best, (min(len(tour), problem.min_stops), problem.objective([tour])))
+    return best[1]

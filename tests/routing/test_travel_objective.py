@@ -76,6 +76,22 @@ def test_max_travel_is_a_hard_limit_and_must_visits_beyond_it_are_reported() -> 
         )
 
 
+def test_with_min_stops_a_day_keeps_its_best_stop_when_the_drive_costs_more() -> None:
+    # One stop of score 1, 60 minutes away and back: at 1 point per 30 minutes it does not pay.
+    base = {
+        "travel": [[0, 30], [30, 0]],
+        "service": [0, 60],
+        "windows": [[(0, 1000)], [(0, 1000)]],
+        "scores": [0, 1],
+        "day_start": 0,
+        "day_end": 1000,
+        "travel_weight": 1 / 30,
+    }
+    assert solve(Problem(**base), time_limit=None, max_iterations=20).tours == [[]]
+    kept = solve(Problem(**base, min_stops=1), time_limit=None, max_iterations=20)
+    assert kept.tours == [[1]] and kept.objective == pytest.approx(-1.0)
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_exact_search_matches_the_brute_force_optimum_of_the_weighted_objective(
     seed: int,
@@ -88,12 +104,13 @@ def test_exact_search_matches_the_brute_force_optimum_of_the_weighted_objective(
         multi=seed % 3 == 0,
         travel_weight=rng.choice([0.02, 0.1, 0.3]),
         max_travel=rng.choice([None, 120, 200]),
+        min_stops=seed % 2,
         costs=None,
     )
     solution = solve(problem, time_limit=None, max_iterations=200, seed=seed)
     assert check(problem, solution.tours, solution.score) == []
     assert solution.objective == pytest.approx(problem.objective(solution.tours))
-    assert solution.objective == pytest.approx(max(0.0, brute_force_objective(problem)))
+    assert solution.objective == pytest.approx(brute_force_objective(problem))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,9 +120,10 @@ def test_exact_search_matches_the_brute_force_optimum_of_the_weighted_objective(
     tours=st.integers(1, 3),
     weight=st.sampled_from([0.0, 0.05, 0.5]),
     max_travel=st.sampled_from([None, 60, 150]),
+    min_stops=st.integers(0, 1),
 )
 def test_weighted_routes_are_feasible_within_max_travel_and_deterministic(
-    seed: int, n: int, tours: int, weight: float, max_travel: int | None
+    seed: int, n: int, tours: int, weight: float, max_travel: int | None, min_stops: int
 ) -> None:
     rng = random.Random(seed)
     problem = random_problem(
@@ -113,6 +131,7 @@ def test_weighted_routes_are_feasible_within_max_travel_and_deterministic(
         n,
         travel_weight=weight,
         max_travel=max_travel,
+        min_stops=min_stops,
         must_visit=frozenset(rng.sample(range(1, n), min(n - 1, 1))),
     )
 

@@ -77,6 +77,11 @@ class Problem:
         less travel wins.
     max_travel : int, optional
         Most travel ticks per tour (a hard limit like the day's end).
+    min_stops : int
+        With a travel weight: a tour with fewer visits ranks below every tour that has them,
+        so a day trip keeps its best stop even when the drive out costs more than it scores
+        (the first drive is the price of going at all; the weight prices the rest). Not a
+        hard constraint: when no stop fits the tour stays empty.
     """
 
     travel: Sequence[Sequence[int]]
@@ -96,6 +101,7 @@ class Problem:
     names: Sequence[str] | None = None
     travel_weight: float = 0.0
     max_travel: int | None = None
+    min_stops: int = 0
 
     @property
     def n(self) -> int:
@@ -130,8 +136,12 @@ class Problem:
             raise InvalidProblem("day_end is before day_start")
         if any(d < 0 for d in self.service) or any(t < 0 for row in self.travel for t in row):
             raise InvalidProblem("travel and service times must be non-negative")
-        if self.travel_weight < 0 or (self.max_travel is not None and self.max_travel < 0):
-            raise InvalidProblem("travel_weight and max_travel must be non-negative")
+        if (
+            self.travel_weight < 0
+            or self.min_stops < 0
+            or (self.max_travel is not None and self.max_travel < 0)
+        ):
+            raise InvalidProblem("travel_weight, max_travel and min_stops must be non-negative")
         bad = (self.must_visit & self.excluded) | (self.must_visit & {self.start, self.end})
         if bad:
             raise InvalidProblem(f"nodes {sorted(bad)} are must-visit and excluded/terminal")

@@ -116,10 +116,18 @@ class _Search:
         # Only the planner's objective needs the trim and the travel term; the OPTW
         # benchmarks (weight 0, no travel limit) keep the pure score search.
         self.weighted = self.w > 0 or problem.max_travel is not None
+        # A tour short of min_stops loses more than any tour can gain or lose otherwise (its
+        # travel is at most the day's length).
+        self.min_stops = problem.min_stops
         big = sum(abs(s) for s in problem.scores) + 1.0
         self.sscore = [
             float(s) + (big if j in self.must else 0.0) for j, s in enumerate(problem.scores)
         ]
+        self.penalty = (
+            sum(abs(s) for s in self.sscore)
+            + self.w * max(0, problem.day_end - problem.day_start)
+            + 1.0
+        )
         self.cands = [j for j in range(n) if self._candidate(j)]
         # Array copies for the compiled kernels: windows padded to the same count per node.
         self.Tn = np.array(self.T, dtype=np.int64).reshape(n, n)
@@ -329,7 +337,10 @@ class _Search:
                 if j in self.must:
                     continue
                 saved = T[route[q - 1]][j] + T[j][route[q + 1]] - T[route[q - 1]][route[q + 1]]
-                if saved <= 0 or (not over and self.sscore[j] >= self.w * saved):
+                if saved <= 0 or (
+                    not over
+                    and (self.sscore[j] >= self.w * saved or len(route) - 2 <= self.min_stops)
+                ):
                     continue
                 ratio = self.sscore[j] / saved
                 if ratio < best_ratio:
@@ -352,6 +363,7 @@ class _Search:
             if max(moved) > self.max_travel:
                 return float(NEG), back
             total -= self.w * sum(moved)
+            total -= self.penalty * sum(max(0, self.min_stops - len(r) + 2) for r in self.routes)
         return total, back
 
     def snapshot(self) -> list[list[int]]:
@@ -767,13 +779,15 @@ def _exact_single_weighted(search: _Search, pool: _ElitePool) -> list[list[int]]
         if s != NEG and T[p.start][c] <= search.max_travel:
             labels[1 << i][i].append((s + d[c], T[p.start][c], -1, -1))
     limit = min(search.max_stops, k)
-    best_value: tuple[float, int] = (0.0 if not search.must else float(NEG), -p.day_start)
+    empty = float(NEG) if search.must else -search.penalty * search.min_stops
+    best_value: tuple[float, int] = (empty, -p.day_start)
     best_route = [p.start, p.end]
     for mask in range(1, full):
         if cost[mask] > search.budget:
             continue
         size = mask.bit_count()
         value_of_set = sum(search.sscore[cands[i]] for i in range(k) if mask >> i & 1)
+        value_of_set -= search.penalty * max(0, search.min_stops - size)
         best_here: tuple[float, int] | None = None
         best_label = (-1, -1)
         for i in range(k):

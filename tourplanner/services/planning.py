@@ -484,6 +484,8 @@ class _Builder:
             # Interest points per minute on the road, and the pace's / the tourist's limit.
             travel_weight=req.pace_rules.travel_weight,
             max_travel=req.travel_limit,
+            # A day trip keeps its best stop even if the drive out costs more than it scores.
+            min_stops=1,
         )
 
     def nearest_round_trip(self, indexes: Iterable[int] | None = None) -> int:
