@@ -94,6 +94,11 @@ def from_environment() -> dict:
         # "json" (one object per line) or "text"; unset: json in production, text embedded.
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "").strip().lower() or None,
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # Products and photos (docs/catalogue.md); unset: instance/media, 32 MiB, 256 MiB.
+        "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or None,
+        "PRODUCT_UPLOAD_MAX_BYTES": int(os.environ.get("PRODUCT_UPLOAD_MAX_BYTES", 32 * 2**20)),
+        "IMPORT_UPLOAD_MAX_BYTES": int(os.environ.get("IMPORT_UPLOAD_MAX_BYTES", 256 * 2**20)),
+        "OPEN_DATA_LICENCE": os.environ.get("OPEN_DATA_LICENCE") or None,
         "API_PAGE_SIZE": 50,
         "API_MAX_PAGE_SIZE": 200,
         **_security_settings(),

@@ -185,7 +185,7 @@ def test_staff_cannot_reach_the_review_import_or_quality_pages(client, staff):
 def test_admin_import_page_reports_rows_then_imports(client, staff):
     _login(client, "admin@example.org", "correct horse 3")
     bad = client.post(
-        "/admin/import",
+        "/admin/import?lang=en",
         data={"file": (io.BytesIO(build_zip(20, bad=4)), "products.zip")},
         content_type="multipart/form-data",
     )

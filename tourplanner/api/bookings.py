@@ -254,7 +254,7 @@ add_schemas(
                         "items": _closed(["slot_id", "party"], slot_id=integer(1), party=PARTY),
                     },
                     contact=CONTACT,
-                    lang={"type": "string", "enum": list(LANGS)},
+                    lang={"type": ["string", "null"], "enum": [*LANGS, None]},
                 ),
                 _closed(
                     ["plan_id", "contact"],
@@ -266,7 +266,7 @@ add_schemas(
                     },
                     itinerary=integer(0, default=0),
                     contact=CONTACT,
-                    lang={"type": "string", "enum": list(LANGS)},
+                    lang={"type": ["string", "null"], "enum": [*LANGS, None]},
                 ),
             ]
         },

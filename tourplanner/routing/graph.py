@@ -148,6 +148,8 @@ def places_from_catalogue(catalogue: dict[str, Any]) -> list[Place]:
     """
     places = []
     for village in catalogue.get("villages", []):
+        if village.get("lat") is None or village.get("lon") is None:
+            continue  # position not yet known: never planned, never given a point
         experience = village.get("experience") or {}
         price = experience.get("price_vnd")
         places.append(

@@ -125,6 +125,9 @@ def content_security_policy(tile_url: str) -> str:
     directives = {
         "default-src": "'self'",
         "script-src": "'self'",
+        # Village videos: players load only after a click (static/js), from these hosts only.
+        "frame-src": "https://www.youtube-nocookie.com https://www.facebook.com "
+        "https://www.tiktok.com",
         "style-src": "'self'",
         "img-src": " ".join(images),
         "connect-src": "'self'",
