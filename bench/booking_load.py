@@ -60,6 +60,10 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "20000"))
 SMALL_CAPACITY = int(os.environ.get("BENCH_SMALL_CAPACITY", "60"))
+# A candidate change can be measured against the same baseline: BENCH_APP=module:app served
+# instead of wsgi:app, with BENCH_APP_PATH added to gunicorn's Python path.
+APP = os.environ.get("BENCH_APP", "wsgi:app")
+APP_PATH = os.environ.get("BENCH_APP_PATH", "")
 AMPLE_CAPACITY = 10_000_000
 WRK_THREADS = 2
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -389,7 +393,13 @@ def run(label: str, database_url: str, tmp: Path, *, production: bool) -> dict:
         gunicorn = [str(BIN / "gunicorn"), "--workers", str(workers)]
         stack.enter_context(
             process(
-                [*gunicorn, "--bind", f"127.0.0.1:{ports['app']}", "wsgi:app"],
+                [
+                    *gunicorn,
+                    "--bind",
+                    f"127.0.0.1:{ports['app']}",
+                    *(["--pythonpath", APP_PATH] if APP_PATH else []),
+                    APP,
+                ],
                 env,
                 tmp / f"{label}-app.log",
             )
@@ -457,7 +467,10 @@ def report(row: dict) -> None:
     )
     ratio = ours["rps"] / bare["rps"] if bare["rps"] else 0.0
     slow = mixed["p95_ms"] / ours["p95_ms"] if ours["p95_ms"] else 0.0
-    print(f"-- {row['label']}: gunicorn {row['workers']} worker(s), {CLIENTS} clients, wrk")
+    print(
+        f"-- {row['label']}: gunicorn {row['workers']} worker(s) serving {APP}, "
+        f"{CLIENTS} clients, wrk"
+    )
     print(f"{'':24}{'requests/s':>12}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}  answers")
     for name, r in (
         ("booking (ours)", ours),
