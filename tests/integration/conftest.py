@@ -33,6 +33,7 @@ from typing import Any
 
 import pytest
 from booking_helpers import wait_until
+from processes import Processes
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -338,6 +339,14 @@ def receiver() -> Iterator[Receiver]:
     yield box
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def processes(tmp_path) -> Iterator[Processes]:
+    """Server processes a test starts (gunicorn, workers, beat), all stopped at its end."""
+    group = Processes(tmp_path)
+    yield group
+    group.stop()
 
 
 # --- the Celery worker ---------------------------------------------------------------------

@@ -60,11 +60,13 @@ def migrate_and_seed(env: dict) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def start_web(processes: Processes, env: dict, name: str = "web", workers: int = 2) -> str:
+def start_web(
+    processes: Processes, env: dict, name: str = "web", workers: int = 2, venv: Path = VENV
+) -> str:
     port = free_port()
     processes.start(
         name,
-        VENV,
+        venv,
         ["gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         env,
     )
@@ -81,10 +83,10 @@ def start_web(processes: Processes, env: dict, name: str = "web", workers: int =
     return base
 
 
-def start_worker(processes: Processes, env: dict, name: str = "worker") -> Path:
+def start_worker(processes: Processes, env: dict, name: str = "worker", venv: Path = VENV) -> Path:
     log = processes.start(
         name,
-        VENV,
+        venv,
         [
             "celery",
             "-A",
@@ -107,10 +109,10 @@ def start_worker(processes: Processes, env: dict, name: str = "worker") -> Path:
     return log
 
 
-def start_beat(processes: Processes, env: dict) -> Path:
+def start_beat(processes: Processes, env: dict, venv: Path = VENV) -> Path:
     log = processes.start(
         "beat",
-        VENV,
+        venv,
         [
             "celery",
             "-A",

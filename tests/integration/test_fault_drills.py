@@ -30,7 +30,6 @@ from deployment import (
     start_web,
     start_worker,
 )
-from processes import Processes
 from sqlalchemy import func, select, update
 
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, Slot
@@ -39,13 +38,6 @@ from tourplanner.extensions import db
 pytestmark = pytest.mark.integration
 VILLAGE_MAIL = "village@bat-trang.example"
 _databases = itertools.count()
-
-
-@pytest.fixture
-def processes(tmp_path) -> Iterator[Processes]:
-    group = Processes(tmp_path)
-    yield group
-    group.stop()
 
 
 @pytest.fixture

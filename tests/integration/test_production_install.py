@@ -13,13 +13,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from booking_helpers import first_open_session, http_json, wait_until
-from conftest import PUBLIC, ROOT, SECRET, free_port
-from processes import Processes
+from conftest import PUBLIC, ROOT, SECRET
+from deployment import start_beat, start_web, start_worker
 
 pytestmark = pytest.mark.integration
 
@@ -74,13 +73,6 @@ def test_the_runtime_lock_is_complete_on_its_own(runtime_venv):
     assert dev_only.returncode != 0, "a dev requirement leaked into the runtime venv"
 
 
-@pytest.fixture
-def processes(tmp_path) -> Iterator[Processes]:
-    group = Processes(tmp_path)
-    yield group
-    group.stop()
-
-
 def test_production_entry_points_start_from_the_runtime_venv_and_a_booking_mails_the_village_once(
     runtime_venv, processes, postgres_cluster, redis, smtp
 ):
@@ -106,67 +98,9 @@ def test_production_entry_points_start_from_the_runtime_venv_and_a_booking_mails
     _run(runtime_venv, "flask", "seed", env=env)
     _run(runtime_venv, "flask", "seed", "--demo", "--force", env=env)
 
-    port = free_port()
-    processes.start(
-        "gunicorn",
-        runtime_venv,
-        ["gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        env,
-    )
-    worker_log = processes.start(
-        "worker",
-        runtime_venv,
-        [
-            "celery",
-            "-A",
-            "tasks.worker",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            "smoke@%h",
-        ],
-        env,
-    )
-    beat_log = processes.start(
-        "beat",
-        runtime_venv,
-        [
-            "celery",
-            "-A",
-            "tasks.worker",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(processes.workdir / "beat-schedule"),
-        ],
-        env,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        processes.check_alive()
-        try:
-            return http_json(f"{base}/api/v1/villages?per_page=1")[0] == 200
-        except OSError:
-            return False
-
-    wait_until(ready, timeout=90, what="gunicorn")
-    wait_until(
-        lambda: processes.check_alive() or b"ready." in worker_log.read_bytes(),
-        timeout=90,
-        what="the Celery worker",
-    )
-    wait_until(
-        lambda: processes.check_alive() or b"beat: Starting" in beat_log.read_bytes(),
-        timeout=60,
-        what="Celery beat",
-    )
+    base = start_web(processes, env, "gunicorn", venv=runtime_venv)
+    start_worker(processes, env, "smoke", venv=runtime_venv)
+    start_beat(processes, env, venv=runtime_venv)
 
     slot = first_open_session(base)
     status, booking = http_json(
