@@ -12,7 +12,7 @@ help:
 	@echo "make run    - set up .venv, migrate and seed the database (with demo data), serve on http://$(HOST):$(PORT)"
 	@echo "make prod   - the production set-up here: PostgreSQL, Redis, gunicorn, Celery workers and beat"
 	@echo "make test   - set up .venv and the test services, run the whole test suite"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff check and ruff format --check (make test runs it first)"
 	@echo "make bench  - benchmarks (prints ratios against peers/baselines)"
 
 $(BIN)/python:
@@ -57,12 +57,13 @@ worker: $(VENV)/.runtime
 system-deps:
 	bash scripts/install-system-deps.sh
 
-test: $(VENV)/.dev translations system-deps
+test: $(VENV)/.dev translations system-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.bench translations
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit $$?; done

@@ -10,5 +10,12 @@ from flask import Blueprint
 bp = Blueprint("web", __name__)
 
 # Importing the modules registers their routes on bp.
-from tourplanner.web import admin, auth, bookings, handbook, planner, village  # noqa: E402,F401
-from tourplanner.web import products_admin  # noqa: E402,F401
+from tourplanner.web import (  # noqa: E402,F401
+    admin,
+    auth,
+    bookings,
+    handbook,
+    planner,
+    products_admin,
+    village,
+)
