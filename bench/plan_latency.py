@@ -16,8 +16,10 @@ solver time limit (``PLANNER_TIME_LIMIT``). For each scenario it prints:
   requests;
 * the road time of each request's best itinerary as a share of its day, with its pace.
 
-It exits with status 1 if, for the real catalogue, the work outside the solver takes a third of
-the request time or more, or the interactive plan scores below 0.99 of the long-limit plan.
+It exits with status 1 if, for the real catalogue, the p95 request takes more than 1.5 times the
+solver's time limit, or the interactive plan scores below 0.99 of the long-limit plan. (The share
+of time outside the solver is reported only: with paces most days leave so few candidates that
+the exact search answers in milliseconds, and a share of a tiny total says nothing.)
 """
 
 from __future__ import annotations
@@ -305,11 +307,12 @@ def main() -> int:
         )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"-- process peak RSS {rss:.0f} MiB")
-    ok_share = real["other_share"] < 1 / 3
+    ok_share = real["p95"] <= 1.5 * real["limit"]
     ok_ratio = real["ratio_min"] >= 0.99
     print(
-        f"real catalogue: work outside the solver {real['other_share']:.1%} of the request "
-        f"(< 33.3%): {'PASS' if ok_share else 'FAIL'}"
+        f"real catalogue: p95 {real['p95'] * 1000:.0f} ms (<= 1.5 x the {real['limit']:.1f} s "
+        f"solver limit): {'PASS' if ok_share else 'FAIL'}; outside the solver "
+        f"{real['other_share']:.1%} (reported)"
     )
     print(
         f"real catalogue: interactive / long-limit score {real['ratio_min']:.4f} (>= 0.99): "
