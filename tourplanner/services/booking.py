@@ -101,6 +101,11 @@ def create_booking(
             # (a 503 then would invite a retry that books twice).
             answer = view(booking, manage_token=token)
             handover = notifications.queued(rows)
+            # Capacity last, right before the commit: each slot's row lock is held for the
+            # UPDATEs and the COMMIT only, not while the rows above were built (bookings of
+            # one slot queue on that lock). A full slot still rolls everything back.
+            for item in sorted(request.items, key=lambda i: i.slot_id):  # one lock order
+                _take(session, item.slot_id, item.party.size)
     except IntegrityError:
         existing = _by_key(idempotency_key, request, now) if idempotency_key else None
         if existing is None:
@@ -298,8 +303,6 @@ def _insert(
     )
     session.add(booking)
     session.flush()  # a concurrent retry with the same key fails here, before any capacity
-    for item in sorted(request.items, key=lambda i: i.slot_id):  # one lock order: no deadlock
-        _take(session, item.slot_id, item.party.size)
     for item in request.items:
         booking.items.append(_item(slots[item.slot_id], item.party, now))
     booking.total_vnd = sum(i.total_vnd for i in booking.items)
