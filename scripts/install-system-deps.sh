@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite drives for real: redis-server, PostgreSQL 15
-# binaries and Debian's Chromium (for Playwright). Idempotent: apt runs only when something is
-# missing, and `apt-get update` at most once.
+# binaries, Debian's Chromium (for Playwright), and wrk for bench/booking_load.py. Idempotent:
+# apt runs only when something is missing, and `apt-get update` at most once.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)  # bench/booking_load.py drives the HTTP load with it
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
