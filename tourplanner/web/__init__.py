@@ -2,7 +2,8 @@
 
 Modules: handbook (the catalogue), planner (day trips), bookings (the tourist's booking page),
 village (the village back-office), auth (sign-in, sessions, password reset),
-admin (delivery and audit logs).
+admin (delivery and audit logs), agency (the agency space), agency_packages (the package
+builder and public package pages), agency_bookings (bookings for clients, reports).
 """
 
 from flask import Blueprint
@@ -12,6 +13,9 @@ bp = Blueprint("web", __name__)
 # Importing the modules registers their routes on bp.
 from tourplanner.web import (  # noqa: E402,F401
     admin,
+    agency,
+    agency_bookings,
+    agency_packages,
     auth,
     bookings,
     handbook,

@@ -1,6 +1,14 @@
 """SQLAlchemy models. Importing this package registers every table with the metadata."""
 
 from tourplanner.adapters.orm.accounts import AuditEvent, User
+from tourplanner.adapters.orm.agencies import (
+    Agency,
+    AgencyClient,
+    ApiKey,
+    Package,
+    PackageDay,
+    PackageStop,
+)
 from tourplanner.adapters.orm.booking import Booking, BookingItem, Notification, Slot
 from tourplanner.adapters.orm.catalogue import (
     Experience,
@@ -11,12 +19,18 @@ from tourplanner.adapters.orm.catalogue import (
 from tourplanner.adapters.orm.plans import Plan
 
 __all__ = [
+    "Agency",
+    "AgencyClient",
+    "ApiKey",
     "AuditEvent",
     "Booking",
     "BookingItem",
     "Experience",
     "Landmark",
     "Notification",
+    "Package",
+    "PackageDay",
+    "PackageStop",
     "Plan",
     "Product",
     "Slot",

@@ -1,4 +1,4 @@
-"""Accounts for village staff (who see only their own village) and admins."""
+"""Accounts: village staff (own village only), agency users (own agency only), admins."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from tourplanner.adapters.orm.booking import AwareDateTime
 from tourplanner.adapters.orm.catalogue import Village, utcnow
 from tourplanner.extensions import db
 
-ROLES: tuple[str, ...] = ("village", "admin")
+ROLES: tuple[str, ...] = ("village", "agency_admin", "agency_staff", "admin")
+AGENCY_ROLES: tuple[str, ...] = ("agency_admin", "agency_staff")
 
 
 class User(db.Model):
@@ -23,6 +24,7 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20))
     village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Part of every session cookie: raising it (logout, "sign out everywhere", a password change)
     # ends every copy of every session of this user at once.
@@ -34,6 +36,10 @@ class User(db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_agency(self) -> bool:
+        return self.role in AGENCY_ROLES
 
 
 class AuditEvent(db.Model):

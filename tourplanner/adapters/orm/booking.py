@@ -8,7 +8,7 @@ Python. Times are stored in UTC and come back timezone-aware in Asia/Ho_Chi_Minh
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -110,6 +111,17 @@ class Booking(db.Model):
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # SHA-256 of the tourist's current management token: a new token replaces it (revocation).
     manage_token_hash: Mapped[str | None] = mapped_column(String(64))
+    # Where the booking came from: "site" (a tourist), "agency" (an agency's pages or API),
+    # "octo" (a reseller). A package booking names its package, date and agency; its
+    # total_vnd is the retail price, net_total_vnd what the villages are paid.
+    source: Mapped[str] = mapped_column(String(20), default="site", server_default="site")
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("agency_clients.id"))
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"), index=True)
+    package_date: Mapped[date | None] = mapped_column(Date)
+    net_total_vnd: Mapped[int | None] = mapped_column(Integer)
+    commission_vnd: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, onupdate=utcnow)
 

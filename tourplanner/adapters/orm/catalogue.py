@@ -185,6 +185,8 @@ class Experience(db.Model):
     closed_dates: Mapped[list[str]] = mapped_column(JSON, default=list)
     booking_cutoff_hours: Mapped[int] = mapped_column(Integer, default=12)
     free_cancellation_hours: Mapped[int] = mapped_column(Integer, default=24)
+    # Accept automatically within capacity (no village decision needed); else on request.
+    instant_confirmation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
