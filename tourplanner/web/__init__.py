@@ -21,5 +21,6 @@ from tourplanner.web import (  # noqa: E402,F401
     handbook,
     planner,
     products_admin,
+    tour_routes,
     village,
 )

@@ -16,6 +16,7 @@ from tourplanner.adapters.orm.catalogue import (
     Product,
     Village,
 )
+from tourplanner.adapters.orm.city import CatalogueChange, TourRoute, TourRouteStop
 from tourplanner.adapters.orm.plans import Plan
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "Booking",
     "BookingItem",
+    "CatalogueChange",
     "Experience",
     "Landmark",
     "Notification",
@@ -34,6 +36,8 @@ __all__ = [
     "Plan",
     "Product",
     "Slot",
+    "TourRoute",
+    "TourRouteStop",
     "User",
     "Village",
 ]

@@ -60,6 +60,12 @@ class Village(db.Model):
     has_ocop_products: Mapped[bool | None] = mapped_column(Boolean)
     ip_protected: Mapped[bool | None] = mapped_column(Boolean)
     has_display_space: Mapped[bool | None] = mapped_column(Boolean)
+    # Facts for the plan's targets, recorded by the city with a source (NULL = not known):
+    # the year of the village's recognition decision, a craft at risk of disappearing, and
+    # the year it was restored.
+    recognised_year: Mapped[int | None] = mapped_column(Integer)
+    craft_at_risk: Mapped[bool | None] = mapped_column(Boolean)
+    craft_restored_year: Mapped[int | None] = mapped_column(Integer)
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Booking notifications (migration 0002); set by the village in its back-office.
     booking_email: Mapped[str | None] = mapped_column(String(254))
