@@ -6,7 +6,8 @@ Create Date: 2026-12-02 01:30:00
 
 The city's curated tour routes (ordered village/experience stops, draft until published), the
 log of catalogue edits made in pages (author, source, approval), and the village facts the
-plan's targets count (recognition year, craft at risk, restored year).
+plan's targets count (recognition year, craft at risk, restored year); products record when
+they were digitised.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -93,6 +94,10 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_tour_route_stops_route_id'), ['route_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tour_route_stops_village_id'), ['village_id'], unique=False)
 
+    with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('created_at', sa.DateTime(timezone=True),
+                                      server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False))
+
     with op.batch_alter_table('villages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recognised_year', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('craft_at_risk', sa.Boolean(), nullable=True))
@@ -101,6 +106,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.drop_column('created_at')
+
     with op.batch_alter_table('villages', schema=None) as batch_op:
         batch_op.drop_column('craft_restored_year')
         batch_op.drop_column('craft_at_risk')
