@@ -9,4 +9,12 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Importing the modules registers their routes on bp.
-from tourplanner.api import body, bookings, catalogue, openapi, packages, plans  # noqa: E402,F401
+from tourplanner.api import (  # noqa: E402,F401
+    body,
+    bookings,
+    catalogue,
+    openapi,
+    packages,
+    plans,
+    stats,
+)

@@ -84,7 +84,7 @@ def _search(column, q: str):
     return [column.contains(term, autoescape=True) for term in terms]
 
 
-def _bookable() -> tuple:
+def bookable_clause() -> tuple:
     """SQL twin of :attr:`Experience.bookable`: a workshop with hours, capacity and adult price."""
     return (
         Experience.kind == "workshop",
@@ -95,7 +95,7 @@ def _bookable() -> tuple:
 
 
 def _bookable_village_ids() -> Select:
-    return select(Experience.village_id).where(*_bookable())
+    return select(Experience.village_id).where(*bookable_clause())
 
 
 #: ``ocop``: any certified product, or at least this many stars.
@@ -169,7 +169,7 @@ def _product_filters() -> dict[str, Callable[[Select, str], Select]]:
 
 def _experience_filters() -> dict[str, Callable[[Select, str], Select]]:
     def bookable(stmt: Select, v: str) -> Select:
-        ids = select(Experience.id).where(*_bookable())
+        ids = select(Experience.id).where(*bookable_clause())
         wanted = parse_bool("bookable", v)
         return stmt.where(Experience.id.in_(ids) if wanted else Experience.id.not_in(ids))
 

@@ -21,6 +21,7 @@ from tourplanner.web import (  # noqa: E402,F401
     handbook,
     planner,
     products_admin,
+    targets,
     tour_routes,
     village,
 )
