@@ -10,12 +10,11 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from tourplanner.adapters.orm import Plan
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.domain.errors import NotFound
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 GOOGLE_MODES = {
     "car": "driving",
     "motorbike": "driving",
@@ -73,8 +72,8 @@ def to_ics(plan: Plan, index: int = 0, *, url: str = "", lang: str | None = None
         title = _name(stop["title"], lang)
         event.add("uid", f"{plan.id}-{index}-{k}@tourplanner")
         event.add("dtstamp", stamp)
-        event.add("dtstart", datetime.fromisoformat(stop["start"]).astimezone(HANOI))
-        event.add("dtend", datetime.fromisoformat(stop["end"]).astimezone(HANOI))
+        event.add("dtstart", datetime.fromisoformat(stop["start"]).astimezone(LOCAL_TZ))
+        event.add("dtend", datetime.fromisoformat(stop["end"]).astimezone(LOCAL_TZ))
         event.add("summary", title)
         village = _name(stop["village_name"], lang)
         event.add("location", f"{village} ({stop['lat']:.5f}, {stop['lon']:.5f})")

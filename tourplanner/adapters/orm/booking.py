@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -30,9 +29,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from tourplanner.adapters.orm.catalogue import Experience, Village, utcnow
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.extensions import db
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
