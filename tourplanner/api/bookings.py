@@ -32,7 +32,7 @@ from tourplanner.domain.availability import local_today
 from tourplanner.domain.errors import ValidationError
 from tourplanner.extensions import csrf
 from tourplanner.security.limits import client_ip, limit, limiter, rate_limits_off
-from tourplanner.services import availability, booking, booking_request
+from tourplanner.services import availability, booking, booking_request, package_booking
 from tourplanner.services.notifications import public_url
 
 LANGS = ("vi", "en")
@@ -104,13 +104,36 @@ def _idempotency_key() -> str | None:
     return key
 
 
+def _agency_id() -> int | None:
+    """The agency behind an ``Authorization: Bearer`` API key, if one is sent (optional here:
+    without one the booking is a public one). A bad key is 401, never a public booking."""
+    if "Authorization" not in request.headers:
+        return None
+    from tourplanner.api.auth import current_api_key
+
+    return current_api_key().agency_id
+
+
 @bp.post("/bookings")
 @limiter.limit(lambda: limit("RATE_LIMIT_BOOKINGS"), exempt_when=rate_limits_off)
 @csrf.exempt
 def booking_create():
     key = _idempotency_key()
+    agency_id = _agency_id()
     parsed = booking_request.parse_request(json_body())
-    view, replayed = booking.create_booking(parsed, idempotency_key=key, client_ip=client_ip())
+    if isinstance(parsed, booking_request.PackageRequest):
+        view, replayed = package_booking.book_package(
+            parsed.slug,
+            parsed.first_date,
+            parsed.party,
+            parsed.contact,
+            lang=parsed.lang,
+            agency_id=agency_id,
+            idempotency_key=key,
+            client_ip=client_ip(),
+        )
+    else:
+        view, replayed = booking.create_booking(parsed, idempotency_key=key, client_ip=client_ip())
     response: Response = jsonify(_public(view))
     response.status_code = 201
     response.headers["Location"] = public_url("api.booking_detail", reference=view["reference"])
@@ -268,6 +291,21 @@ add_schemas(
                     contact=CONTACT,
                     lang={"type": ["string", "null"], "enum": [*LANGS, None]},
                 ),
+                _closed(
+                    ["package", "date", "party", "contact"],
+                    package={
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": booking_request.MAX_SLUG,
+                        "pattern": inputs.NO_NUL_PATTERN,
+                        "description": "A published package's slug (with an agency's API "
+                        "key: any of its own packages, drafts too)",
+                    },
+                    date={**DATE_PARAM, "description": "The package's first day"},
+                    party=PARTY,
+                    contact=CONTACT,
+                    lang={"type": ["string", "null"], "enum": [*LANGS, None]},
+                ),
             ]
         },
         "BookingItem": _obj(
@@ -310,6 +348,9 @@ add_schemas(
             created_at=DATETIME,
             plan_id=NULLABLE_STR,
             itinerary=NULLABLE_INT,
+            source={"type": "string", "enum": ["site", "agency", "octo"]},
+            package=NULLABLE_STR,
+            package_date={"type": ["string", "null"], "format": "date"},
             manage_url={"type": "string", "description": "Signed page to view or cancel"},
             cancel_url={"type": "string", "description": "Signed API link to cancel (POST)"},
         ),
@@ -323,11 +364,18 @@ add_paths(
         "/api/v1/bookings": {
             "post": {
                 "tags": ["bookings"],
-                "summary": "Hold one slot or a whole planned itinerary",
-                "description": "Every item is reserved or none is. The hold waits for each "
+                "summary": "Hold one slot, a whole planned itinerary or a package on a date",
+                "description": "Every item is reserved or none is: a package books every "
+                "workshop of every day (the session at each stop's planned start) in one "
+                "booking whose total is the package's retail price; 409 package_not_runnable "
+                "lists why it cannot run that date, 404 package_not_found an unknown or "
+                "unpublished package. With an agency's API key (Authorization: Bearer, "
+                "optional) the booking is the agency's and its own drafts can be booked. "
+                "The hold waits for each "
                 "village's answer (pending → confirmed / declined / expired). A retried request "
                 "with the same Idempotency-Key returns the same booking and reserves "
-                "nothing twice. 409 slot_full names the slot and what remains; 409 "
+                "nothing twice. 409 slot_full names the slot (a package's item by its "
+                "label, details.item) and what remains; 409 "
                 "booking_closed a slot inside the booking cut-off or in the past; 409 "
                 "too_many_held_places when the contact (HOLD_PLACES_PER_CONTACT) or the "
                 "client address (HOLD_PLACES_PER_IP) would hold more places; 422 "

@@ -23,7 +23,9 @@ cancellation. An ``Idempotency-Key`` replays its booking for ``IDEMPOTENCY_KEY_H
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -32,7 +34,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tourplanner.adapters.orm import Booking, BookingItem, Slot
+from tourplanner.adapters.orm import Booking, BookingItem, Package, Slot
 from tourplanner.domain import booking as rules
 from tourplanner.domain.availability import booking_open, local_datetime, local_today
 from tourplanner.domain.errors import (
@@ -61,6 +63,28 @@ LIVE = (rules.PENDING, rules.CONFIRMED)
 # --- creating ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class BookingTerms:
+    """What a booking records besides its items: where it came from and, for a package, the
+    package, its first date and its prices (``retail_total_vnd`` None: the items' sum).
+
+    ``labels`` name items in a 409 (slot id -> e.g. "Day 2 · Bát Tràng pottery · 10:00").
+    """
+
+    source: str = "site"
+    agency_id: int | None = None
+    client_id: int | None = None
+    package_id: int | None = None
+    package_date: date | None = None
+    notes: str | None = None
+    retail_total_vnd: int | None = None
+    net_total_vnd: int | None = None
+    commission_vnd: int | None = None
+    labels: Mapping[int, str] = field(default_factory=dict)
+    #: Checked against the per-address limit (None: not counted, e.g. a signed-in agency).
+    client_ip: str | None = None
+
+
 def create_booking(
     request: BookingRequest,
     *,
@@ -79,20 +103,54 @@ def create_booking(
     ``too_many_held_places``.
     """
     now = now or now_utc()
+    fingerprint = request.fingerprint()
     if idempotency_key:
-        existing = _by_key(idempotency_key, request, now)
+        existing = replay(idempotency_key, fingerprint, now)
         if existing is not None:
-            return view(existing), True
+            return existing, True
+    return hold(
+        request,
+        BookingTerms(client_ip=client_ip),
+        fingerprint=fingerprint,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+
+
+def replay(key: str, fingerprint: str, now: datetime) -> dict[str, Any] | None:
+    """The view of the booking a still-valid ``key`` made for the same request, if any.
+
+    Callers check it before any other work: a package that has since filled up must still
+    replay the booking it made, not answer 409.
+    """
+    existing = _by_key(key, fingerprint, now)
+    return None if existing is None else view(existing)
+
+
+def hold(
+    request: BookingRequest,
+    terms: BookingTerms,
+    *,
+    fingerprint: str,
+    idempotency_key: str | None,
+    now: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """The one capacity path of every booking (items, a saved itinerary, a package): check the
+    slots and the hold limits, write the booking, its items and the outbox rows, then take
+    every slot's places with the conditional UPDATE in one lock order, and commit; a full slot
+    rolls everything back. ``fingerprint`` identifies the request behind ``idempotency_key``.
+    """
     slots = _check_slots(request, now)
     places = sum(i.party.size for i in request.items)
     _check_contact_holds(request, places, now)
+    client_ip = terms.client_ip
     ip_limit = _ip_limit(client_ip, places)
     token, token_hash = tokens.new_manage_token()
     try:
         with unit_of_work() as session:
             if idempotency_key:
                 _release_expired_key(session, idempotency_key, now)
-            booking = _insert(session, request, slots, idempotency_key, now)
+            booking = _insert(session, request, terms, slots, idempotency_key, fingerprint, now)
             booking.manage_token_hash = token_hash
             rows = notifications.on_booking_requested(session, booking, token)
             session.flush()
@@ -105,9 +163,9 @@ def create_booking(
             # UPDATEs and the COMMIT only, not while the rows above were built (bookings of
             # one slot queue on that lock). A full slot still rolls everything back.
             for item in sorted(request.items, key=lambda i: i.slot_id):  # one lock order
-                _take(session, item.slot_id, item.party.size)
+                take(session, item.slot_id, item.party.size, terms.labels.get(item.slot_id))
     except IntegrityError:
-        existing = _by_key(idempotency_key, request, now) if idempotency_key else None
+        existing = _by_key(idempotency_key, fingerprint, now) if idempotency_key else None
         if existing is None:
             raise
         return view(existing), True
@@ -120,7 +178,7 @@ def _key_cutoff(now: datetime) -> datetime:
     return now - timedelta(hours=int(current_app.config["IDEMPOTENCY_KEY_HOURS"]))
 
 
-def _by_key(key: str, request: BookingRequest, now: datetime) -> Booking | None:
+def _by_key(key: str, fingerprint: str, now: datetime) -> Booking | None:
     """The booking a still-valid ``key`` made, if any (an expired key is a new request)."""
     db.session.rollback()  # a fresh snapshot: see the winner of a concurrent retry
     booking = db.session.scalars(
@@ -128,7 +186,7 @@ def _by_key(key: str, request: BookingRequest, now: datetime) -> Booking | None:
             Booking.idempotency_key == key, Booking.created_at >= _key_cutoff(now)
         )
     ).first()
-    if booking is not None and booking.request_fingerprint != request.fingerprint():
+    if booking is not None and booking.request_fingerprint != fingerprint:
         raise Unprocessable(
             "this Idempotency-Key was used for a different request", code="idempotency_key_reused"
         )
@@ -275,15 +333,21 @@ def _check_slots(request: BookingRequest, now: datetime) -> dict[int, Slot]:
 
 
 def _prices(slot: Slot) -> dict[str, int | None]:
-    e = slot.experience
+    return prices(slot.experience)
+
+
+def prices(e: Any) -> dict[str, int | None]:
+    """The experience's (village, net) prices per category."""
     return {"adult": e.price_adult_vnd, "child": e.price_child_vnd, "senior": e.price_senior_vnd}
 
 
 def _insert(
     session: Session,
     request: BookingRequest,
+    terms: BookingTerms,
     slots: dict[int, Slot],
     key: str | None,
+    fingerprint: str,
     now: datetime,
 ) -> Booking:
     booking = Booking(
@@ -297,20 +361,32 @@ def _insert(
         plan_id=request.plan_id,
         itinerary=request.itinerary,
         idempotency_key=key,
-        request_fingerprint=request.fingerprint(),
+        request_fingerprint=fingerprint,
+        source=terms.source,
+        agency_id=terms.agency_id,
+        client_id=terms.client_id,
+        package_id=terms.package_id,
+        package_date=terms.package_date,
+        notes=terms.notes,
+        net_total_vnd=terms.net_total_vnd,
+        commission_vnd=terms.commission_vnd,
         created_at=now,
         updated_at=now,
     )
     session.add(booking)
     session.flush()  # a concurrent retry with the same key fails here, before any capacity
     for item in request.items:
-        booking.items.append(_item(slots[item.slot_id], item.party, now))
-    booking.total_vnd = sum(i.total_vnd for i in booking.items)
+        booking.items.append(new_item(slots[item.slot_id], item.party, now))
+    items_total = sum(i.total_vnd for i in booking.items)
+    # A package sells at its retail price; the items keep the villages' (net) prices.
+    booking.total_vnd = items_total if terms.retail_total_vnd is None else terms.retail_total_vnd
     session.flush()
     return booking
 
 
-def _take(session: Session, slot_id: int, places: int) -> None:
+def take(session: Session, slot_id: int, places: int, label: str | None = None) -> None:
+    """Take ``places`` in the slot if they are left (one conditional UPDATE); else 409 naming
+    the slot (and the package item's ``label``), what remains and what was asked."""
     taken = session.execute(
         update(Slot)
         .where(Slot.id == slot_id, Slot.taken + places <= Slot.capacity)
@@ -320,16 +396,20 @@ def _take(session: Session, slot_id: int, places: int) -> None:
     if taken.rowcount != 1:
         row = session.execute(select(Slot.capacity, Slot.taken).where(Slot.id == slot_id)).one()
         remaining = max(0, row.capacity - row.taken)
+        named = {"item": label} if label else {}
+        where = f"{label}: " if label else ""
         raise Conflict(
-            f"only {remaining} place(s) left in this session",
+            f"{where}only {remaining} place(s) left in this session",
             code="slot_full",
             slot_id=slot_id,
             remaining=remaining,
             requested=places,
+            **named,
         )
 
 
-def _item(slot: Slot, party: Party, now: datetime) -> BookingItem:
+def new_item(slot: Slot, party: Party, now: datetime) -> BookingItem:
+    """A pending item for ``party`` in ``slot`` at the village's prices (capacity not taken)."""
     hours = slot.experience.village.hold_expiry_hours or current_app.config.get(
         "BOOKING_HOLD_HOURS", DEFAULT_HOLD_HOURS
     )
@@ -409,9 +489,18 @@ def view(booking: Booking, *, manage_token: str | None = None) -> dict[str, Any]
         "created_at": booking.created_at.isoformat(),
         "plan_id": booking.plan_id,
         "itinerary": booking.itinerary,
+        "source": booking.source,
+        "package": _package_slug(booking.package_id),
+        "package_date": booking.package_date.isoformat() if booking.package_date else None,
         "items": [item_view(i) for i in booking.items],
         "manage_token": manage_token,
     }
+
+
+def _package_slug(package_id: int | None) -> str | None:
+    if package_id is None:
+        return None
+    return db.session.scalar(select(Package.slug).where(Package.id == package_id))
 
 
 def item_view(item: BookingItem) -> dict[str, Any]:

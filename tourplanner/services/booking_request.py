@@ -1,7 +1,8 @@
 """The booking request: the JSON body of ``POST /api/v1/bookings`` validated into plain values.
 
-Either explicit ``items`` (slot and party each) or a saved plan's itinerary; the contact the
-villages will answer. Everything the booking service needs arrives through ``parse_request``.
+Explicit ``items`` (slot and party each), a saved plan's itinerary, or a package on a date for
+a party; the contact the villages will answer. Everything the booking services need arrives
+through ``parse_request`` (a :class:`BookingRequest` or a :class:`PackageRequest`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from tourplanner.adapters.orm import Plan
@@ -45,21 +47,57 @@ class BookingRequest:
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class PackageRequest:
+    """A package for a party, starting on ``first_date``; the slots are the package's own."""
+
+    slug: str
+    first_date: date
+    party: Party
+    contact: dict[str, str | None]
+    lang: str
+    client_id: int | None = None
+    notes: str | None = None
+
+    def fingerprint(self, agency_id: int | None = None) -> str:
+        """The request as asked (not the slots it resolves to), so that a retry replays the
+        booking even once the package has filled up."""
+        data = {
+            "package": self.slug,
+            "date": self.first_date.isoformat(),
+            "party": self.party.as_dict(),
+            "contact": self.contact,
+            "lang": self.lang,
+            "agency": agency_id,
+            "client": self.client_id,
+            "notes": self.notes,
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 ITEMS_FIELDS = ("items", "contact", "lang")
+PACKAGE_FIELDS = ("package", "date", "party", "contact", "lang")
+MAX_SLUG = 120
+MAX_NOTES = 2000
 PLAN_FIELDS = ("plan_id", "itinerary", "contact", "lang")
 CONTACT_FIELDS = ("name", "email", "phone")
 MAX_PLAN_ID = 32
 
 
-def parse_request(data: Any) -> BookingRequest:
-    """Validate the JSON body of ``POST /api/v1/bookings`` (items or a saved plan).
+def parse_request(data: Any) -> BookingRequest | PackageRequest:
+    """Validate the JSON body of ``POST /api/v1/bookings`` (items, a saved plan or a package).
 
     Unknown fields are refused (the OpenAPI schema says ``additionalProperties: false``), every
     number is bounded and the contact is cleaned (:mod:`tourplanner.domain.inputs`).
     """
     if not isinstance(data, Mapping):
         raise ValidationError("send a JSON object", code="invalid_body", field="body")
-    allowed = PLAN_FIELDS if "plan_id" in data else ITEMS_FIELDS
+    if "plan_id" in data:
+        allowed = PLAN_FIELDS
+    elif "package" in data:
+        allowed = PACKAGE_FIELDS
+    else:
+        allowed = ITEMS_FIELDS
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise ValidationError(
@@ -74,9 +112,58 @@ def parse_request(data: Any) -> BookingRequest:
         raise ValidationError("'lang' must be vi or en", code="invalid_lang", field="lang")
     if "plan_id" in data:
         return _from_plan(data, contact, lang)
+    if "package" in data:
+        return PackageRequest(
+            package_slug(data["package"]),
+            first_date(data.get("date")),
+            _party(data.get("party"), "party"),
+            contact,
+            lang or "vi",
+        )
     if "items" not in data:
         raise ValidationError("send 'items' or 'plan_id'", code="missing_items", field="items")
     return BookingRequest(_items(data["items"]), contact, lang or "vi")
+
+
+def package_slug(value: Any) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_SLUG or "\x00" in value:
+        raise ValidationError(
+            f"'package' must be a package slug (1 to {MAX_SLUG} characters)",
+            code="invalid_package",
+            field="package",
+        )
+    return value
+
+
+def first_date(value: Any) -> date:
+    """The package's first date, YYYY-MM-DD (the horizon is checked by the package's plan)."""
+    if not isinstance(value, str):
+        raise ValidationError("'date' must be YYYY-MM-DD", code="invalid_date", field="date")
+    return inputs.date_param(value, "date")
+
+
+def party(value: Any, where: str = "party") -> Party:
+    """A party object (``{"adults": 2, "children": 1}``) or 400 ``invalid_party``."""
+    return _party(value, where)
+
+
+def contact(value: Any) -> dict[str, str | None]:
+    """A contact object (name, e-mail, optional phone), cleaned, or 400 ``invalid_contact``."""
+    return _contact(value)
+
+
+def notes(value: Any) -> str | None:
+    """Free notes for the villages (bounded, control characters stripped), or None."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_NOTES:
+        raise ValidationError(
+            f"'notes' must be text of at most {MAX_NOTES} characters",
+            code="invalid_notes",
+            field="notes",
+        )
+    inputs.check_text(value, "notes")
+    return inputs.free_text(value, max_length=MAX_NOTES) or None
 
 
 def _contact(value: Any) -> dict[str, str | None]:

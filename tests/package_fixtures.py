@@ -1,0 +1,127 @@
+"""Agencies, a package and a booking plan over real slots, shared by the package booking tests
+(SQLite in tests/unit, PostgreSQL in tests/integration)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from tourplanner.adapters.orm import Agency, Experience, Package, Slot
+from tourplanner.extensions import db
+from tourplanner.services import availability
+from tourplanner.services.booking_request import ItemRequest
+
+_counter = itertools.count()
+# Day 1: two workshops, day 2: one; (experience slug, session index of the day).
+STOPS = (
+    (1, "bat-trang-workshop-pottery-wheel", 1),
+    (1, "lang-chuong-workshop-conical-hat", 2),
+    (2, "van-phuc-workshop-silk-weaving", 1),
+)
+
+
+@dataclass(frozen=True)
+class FixedPlan:
+    """A booking plan with the fields of ``packages.BookingPlan``, over chosen slots."""
+
+    package_id: int
+    agency_id: int
+    slug: str
+    first_date: date
+    items: tuple[ItemRequest, ...]
+    labels: dict[int, str] = field(default_factory=dict)
+    retail_total_vnd: int = 0
+    net_total_vnd: int = 0
+    commission_vnd: int = 0
+
+
+def agency(name: str, *, commission_bp: int = 1000) -> Agency:
+    n = next(_counter)
+    row = Agency(
+        slug=f"{name.lower()}-{n}",
+        name=name,
+        contact_email=f"office{n}@{name.lower()}.example",
+        commission_bp=commission_bp,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def package(owner: Agency, *, status: str = "published") -> Package:
+    row = Package(
+        agency_id=owner.id,
+        slug=f"two-days-{next(_counter)}",
+        status=status,
+        name_vi="Hai ngày làng nghề",
+        name_en="Two craft-village days",
+        markup_kind="percent",
+        markup_bp=2000,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def slot_of(slug: str, day: date, index: int) -> Slot:
+    exp = db.session.scalars(select(Experience).where(Experience.slug == slug)).one()
+    view = availability.slots_for_day([exp.id], day)[exp.id][index]
+    return db.session.get(Slot, view.id)
+
+
+def plan_for(pkg: Package, first: date, party, *, stops=STOPS) -> FixedPlan:
+    """The plan ``packages.booking_plan`` would give: one session per workshop stop, priced
+    at the villages' prices (net), 20 % markup (retail), the agency's commission on retail."""
+    items, labels, net = [], {}, 0
+    for number, slug, index in stops:
+        slot = slot_of(slug, first + timedelta(days=number - 1), index)
+        items.append(ItemRequest(slot.id, party))
+        labels[slot.id] = f"Day {number} · {slot.experience.title_en} · {slot.start:%H:%M}"
+        e = slot.experience
+        net += (
+            party.adults * e.price_adult_vnd
+            + party.children * e.price_child_vnd
+            + party.seniors * e.price_senior_vnd
+        )
+    retail = net * 12 // 10
+    commission = retail * pkg.agency.commission_bp // 10_000
+    return FixedPlan(
+        pkg.id, pkg.agency_id, pkg.slug, first, tuple(items), labels, retail, net, commission
+    )
+
+
+def leave_places(plan: FixedPlan, places: int) -> None:
+    """Every session of the plan has exactly ``places`` left."""
+    for item in plan.items:
+        slot = db.session.get(Slot, item.slot_id)
+        slot.taken = slot.capacity - places
+    db.session.commit()
+
+
+def race(app, n: int, body_for) -> list:
+    """``n`` package bookings at once through the API, each in its own app context and
+    database session; ``body_for(k)`` is the k-th JSON body. ``(status, json)`` in order."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def one(k: int) -> None:
+        client = app.test_client()
+        body = body_for(k)
+        barrier.wait()
+        response = client.post("/api/v1/bookings", json=body)
+        results[k] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def start_of(slot_id: int) -> datetime:
+    return db.session.get(Slot, slot_id).start

@@ -1,0 +1,279 @@
+"""Booking a package: every item of every day in one booking, all or nothing; idempotent
+retries; the 409 names the full item; another agency's booking is 404; 30 concurrent bookings
+for 10 places make exactly 10 whole bookings."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from package_fixtures import agency, leave_places, package, plan_for, race
+from sqlalchemy import func, select
+
+from tourplanner.adapters.orm import Booking, BookingItem, Notification, Slot
+from tourplanner.domain.errors import Conflict, NotFound, Unprocessable
+from tourplanner.domain.pricing import Party
+from tourplanner.extensions import db
+from tourplanner.services import package_booking
+
+FIRST = date.today() + timedelta(days=30)
+PARTY = Party(adults=2, children=1)
+CONTACT = {"name": "Mai Trần", "email": "mai@example.org", "phone": "+84 91 111 2222"}
+
+
+@pytest.fixture
+def setup(app, monkeypatch):
+    """Two agencies; a published 2-day package of the first over three workshops; the plan
+    the package service gives for any party (its sessions on FIRST and the day after)."""
+    owner, other = agency("Sen"), agency("Lotus")
+    pkg = package(owner)
+    slug, owner_id = pkg.slug, owner.id
+    plans = {}
+
+    def booking_plan(asked, first_date, party, *, agency_id=None, now=None):
+        if asked != slug or (agency_id is not None and agency_id != owner_id):
+            raise NotFound("no such package", code="package_not_found")
+        if (first_date, party) not in plans:
+            plans[first_date, party] = plan_for(pkg, first_date, party)
+        return plans[first_date, party]
+
+    monkeypatch.setattr(package_booking, "_booking_plan", booking_plan)
+    plan = booking_plan(pkg.slug, FIRST, PARTY)
+    return {"owner": owner, "other": other, "package": pkg, "plan": plan}
+
+
+def _taken(slot_ids) -> list[int]:
+    db.session.expire_all()
+    return [db.session.get(Slot, s).taken for s in slot_ids]
+
+
+def _book(setup, **kw):
+    kw.setdefault("agency_id", setup["owner"].id)
+    return package_booking.book_package(
+        setup["package"].slug, FIRST, PARTY, kw.pop("contact", CONTACT), lang="en", **kw
+    )
+
+
+def test_a_package_booking_reserves_every_item_of_every_day_in_one_booking(setup):
+    plan = setup["plan"]
+    ids = [i.slot_id for i in plan.items]
+    for slot_id in ids:
+        village = db.session.get(Slot, slot_id).experience.village
+        village.booking_email = f"{village.slug}@example.org"
+    db.session.commit()
+    before = _taken(ids)
+    view, replayed = _book(setup, notes="Vegetarian lunch")
+    assert not replayed
+    assert len(view["items"]) == 3 and {i["status"] for i in view["items"]} == {"pending"}
+    assert {i["slot_id"] for i in view["items"]} == set(ids)
+    assert _taken(ids) == [t + PARTY.size for t in before]
+    stored = db.session.scalars(select(Booking).where(Booking.reference == view["reference"])).one()
+    # 2 adults + 1 child: 400 000 (Bát Tràng) + 270 000 (Làng Chuông) + 320 000 (Vạn Phúc).
+    assert stored.net_total_vnd == 990_000
+    assert stored.total_vnd == 1_188_000  # retail: net + 20 %
+    assert stored.commission_vnd == 118_800  # 10 % of retail
+    assert sum(i.total_vnd for i in stored.items) == 990_000  # items keep the villages' prices
+    assert (stored.source, stored.agency_id, stored.package_id) == (
+        "agency",
+        setup["owner"].id,
+        setup["package"].id,
+    )
+    assert stored.package_date == FIRST and stored.notes == "Vegetarian lunch"
+    assert view["package"] == setup["package"].slug and view["package_date"] == FIRST.isoformat()
+    # Each village is asked for its own item (outbox rows in the same transaction).
+    asked = db.session.scalars(
+        select(Notification.recipient).where(
+            Notification.booking_id == stored.id, Notification.event == "village_requested"
+        )
+    ).all()
+    assert sorted(asked) == [
+        "bat-trang@example.org",
+        "lang-chuong@example.org",
+        "van-phuc@example.org",
+    ]
+
+
+def test_one_full_session_reserves_nothing_and_the_409_names_that_item(setup):
+    plan = setup["plan"]
+    ids = [i.slot_id for i in plan.items]
+    full = plan.items[2].slot_id  # day 2's workshop
+    slot = db.session.get(Slot, full)
+    slot.taken = slot.capacity - 1
+    db.session.commit()
+    before = _taken(ids)
+    bookings = db.session.scalar(select(func.count()).select_from(Booking))
+    with pytest.raises(Conflict) as caught:
+        _book(setup)
+    error = caught.value
+    assert error.code == "slot_full"
+    assert error.details["item"] == plan.labels[full]
+    assert error.details["item"].startswith("Day 2 · ")
+    assert (error.details["slot_id"], error.details["remaining"], error.details["requested"]) == (
+        full,
+        1,
+        3,
+    )
+    assert error.details["item"] in error.message
+    assert _taken(ids) == before
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == bookings
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(BookingItem).where(BookingItem.slot_id.in_(ids))
+        )
+        == 0
+    )
+
+
+def test_a_retry_with_the_same_key_replays_the_booking_and_reserves_nothing_twice(setup):
+    ids = [i.slot_id for i in setup["plan"].items]
+    first, replayed = _book(setup, idempotency_key="pkg-1")
+    after = _taken(ids)
+    again, replayed_again = _book(setup, idempotency_key="pkg-1")
+    assert (replayed, replayed_again) == (False, True)
+    assert again["reference"] == first["reference"] and again["manage_token"] is None
+    assert _taken(ids) == after
+    # The same key for another request (other notes) is refused, nothing reserved.
+    with pytest.raises(Unprocessable) as caught:
+        _book(setup, idempotency_key="pkg-1", notes="changed")
+    assert caught.value.code == "idempotency_key_reused"
+    assert _taken(ids) == after
+
+
+def test_a_retry_replays_even_once_the_package_has_filled_up(setup):
+    first, _ = _book(setup, idempotency_key="pkg-full")
+    leave_places(setup["plan"], 0)
+    again, replayed = _book(setup, idempotency_key="pkg-full")
+    assert replayed and again["reference"] == first["reference"]
+
+
+def test_a_client_of_another_agency_cannot_be_booked_for(setup):
+    from tourplanner.adapters.orm import AgencyClient
+
+    theirs = AgencyClient(agency_id=setup["other"].id, name="Not yours", email="x@example.org")
+    db.session.add(theirs)
+    db.session.commit()
+    with pytest.raises(NotFound):
+        _book(setup, client_id=theirs.id, contact=None)
+
+
+def test_booking_for_a_client_uses_the_clients_contact(setup):
+    from tourplanner.adapters.orm import AgencyClient
+
+    mine = AgencyClient(agency_id=setup["owner"].id, name="Hùng Phạm", phone="0912")
+    db.session.add(mine)
+    db.session.commit()
+    view, _ = _book(setup, client_id=mine.id, contact=None)
+    # No e-mail on file: the agency's own address receives the villages' answers.
+    assert view["contact"] == {
+        "name": "Hùng Phạm",
+        "email": setup["owner"].contact_email,
+        "phone": "0912",
+    }
+    assert package_booking.get_for_agency(setup["owner"].id, view["reference"])["client"] == {
+        "id": mine.id,
+        "name": "Hùng Phạm",
+    }
+
+
+def test_another_agencys_booking_does_not_exist_for_it(setup):
+    view, _ = _book(setup)
+    assert package_booking.get_for_agency(setup["owner"].id, view["reference"])["reference"]
+    with pytest.raises(NotFound):
+        package_booking.get_for_agency(setup["other"].id, view["reference"])
+    assert package_booking.list_for_agency(setup["other"].id) == []
+    assert [b["reference"] for b in package_booking.list_for_agency(setup["owner"].id)] == [
+        view["reference"]
+    ]
+
+
+# --- through the API -----------------------------------------------------------------------
+
+
+def _body(setup, **extra):
+    return {
+        "package": setup["package"].slug,
+        "date": FIRST.isoformat(),
+        "party": PARTY.as_dict(),
+        "contact": CONTACT,
+        "lang": "en",
+        **extra,
+    }
+
+
+def test_the_api_books_a_package_as_a_public_booking(setup, client):
+    response = client.post("/api/v1/bookings", json=_body(setup))
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["package"] == setup["package"].slug and len(body["items"]) == 3
+    assert body["total_vnd"] == 1_188_000
+    assert "net_total_vnd" not in body and "commission_vnd" not in body  # never to the client
+    stored = db.session.scalars(select(Booking).where(Booking.reference == body["reference"])).one()
+    assert stored.source == "site" and stored.agency_id == setup["owner"].id
+
+
+def test_the_api_409_names_the_full_item(setup, client):
+    plan = setup["plan"]
+    full = plan.items[0].slot_id
+    slot = db.session.get(Slot, full)
+    slot.taken = slot.capacity
+    db.session.commit()
+    response = client.post("/api/v1/bookings", json=_body(setup))
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "slot_full" and error["details"]["item"] == plan.labels[full]
+    assert error["details"]["remaining"] == 0 and error["details"]["requested"] == 3
+
+
+def test_the_api_refuses_unknown_fields_and_bad_dates_of_a_package_booking(setup, client):
+    bad = client.post("/api/v1/bookings", json=_body(setup, items=[]))
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "unknown_field"
+    bad = client.post("/api/v1/bookings", json=_body(setup, date="2026-13-01"))
+    assert bad.status_code == 400 and bad.get_json()["error"]["details"]["field"] == "date"
+    bad = client.post("/api/v1/bookings", json=_body(setup, party={"adults": 0}))
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_party"
+    missing = client.post("/api/v1/bookings", json=_body(setup, package="no-such-package"))
+    assert missing.status_code == 404
+
+
+# --- concurrency ---------------------------------------------------------------------------
+
+
+def test_thirty_concurrent_package_bookings_for_ten_places_make_exactly_ten_whole_bookings(
+    setup, app
+):
+    """The must-show on SQLite: each request is its own app context, session and connection."""
+    app.config["RATE_LIMITS"] = False
+    plan = plan_for(setup["package"], FIRST, Party(adults=1))
+    leave_places(plan, 10)
+    ids = [i.slot_id for i in plan.items]
+    package_booking._booking_plan(plan.slug, FIRST, Party(adults=1))  # the plan, worked out once
+    slug = plan.slug
+
+    def body(k: int) -> dict:
+        return {
+            "package": slug,
+            "date": FIRST.isoformat(),
+            "party": {"adults": 1},
+            "contact": {"name": f"Guest {k}", "email": f"guest{k}@example.org"},
+        }
+
+    results = race(app, 30, body)
+    statuses = [status for status, _ in results]
+    assert statuses.count(201) == 10 and statuses.count(409) == 20, sorted(statuses)
+    assert all(
+        b["error"]["code"] in ("slot_full", "package_not_runnable")
+        for status, b in results
+        if status == 409
+    )
+    db.session.expire_all()
+    slots = [db.session.get(Slot, s) for s in ids]
+    assert all(s.taken == s.capacity for s in slots)
+    made = db.session.scalars(
+        select(Booking).where(Booking.package_id == setup["package"].id)
+    ).all()
+    assert len(made) == 10 and all(len(b.items) == 3 for b in made)  # whole packages only
+    for slot_id in ids:
+        held = db.session.scalar(
+            select(func.count()).select_from(BookingItem).where(BookingItem.slot_id == slot_id)
+        )
+        assert held == 10
