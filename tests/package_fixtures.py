@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from tourplanner.adapters.orm import Agency, Experience, Package, Slot
+from tourplanner.adapters.orm import Agency, Experience, Package, PackageDay, PackageStop, Slot
 from tourplanner.extensions import db
 from tourplanner.services import availability
 from tourplanner.services.booking_request import ItemRequest
@@ -52,7 +52,9 @@ def agency(name: str, *, commission_bp: int = 1000) -> Agency:
     return row
 
 
-def package(owner: Agency, *, status: str = "published") -> Package:
+def package(owner: Agency, first: date, *, status: str = "published", stops=STOPS) -> Package:
+    """A package of ``owner`` whose stops start at the sessions :data:`STOPS` names on
+    ``first`` and the day after (so the package service plans exactly those sessions)."""
     row = Package(
         agency_id=owner.id,
         slug=f"two-days-{next(_counter)}",
@@ -61,10 +63,49 @@ def package(owner: Agency, *, status: str = "published") -> Package:
         name_en="Two craft-village days",
         markup_kind="percent",
         markup_bp=2000,
+        party={"adults": 2, "children": 1, "seniors": 0},
     )
+    for number in sorted({n for n, _, _ in stops}):
+        day = PackageDay(
+            number=number,
+            start_label="Hoàn Kiếm Lake",
+            start_lat=21.0285,
+            start_lon=105.8522,
+            day_start="07:30",
+            day_end="18:00",
+            lunch=False,
+        )
+        row.days.append(day)
+        for position, (_, slug, index) in enumerate(s for s in stops if s[0] == number):
+            slot = slot_of(slug, first + timedelta(days=number - 1), index)
+            day.stops.append(
+                PackageStop(
+                    position=position,
+                    experience_id=slot.experience_id,
+                    locked=True,
+                    start_minute=slot.start.hour * 60 + slot.start.minute,
+                )
+            )
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def install_plans(monkeypatch, pkg: Package) -> None:
+    """Until the package service's booking_plan is in: plans from :func:`plan_for`."""
+    from tourplanner.domain.errors import NotFound
+    from tourplanner.services import package_booking
+
+    slug, owner_id, plans = pkg.slug, pkg.agency_id, {}
+
+    def booking_plan(asked, first_date, party, *, agency_id=None, now=None):
+        if asked != slug or (agency_id is not None and agency_id != owner_id):
+            raise NotFound("no such package", code="package_not_found")
+        if (first_date, party) not in plans:
+            plans[first_date, party] = plan_for(db.session.get(Package, pkg.id), first_date, party)
+        return plans[first_date, party]
+
+    monkeypatch.setattr(package_booking, "_booking_plan", booking_plan)
 
 
 def slot_of(slug: str, day: date, index: int) -> Slot:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from package_fixtures import agency, leave_places, package, plan_for, race
+from package_fixtures import agency, install_plans, leave_places, package, plan_for, race
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, Slot
@@ -26,19 +26,9 @@ def setup(app, monkeypatch):
     """Two agencies; a published 2-day package of the first over three workshops; the plan
     the package service gives for any party (its sessions on FIRST and the day after)."""
     owner, other = agency("Sen"), agency("Lotus")
-    pkg = package(owner)
-    slug, owner_id = pkg.slug, owner.id
-    plans = {}
-
-    def booking_plan(asked, first_date, party, *, agency_id=None, now=None):
-        if asked != slug or (agency_id is not None and agency_id != owner_id):
-            raise NotFound("no such package", code="package_not_found")
-        if (first_date, party) not in plans:
-            plans[first_date, party] = plan_for(pkg, first_date, party)
-        return plans[first_date, party]
-
-    monkeypatch.setattr(package_booking, "_booking_plan", booking_plan)
-    plan = booking_plan(pkg.slug, FIRST, PARTY)
+    pkg = package(owner, FIRST)
+    install_plans(monkeypatch, pkg)
+    plan = package_booking._booking_plan(pkg.slug, FIRST, PARTY, agency_id=None, now=None)
     return {"owner": owner, "other": other, "package": pkg, "plan": plan}
 
 
@@ -246,7 +236,8 @@ def test_thirty_concurrent_package_bookings_for_ten_places_make_exactly_ten_whol
     plan = plan_for(setup["package"], FIRST, Party(adults=1))
     leave_places(plan, 10)
     ids = [i.slot_id for i in plan.items]
-    package_booking._booking_plan(plan.slug, FIRST, Party(adults=1))  # the plan, worked out once
+    # The plan worked out once, before the threads.
+    package_booking._booking_plan(plan.slug, FIRST, Party(adults=1), agency_id=None, now=None)
     slug = plan.slug
 
     def body(k: int) -> dict:
