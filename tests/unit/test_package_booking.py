@@ -268,3 +268,104 @@ def test_thirty_concurrent_package_bookings_for_ten_places_make_exactly_ten_whol
             select(func.count()).select_from(BookingItem).where(BookingItem.slot_id == slot_id)
         )
         assert held == 10
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+def _sold(pkg, first, party, agency_id):
+    from package_fixtures import plan_for as plan
+
+    from tourplanner.services.availability import now_utc
+    from tourplanner.services.booking_request import PackageRequest
+
+    request = PackageRequest(pkg.slug, first, party, CONTACT, "en")
+    view, _ = package_booking.book_plan(
+        plan(pkg, first, party),
+        request,
+        agency_id=agency_id,
+        fingerprint=request.fingerprint(agency_id),
+        idempotency_key=None,
+        client_ip=None,
+        now=now_utc(),
+    )
+    return view
+
+
+@pytest.fixture
+def sales(setup, monkeypatch):
+    """Two bookings of the first agency's package on FIRST (one with a declined item), one of
+    the second agency's package some 40 days later."""
+    from tourplanner.services import booking
+
+    owner, other = setup["owner"], setup["other"]
+    theirs_first = FIRST + timedelta(days=40)
+    theirs = package(other, theirs_first)
+    a = _sold(setup["package"], FIRST, Party(adults=2, children=1), owner.id)
+    b = _sold(setup["package"], FIRST, Party(adults=1), owner.id)
+    c = _sold(theirs, theirs_first, Party(adults=1), other.id)
+    declined = next(i for i in b["items"] if i["village"]["slug"] == "van-phuc")
+    booking.decide(declined["id"], accept=False, reason="Loom broken", village_id=None)
+    return {"a": a, "b": b, "c": c, "theirs_month": f"{theirs_first:%Y-%m}"}
+
+
+def test_reports_figures_equal_the_hand_computed_sums(setup, sales):
+    from tourplanner.services import reports
+
+    owner = setup["owner"].id
+    # A: 2 adults + 1 child, net 990 000, retail 1 188 000, commission 118 800.
+    # B: 1 adult, net 370 000, retail 444 000, commission 44 400 (its Vạn Phúc item declined).
+    assert reports.totals(owner) == {
+        "bookings": 2,
+        "participants": 4,
+        "retail_vnd": 1_632_000,
+        "net_vnd": 1_360_000,
+        "commission_vnd": 163_200,
+    }
+    (row,) = reports.by_package(owner)
+    assert row["key"] == setup["package"].slug and row["retail_vnd"] == 1_632_000
+    assert reports.by_month(owner) == [{"key": f"{FIRST:%Y-%m}", **reports.totals(owner)}]
+    villages = {r["key"]: r for r in reports.by_village(owner)}
+    # Bát Tràng: A 400 000 + B 150 000 net; retail and commission in proportion to net.
+    assert villages["bat-trang"] == {
+        **villages["bat-trang"],
+        "bookings": 2,
+        "participants": 4,
+        "net_vnd": 550_000,
+        "retail_vnd": 480_000 + 180_000,
+        "commission_vnd": 48_000 + 18_000,
+    }
+    # Vạn Phúc: B's item was declined, only A's counts.
+    assert {k: villages["van-phuc"][k] for k in ("bookings", "participants", "net_vnd")} == {
+        "bookings": 1,
+        "participants": 3,
+        "net_vnd": 320_000,
+    }
+    assert villages["van-phuc"]["retail_vnd"] == 384_000
+
+
+def test_the_admin_report_has_every_agency_and_an_agency_only_its_own(setup, sales):
+    from tourplanner.services import reports
+
+    everyone = reports.totals()
+    assert everyone["bookings"] == 3 and everyone["net_vnd"] == 1_360_000 + 370_000
+    theirs = reports.report(setup["other"].id)
+    assert theirs["totals"]["bookings"] == 1
+    assert [r["key"] for r in theirs["month"]] == [sales["theirs_month"]]
+    assert {r["agency"] for r in reports.by_package()} == {"Sen", "Lotus"}
+
+
+def test_report_csv_has_one_row_per_group_and_defuses_formulas(setup, sales):
+    import csv
+    import io
+
+    from tourplanner.services import reports
+
+    setup["package"].name_en = "=HYPERLINK(1)"
+    db.session.commit()
+    rows = list(csv.reader(io.StringIO(reports.to_csv("package", setup["owner"].id))))
+    assert rows[0] == ["package", "name_vi", "name_en", *reports.FIGURES]
+    assert rows[1][2] == "'=HYPERLINK(1)"
+    assert rows[1][3:] == ["2", "4", "1632000", "1360000", "163200"]
+    months = list(csv.reader(io.StringIO(reports.to_csv("month"))))
+    assert len(months) == 3  # header + two months
