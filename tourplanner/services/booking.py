@@ -34,7 +34,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tourplanner.adapters.orm import Booking, BookingItem, Package, Slot
+from tourplanner.adapters.orm import AgencyClient, Booking, BookingItem, Package, Slot
 from tourplanner.domain import booking as rules
 from tourplanner.domain.availability import booking_open, local_datetime, local_today
 from tourplanner.domain.errors import (
@@ -81,6 +81,8 @@ class BookingTerms:
     net_total_vnd: int | None = None
     commission_vnd: int | None = None
     labels: Mapping[int, str] = field(default_factory=dict)
+    #: A client the agency adds with this booking ({name, email, phone}), in its transaction.
+    new_client: Mapping[str, str | None] | None = None
     #: Checked against the per-address limit (None: not counted, e.g. a signed-in agency).
     client_ip: str | None = None
 
@@ -350,6 +352,13 @@ def _insert(
     fingerprint: str,
     now: datetime,
 ) -> Booking:
+    client_id = terms.client_id
+    if terms.new_client is not None:
+        # Added with the booking: a booking refused (a full session) leaves no client behind.
+        client = AgencyClient(agency_id=terms.agency_id, created_at=now, **terms.new_client)
+        session.add(client)
+        session.flush()
+        client_id = client.id
     booking = Booking(
         reference=_unused_reference(session),
         status=rules.PENDING,
@@ -364,7 +373,7 @@ def _insert(
         request_fingerprint=fingerprint,
         source=terms.source,
         agency_id=terms.agency_id,
-        client_id=terms.client_id,
+        client_id=client_id,
         package_id=terms.package_id,
         package_date=terms.package_date,
         notes=terms.notes,

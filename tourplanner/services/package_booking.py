@@ -74,6 +74,7 @@ def book_package(
     agency_id: int | None = None,
     client_id: int | None = None,
     notes: str | None = None,
+    new_client: dict[str, str | None] | None = None,
     idempotency_key: str | None = None,
     client_ip: str | None = None,
     now: datetime | None = None,
@@ -81,7 +82,8 @@ def book_package(
     """Book the package ``slug`` from ``first_date`` for ``party``. Returns ``(view, replayed)``.
 
     ``agency_id``: the agency books its own package (drafts allowed), for ``client_id`` (one
-    of its clients; the contact defaults to the client's) with ``notes``; the per-address
+    of its clients; the contact defaults to the client's) or ``new_client`` (name, email,
+    phone: added with the booking, in its transaction) with ``notes``; the per-address
     limit does not apply (the agency is signed in) but the per-contact one does. None: a
     public booking of a published package. Not runnable that date: 409
     ``package_not_runnable`` with the problems; a session full by the time capacity is
@@ -90,8 +92,10 @@ def book_package(
     now = now or now_utc()
     if client_id is not None and agency_id is None:
         raise ValidationError("only an agency books for a client", code="invalid_client")
+    if new_client is not None and (agency_id is None or client_id is not None):
+        raise ValidationError("an agency adds a client or names one", code="invalid_client")
     client = _client(agency_id, client_id) if client_id is not None else None
-    contact = contact or _client_contact(client, agency_id)
+    contact = contact or _client_contact(new_client or client, agency_id)
     request = PackageRequest(slug, first_date, party, contact, lang, client_id, notes)
     fingerprint = request.fingerprint(agency_id)
     # A retry replays before the plan is worked out: once the package is full, the plan
@@ -109,6 +113,7 @@ def book_package(
         idempotency_key=idempotency_key,
         client_ip=None if agency_id is not None else client_ip,
         now=now,
+        new_client=new_client,
     )
 
 
@@ -129,6 +134,7 @@ def book_plan(
     idempotency_key: str | None,
     client_ip: str | None,
     now: datetime,
+    new_client: dict[str, str | None] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Hold every item of ``plan`` or none, through the one capacity path."""
     if not plan.items:
@@ -149,6 +155,7 @@ def book_plan(
         net_total_vnd=plan.net_total_vnd,
         commission_vnd=plan.commission_vnd,
         labels=dict(plan.labels),
+        new_client=new_client,
         client_ip=client_ip,
     )
     return core.hold(
@@ -163,14 +170,18 @@ def _client(agency_id: int | None, client_id: int) -> AgencyClient:
     return client
 
 
-def _client_contact(client: AgencyClient | None, agency_id: int | None) -> dict[str, str | None]:
-    """The client's contact; a client without an e-mail gets the agency's in its place (the
-    villages' answers then reach the agency)."""
+def _client_contact(client: Any, agency_id: int | None) -> dict[str, str | None]:
+    """The client's contact (a stored client or a new one's fields); a client without an
+    e-mail gets the agency's in its place (the villages' answers then reach the agency)."""
     if client is None:
         raise ValidationError("'contact' needs name and email", code="invalid_contact")
+
+    def field(name: str) -> str | None:
+        return client.get(name) if isinstance(client, dict) else getattr(client, name)
+
     agency = db.session.get(Agency, agency_id)
-    email = client.email or (agency.contact_email if agency else None)
-    return {"name": client.name, "email": email, "phone": client.phone}
+    email = field("email") or (agency.contact_email if agency else None)
+    return {"name": field("name"), "email": email, "phone": field("phone")}
 
 
 # --- the agency's bookings -----------------------------------------------------------------
