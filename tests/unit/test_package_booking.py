@@ -369,3 +369,70 @@ def test_report_csv_has_one_row_per_group_and_defuses_formulas(setup, sales):
     assert rows[1][3:] == ["2", "4", "1632000", "1360000", "163200"]
     months = list(csv.reader(io.StringIO(reports.to_csv("month"))))
     assert len(months) == 3  # header + two months
+
+
+# --- replacing a declined item -------------------------------------------------------------
+
+
+def _declined(setup, village="bat-trang"):
+    from tourplanner.services import booking
+
+    view, _ = _book(setup)
+    item = next(i for i in view["items"] if i["village"]["slug"] == village)
+    booking.decide(item["id"], accept=False, reason="Kiln repairs", village_id=None)
+    return view["reference"], item
+
+
+def test_a_declined_item_is_offered_the_same_workshops_other_sessions_first(setup):
+    reference, item = _declined(setup)
+    options = package_booking.replacement_options(setup["owner"].id, reference, item["id"])
+    assert options and options[0]["same_experience"]
+    same = [o for o in options if o["same_experience"]]
+    assert item["slot_id"] not in {o["id"] for o in options}
+    assert all(o["start"][:10] == item["start"][:10] and o["remaining"] >= 3 for o in same)
+    others = [o for o in options if not o["same_experience"]]
+    assert all(o["minutes_from_declined"] <= package_booking.NEAR_TIME_MINUTES for o in others)
+
+
+def test_replacing_a_declined_item_adds_it_with_capacity_taken_once(setup):
+    owner = setup["owner"].id
+    reference, item = _declined(setup)
+    option = package_booking.replacement_options(owner, reference, item["id"])[0]
+    before = _taken([option["id"]])[0]
+    view = package_booking.replace_item(owner, reference, item["id"], option["id"])
+    added = next(i for i in view["items"] if i["slot_id"] == option["id"])
+    assert added["status"] == "pending" and added["total_vnd"] == item["total_vnd"]
+    assert _taken([option["id"]]) == [before + 3]
+    assert view["net_total_vnd"] == 990_000 and view["status"] == "pending"
+    assert package_booking.replaced_items(reference) == {item["id"]: added["id"]}
+    with pytest.raises(Conflict) as caught:
+        package_booking.replace_item(owner, reference, item["id"], option["id"])
+    assert caught.value.code == "invalid_transition"
+    assert _taken([option["id"]]) == [before + 3]
+
+
+def test_a_replacement_that_filled_meanwhile_adds_nothing(setup, monkeypatch):
+    owner = setup["owner"].id
+    reference, item = _declined(setup)
+    option = package_booking.replacement_options(owner, reference, item["id"])[0]
+    # Offered when the page was drawn; full by the time the agency clicks.
+    offered = package_booking.replacement_options
+    monkeypatch.setattr(package_booking, "replacement_options", lambda *a, **k: [option])
+    slot = db.session.get(Slot, option["id"])
+    slot.taken = slot.capacity - 1
+    db.session.commit()
+    with pytest.raises(Conflict) as caught:
+        package_booking.replace_item(owner, reference, item["id"], option["id"])
+    assert caught.value.code == "slot_full"
+    monkeypatch.setattr(package_booking, "replacement_options", offered)
+    db.session.expire_all()
+    stored = db.session.scalars(select(Booking).where(Booking.reference == reference)).one()
+    assert len(stored.items) == 3 and package_booking.replaced_items(reference) == {}
+
+
+def test_another_agency_cannot_see_or_replace_items_of_a_booking(setup):
+    reference, item = _declined(setup)
+    with pytest.raises(NotFound):
+        package_booking.replacement_options(setup["other"].id, reference, item["id"])
+    with pytest.raises(NotFound):
+        package_booking.replace_item(setup["other"].id, reference, item["id"], 1)

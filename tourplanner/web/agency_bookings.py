@@ -1,38 +1,321 @@
-"""Agency bookings for clients, item follow-up and reports (owner: package booking work)."""
+"""Agency pages: book a package for a client, follow each booking's items, replace a declined
+item, and the sales reports (the agency's own; admins see every agency's at /admin/reports).
+
+Every view translates the form to one service call (:mod:`tourplanner.services.package_booking`,
+:mod:`tourplanner.services.reports`). Another agency's booking answers 404. Errors are shown
+next to their field in the page's language, with what was typed kept.
+"""
 
 from __future__ import annotations
 
-from flask import abort
+import secrets
+from datetime import timedelta
+from typing import Any
 
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from tourplanner.adapters.orm import AgencyClient, Package
+from tourplanner.domain import inputs
+from tourplanner.domain.errors import Conflict, DomainError, NotFound, ValidationError
+from tourplanner.domain.pricing import CATEGORIES, Party
+from tourplanner.extensions import db
+from tourplanner.i18n import current_lang
+from tourplanner.services import booking_request, package_booking, reports
+from tourplanner.services.availability import now_utc
 from tourplanner.web import bp
-from tourplanner.web.auth import login_required
+from tourplanner.web.auth import current_user, login_required
+
+
+def _agency_id() -> int:
+    agency_id = current_user().agency_id
+    if agency_id is None:  # an agency role without an agency: nothing to show
+        abort(403)
+    return agency_id
+
+
+def _package(agency_id: int, slug: str) -> Package:
+    """The agency's own package (drafts too); another agency's is 404."""
+    package = db.session.scalars(select(Package).where(Package.slug == slug)).first()
+    if package is None or package.agency_id != agency_id:
+        abort(404)
+    return package
+
+
+def _clients(agency_id: int) -> list[AgencyClient]:
+    return list(
+        db.session.scalars(
+            select(AgencyClient)
+            .where(AgencyClient.agency_id == agency_id)
+            .order_by(AgencyClient.name)
+        )
+    )
+
+
+# --- booking a package for a client --------------------------------------------------------
+
+
+def _field_messages() -> dict[str, str]:
+    return {
+        "date": _("Pick the first day of the package (a date like 2026-12-01)."),
+        "party": _("The party needs at least one person and at most 100 per category."),
+        "client": _("Pick one of your clients or add a new one."),
+        "client_name": _("Give the client's name."),
+        "client_email": _("Give a valid e-mail address (or leave it empty)."),
+        "client_phone": _("The phone number is at most 40 characters."),
+        "notes": _("Notes are at most 2000 characters."),
+    }
+
+
+class FormError(ValidationError):
+    """A field of the booking form (its name in the page, not the API's)."""
+
+
+def _bad(field: str) -> FormError:
+    return FormError(_field_messages()[field], code="invalid_form", field=field)
+
+
+def _count(form: Any, name: str) -> int:
+    text = (form.get(name) or "0").strip() or "0"
+    if not text.isdigit():
+        raise _bad("party")
+    return int(text)
+
+
+def _parse_form(form: Any, agency_id: int) -> dict[str, Any]:
+    """The booking the form asks for, as :func:`package_booking.book_package` arguments."""
+    try:
+        first = booking_request.first_date((form.get("date") or "").strip())
+    except ValidationError:
+        raise _bad("date") from None
+    try:
+        party = Party(**{c: _count(form, c) for c in CATEGORIES})
+    except ValueError:
+        raise _bad("party") from None
+    try:
+        notes = booking_request.notes(form.get("notes") or None)
+    except ValidationError:
+        raise _bad("notes") from None
+    args: dict[str, Any] = {"first_date": first, "party": party, "notes": notes}
+    choice = form.get("client") or ""
+    if choice == "new":
+        args["new_client"] = _new_client(form)
+    elif choice.isdigit():
+        args["client_id"] = int(choice)
+        if int(choice) not in {c.id for c in _clients(agency_id)}:
+            raise _bad("client")
+    else:
+        raise _bad("client")
+    return args
+
+
+def _new_client(form: Any) -> dict[str, str | None]:
+    """A new client's name, e-mail (optional) and phone (optional), cleaned like a booking's
+    contact (they reach the villages' e-mail and SMS)."""
+    email = (form.get("client_email") or "").strip() or None
+    phone = (form.get("client_phone") or "").strip() or None
+    try:
+        name = inputs.clean_text(
+            form.get("client_name") or "",
+            "client_name",
+            max_length=inputs.MAX_NAME_CHARS,
+            min_length=1,
+        )
+    except ValidationError:
+        raise _bad("client_name") from None
+    try:
+        email = inputs.email_address(email, "client_email") if email else None
+    except ValidationError:
+        raise _bad("client_email") from None
+    try:
+        phone = (
+            inputs.clean_text(phone, "client_phone", max_length=inputs.MAX_PHONE_CHARS)
+            if phone
+            else None
+        )
+    except ValidationError:
+        raise _bad("client_phone") from None
+    return {"name": name, "email": email, "phone": phone or None}
+
+
+def _conflict_message(error: DomainError) -> str:
+    d = error.details
+    if error.code == "slot_full":
+        return _(
+            "%(item)s is full: %(remaining)s place(s) left, %(requested)s asked. Nothing was "
+            "reserved.",
+            item=d.get("item") or d.get("slot_id"),
+            remaining=d.get("remaining"),
+            requested=d.get("requested"),
+        )
+    if error.code == "package_not_runnable":
+        return _("This package cannot run on that date. Nothing was reserved.")
+    if error.code == "booking_closed":
+        return _("Booking has closed for a session of this package on that date.")
+    if error.code == "too_many_held_places":
+        return _("This contact already holds too many places.")
+    if error.code == "price_unavailable":
+        return _("A workshop of this package has no price for every person in the party.")
+    return _("The booking could not be made. Nothing was reserved.")
+
+
+def _book_page(package: Package, values: dict[str, Any], error: DomainError | None = None):
+    agency_id = package.agency_id
+    field = error.details.get("field") if isinstance(error, FormError) else None
+    return render_template(
+        "agency/book.html",
+        package=package,
+        clients=_clients(agency_id),
+        values=values,
+        field=field,
+        field_error=error.message if field else None,
+        error=None if field or error is None else _conflict_message(error),
+        problems=(error.details.get("problems") or []) if error is not None else [],
+        categories=CATEGORIES,
+    ), (200 if error is None else error.status)
+
+
+@bp.route("/agency/packages/<slug>/book", methods=["GET", "POST"])
+@login_required("agency")
+def agency_book(slug: str):
+    agency_id = _agency_id()
+    package = _package(agency_id, slug)
+    if request.method == "GET":
+        tomorrow = (now_utc() + timedelta(days=7)).date()
+        values = {
+            "date": request.args.get("date") or tomorrow.isoformat(),
+            **{c: (package.party or {}).get(c, 1 if c == "adults" else 0) for c in CATEGORIES},
+            "client": request.args.get("client", ""),
+            "key": secrets.token_hex(16),
+        }
+        return _book_page(package, values)
+    values = request.form.to_dict()
+    try:
+        args = _parse_form(request.form, agency_id)
+        view, _replayed = package_booking.book_package(
+            package.slug,
+            args.pop("first_date"),
+            args.pop("party"),
+            None,
+            lang=current_lang(),
+            agency_id=agency_id,
+            idempotency_key=_form_key(),
+            **args,
+        )
+    except DomainError as exc:
+        return _book_page(package, values, exc)
+    flash(_("Booking %(ref)s made: each village will answer.", ref=view["reference"]), "ok")
+    return redirect(url_for("web.agency_booking", reference=view["reference"]), code=303)
+
+
+def _form_key() -> str | None:
+    """The form's one-time key: a double submit replays the booking instead of booking twice."""
+    key = (request.form.get("key") or "").strip()
+    if not key or len(key) > 64 or not key.isalnum():
+        return None
+    return f"agency-{current_user().agency_id}-{key}"
+
+
+# --- following bookings --------------------------------------------------------------------
 
 
 @bp.get("/agency/bookings")
-@login_required()
+@login_required("agency")
 def agency_bookings():
-    abort(404)  # placeholder until agency bookings land
+    return render_template(
+        "agency/bookings.html", bookings=package_booking.list_for_agency(_agency_id())
+    )
 
 
 @bp.get("/agency/bookings/<reference>")
-@login_required()
+@login_required("agency")
 def agency_booking(reference: str):
-    abort(404)
+    agency_id = _agency_id()
+    try:
+        view = package_booking.get_for_agency(agency_id, reference)
+    except NotFound:
+        abort(404)
+    replaced = package_booking.replaced_items(view["reference"])
+    options = {
+        item["id"]: package_booking.replacement_options(agency_id, view["reference"], item["id"])
+        for item in view["items"]
+        if item["status"] in package_booking.REPLACEABLE and item["id"] not in replaced
+    }
+    return render_template(
+        "agency/bookings_detail.html", booking=view, options=options, replaced=replaced
+    )
 
 
-@bp.get("/agency/packages/<slug>/book")
-@login_required()
-def agency_book(slug: str):
-    abort(404)
+@bp.post("/agency/bookings/<reference>/items/<int:item_id>/replace")
+@login_required("agency")
+def agency_booking_replace(reference: str, item_id: int):
+    agency_id = _agency_id()
+    slot = request.form.get("slot_id", "")
+    try:
+        if not slot.isdigit():
+            raise ValidationError("pick a session", code="invalid_form", field="slot_id")
+        package_booking.replace_item(
+            agency_id, reference, item_id, int(slot), user_id=current_user().id
+        )
+    except NotFound:
+        abort(404)
+    except (Conflict, ValidationError) as exc:
+        flash(_replace_message(exc), "error")
+    else:
+        flash(_("The new session was added; its village will answer."), "ok")
+    return redirect(url_for("web.agency_booking", reference=reference), code=303)
+
+
+def _replace_message(error: DomainError) -> str:
+    if error.code == "slot_full":
+        return _("That session filled up meanwhile. Pick another one.")
+    if error.code == "already_replaced":
+        return _("This item has already been replaced.")
+    if error.code == "invalid_form":
+        return _("Pick a session.")
+    return _("That session cannot replace this item. Pick one of those offered.")
+
+
+# --- reports -------------------------------------------------------------------------------
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _dimension() -> str:
+    by = request.args.get("by", "package")
+    if by not in reports.DIMENSIONS:
+        abort(404)
+    return by
 
 
 @bp.get("/agency/reports")
-@login_required()
+@login_required("agency")
 def agency_reports():
-    abort(404)
+    return render_template("agency/reports.html", report=reports.report(_agency_id()))
+
+
+@bp.get("/agency/reports.csv")
+@login_required("agency")
+def agency_reports_csv():
+    by = _dimension()
+    return _csv(reports.to_csv(by, _agency_id()), f"report-{by}")
 
 
 @bp.get("/admin/reports")
 @login_required("admin")
 def admin_reports():
-    abort(404)
+    return render_template("admin/reports.html", report=reports.report(None))
+
+
+@bp.get("/admin/reports.csv")
+@login_required("admin")
+def admin_reports_csv():
+    by = _dimension()
+    return _csv(reports.to_csv(by), f"report-all-{by}")
