@@ -28,6 +28,8 @@ EVENTS = (
     "booking_decided",
     "booking_cancelled",
     "api_key_used",
+    "village_shop_changed",
+    "village_videos_changed",
 )
 
 

@@ -24,4 +24,5 @@ from tourplanner.web import (  # noqa: E402,F401
     targets,
     tour_routes,
     village,
+    village_shop,
 )
