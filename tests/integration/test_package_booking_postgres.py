@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tourplanner.adapters.orm import Booking, BookingItem, Slot
 from tourplanner.domain.pricing import Party
 from tourplanner.extensions import db
-from tourplanner.services import package_booking
+from tourplanner.services import package_booking, reports
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,8 @@ def app(pg_app):
 def test_thirty_concurrent_package_bookings_for_ten_places_make_exactly_ten_whole_bookings(
     app, monkeypatch
 ):
-    pkg = package(agency("Sen"), FIRST)
+    owner = agency("Sen")
+    pkg = package(owner, FIRST)
     install_plans(monkeypatch, pkg)
     party = Party(adults=1)
     plan = plan_for(pkg, FIRST, party)
@@ -65,3 +66,14 @@ def test_thirty_concurrent_package_bookings_for_ten_places_make_exactly_ten_whol
             select(func.count()).select_from(BookingItem).where(BookingItem.slot_id == slot_id)
         )
         assert held == 10
+
+    # The reports' SQL (GROUP BY month, shares in floating point) on PostgreSQL: ten sales of
+    # the package, and by village the ten bookings' net adds up to the package's.
+    agency_report = reports.report(owner.id)
+    assert agency_report["totals"]["bookings"] == 10
+    assert agency_report["totals"]["participants"] == 10
+    assert agency_report["totals"]["net_vnd"] == 10 * plan.net_total_vnd
+    assert agency_report["month"] == [{"key": f"{FIRST:%Y-%m}", **agency_report["totals"]}]
+    villages = agency_report["village"]
+    assert sum(v["net_vnd"] for v in villages) == 10 * plan.net_total_vnd
+    assert sum(v["retail_vnd"] for v in villages) == 10 * plan.retail_total_vnd
