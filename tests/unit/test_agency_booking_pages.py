@@ -158,11 +158,11 @@ def test_reports_pages_and_csv_show_the_agencys_own_sales(app, agencies):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "1.188.000 ₫" in html and "118.800 ₫" in html
-    export = sen.get("/agency/reports.csv?by=village")
+    export = sen.get("/agency/reports?format=csv&by=village")
     assert export.status_code == 200 and export.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
     assert rows[0][0] == "village" and len(rows) == 4  # three villages
-    assert sen.get("/agency/reports.csv?by=nothing").status_code == 404
+    assert sen.get("/agency/reports?format=csv&by=nothing").status_code == 404
     assert sen.get("/admin/reports").status_code == 403
     lotus = app.test_client()
     _login(lotus, "hoa@lotus.example", "correct horse 12")
@@ -179,6 +179,8 @@ def test_the_admin_report_shows_every_agency(app, agencies):
     html = admin.get("/admin/reports?lang=en").get_data(as_text=True)
     assert "1.188.000 ₫" in html and "Sen" in html
     rows = list(
-        csv.reader(io.StringIO(admin.get("/admin/reports.csv?by=package").get_data(as_text=True)))
+        csv.reader(
+            io.StringIO(admin.get("/admin/reports?format=csv&by=package").get_data(as_text=True))
+        )
     )
     assert rows[0][:4] == ["package", "name_vi", "name_en", "agency"] and rows[1][3] == "Sen"

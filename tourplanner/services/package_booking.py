@@ -27,6 +27,7 @@ from tourplanner.adapters.orm import (
     AgencyClient,
     AuditEvent,
     Booking,
+    BookingItem,
     Experience,
     Package,
     Slot,
@@ -234,7 +235,7 @@ REPLACEABLE = (rules.DECLINED, rules.EXPIRED)
 REPLACED = "booking_item_replaced"
 
 
-def _declined_item(booking: Booking, item_id: int) -> Any:
+def _declined_item(booking: Booking, item_id: int) -> BookingItem:
     item = next((i for i in booking.items if i.id == item_id), None)
     if item is None:
         raise NotFound("no such item in this booking", code="item_not_found", item_id=item_id)
@@ -365,7 +366,7 @@ def replace_item(
     return get_for_agency(agency_id, reference)
 
 
-def _ask_village(session: Session, booking: Booking, item: Any) -> list:
+def _ask_village(session: Session, booking: Booking, item: BookingItem) -> list:
     """The new item's village is asked like for any booking (e-mail, webhook, SMS, with its
     decision link). The tourist is not mailed again: the agency follows its booking here."""
     # notifications has no public "items added" hook yet; its village messages are the ones

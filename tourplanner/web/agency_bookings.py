@@ -295,27 +295,22 @@ def _dimension() -> str:
     return by
 
 
+def _report(agency_id: int | None, template: str, name: str):
+    """The report page, or one of its tables as CSV with ``?format=csv&by=village|package|month``
+    (the same URL: the download link of each table)."""
+    if request.args.get("format") == "csv":
+        by = _dimension()
+        return _csv(reports.to_csv(by, agency_id), f"{name}-{by}")
+    return render_template(template, report=reports.report(agency_id))
+
+
 @bp.get("/agency/reports")
 @login_required("agency")
 def agency_reports():
-    return render_template("agency/reports.html", report=reports.report(_agency_id()))
-
-
-@bp.get("/agency/reports.csv")
-@login_required("agency")
-def agency_reports_csv():
-    by = _dimension()
-    return _csv(reports.to_csv(by, _agency_id()), f"report-{by}")
+    return _report(_agency_id(), "agency/reports.html", "report")
 
 
 @bp.get("/admin/reports")
 @login_required("admin")
 def admin_reports():
-    return render_template("admin/reports.html", report=reports.report(None))
-
-
-@bp.get("/admin/reports.csv")
-@login_required("admin")
-def admin_reports_csv():
-    by = _dimension()
-    return _csv(reports.to_csv(by), f"report-all-{by}")
+    return _report(None, "admin/reports.html", "report-all")
