@@ -62,6 +62,19 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+#: The agency API key scheme (``Authorization: Bearer <key>``, tourplanner/api/auth.py).
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An agency's API key (created in the agency's pages or with "
+        "`flask agencies api-key`). Missing, unknown or revoked: 401 unauthorized; "
+        "the agency is suspended: 403 agency_suspended.",
+    }
+}
+#: Put in an operation's ``security`` when it needs an agency's API key.
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again",
@@ -74,6 +87,7 @@ RETRY_AFTER = {
 def error_responses(*statuses: int) -> dict[str, Any]:
     text = {
         400: "Bad input: details.field names the field",
+        401: "No API key, or an unknown or revoked one (unauthorized)",
         403: "Forbidden",
         404: "Not found",
         409: "Conflict",
@@ -175,7 +189,10 @@ def document() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "tags": copy.deepcopy(_TAGS),
         "paths": copy.deepcopy(dict(sorted(_PATHS.items()))),
-        "components": {"schemas": copy.deepcopy(_SCHEMAS)},
+        "components": {
+            "schemas": copy.deepcopy(_SCHEMAS),
+            "securitySchemes": copy.deepcopy(SECURITY_SCHEMES),
+        },
     }
     # Every operation can meet the request check (NUL or lone surrogates in the path or the
     # query, api/body.py): each documents its 400.

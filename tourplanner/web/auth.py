@@ -1,8 +1,16 @@
-"""Sign-in for village staff and admins: one page, sessions, password change and reset.
+"""Sign-in for every role (village staff, agency users, admins): one page, sessions,
+password change and reset.
 
-A session holds the user's id, the user's ``session_version`` and when it was last used: a
-cookie from before a sign-out or a password change, or one idle for ``SESSION_IDLE_MINUTES``,
-is no session at all. ``next=`` after sign-in accepts only a path on this site.
+``/login`` is the one sign-in page; ``/village/login``, its older address, is the same view.
+After sign-in each role lands in its own space (:func:`home_of`). A session holds the user's
+id, the user's ``session_version`` and when it was last used: a cookie from before a sign-out
+or a password change, or one idle for ``SESSION_IDLE_MINUTES``, is no session at all; neither
+is the session of a user whose agency is suspended. ``next=`` after sign-in accepts only a
+path on this site.
+
+Roles for :func:`login_required`: ``"village"`` (village staff; admins too), ``"admin"``,
+``"agency"`` (agency admins and staff, not admins: an admin has no agency) and
+``"agency_admin"``.
 """
 
 from __future__ import annotations
@@ -29,8 +37,9 @@ from flask_babel import gettext as _
 from tourplanner.adapters.orm import User
 from tourplanner.domain.errors import Forbidden, ValidationError
 from tourplanner.i18n import current_lang
+from tourplanner.security import audit
 from tourplanner.security.limits import client_ip, limit, limiter, rate_limits_off
-from tourplanner.services import accounts
+from tourplanner.services import accounts, agencies
 from tourplanner.web import bp
 
 # Refresh the "last used" stamp at most this often, so that not every request rewrites the cookie.
@@ -61,6 +70,8 @@ def _session_user() -> User | None:
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
     seen = session.get("seen")
     user = accounts.session_user(session.get("user_id"), session.get("sv"))
+    if user is not None and agencies.sign_in_refusal(user):
+        user = None  # suspension raised the session version too; this covers the race
     if user is None or not isinstance(seen, int) or now - seen > idle:
         _forget_user()
         return None
@@ -84,16 +95,33 @@ def _start_session(user: User) -> None:
     request.environ[USER_KEY] = user
 
 
+def _has_role(user: User, role: str) -> bool:
+    if role == "agency":
+        return user.is_agency and user.agency_id is not None
+    if role == "agency_admin":
+        return user.role == "agency_admin" and user.agency_id is not None
+    if role == "village":
+        return user.role == "village" or user.is_admin
+    return user.role == role
+
+
 def login_required(role: str | None = None) -> Callable:
-    """Redirect anonymous visitors to sign in; refuse (403) a signed-in user without ``role``."""
+    """Redirect anonymous visitors to sign in; refuse (403) a signed-in user without ``role``.
+
+    ``role`` None admits any signed-in user (their account page).
+    """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any):
             user = current_user()
             if user is None:
-                return redirect(url_for("web.village_login", next=request.full_path.rstrip("?")))
-            if role and user.role != role and not user.is_admin:
+                # Village and admin pages keep sending to the sign-in address staff know.
+                endpoint = (
+                    "web.login" if role in ("agency", "agency_admin") else "web.village_login"
+                )
+                return redirect(url_for(endpoint, next=request.full_path.rstrip("?")))
+            if role and not _has_role(user, role):
                 abort(403)
             return view(*args, **kwargs)
 
@@ -123,13 +151,18 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _home_of(user: User) -> str:
-    return url_for("web.admin_notifications" if user.is_admin else "web.village_dashboard")
+def home_of(user: User) -> str:
+    """Where each role lands after sign-in: its own space."""
+    if user.is_admin:
+        return url_for("web.admin_home")
+    if user.is_agency:
+        return url_for("web.agency_dashboard")
+    return url_for("web.village_dashboard")
 
 
-@bp.route("/village/login", methods=["GET", "POST"])
 @limiter.limit(lambda: limit("RATE_LIMIT_SIGNIN"), methods=["POST"], exempt_when=rate_limits_off)
-def village_login():
+def login():
+    """The one sign-in page (``/login``, and ``/village/login`` for the links staff have)."""
     error, status = None, 200
     email = request.form.get("email", "").strip()
     if request.method == "POST":
@@ -143,9 +176,21 @@ def village_login():
         except accounts.SignInRefused:
             error, status = _("Wrong e-mail or password."), 401
         else:
-            _start_session(user)
-            return redirect(safe_next(request.args.get("next")) or _home_of(user))
-    return render_template("village/login.html", error=error, email=email), status
+            refusal = agencies.sign_in_refusal(user)
+            if refusal:
+                audit.record("signin_refused", user_id=user.id, email=user.email, reason=refusal)
+                error, status = (
+                    _("Your agency's account is suspended. Contact the platform's team."),
+                    403,
+                )
+            else:
+                _start_session(user)
+                return redirect(safe_next(request.args.get("next")) or home_of(user))
+    return render_template("login.html", error=error, email=email), status
+
+
+bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
+bp.add_url_rule("/village/login", "village_login", login, methods=["GET", "POST"])
 
 
 @bp.post("/village/logout")
@@ -156,7 +201,7 @@ def village_logout():
         accounts.end_sessions(user.id)
     _forget_user()
     flash(_("You are signed out on every device."), "success")
-    return redirect(url_for("web.village_login"))
+    return redirect(url_for("web.login"))
 
 
 @bp.route("/village/account", methods=["GET", "POST"])
@@ -244,7 +289,7 @@ def password_reset(token: str):
             errors[exc.details.get("field", "password")] = _password_message(exc)
         else:
             flash(_("Password changed. Sign in with the new password."), "success")
-            return redirect(url_for("web.village_login"))
+            return redirect(url_for("web.login"))
     return render_template(
         "village/password_reset.html",
         invalid=False,
