@@ -436,3 +436,30 @@ def test_another_agency_cannot_see_or_replace_items_of_a_booking(setup):
         package_booking.replacement_options(setup["other"].id, reference, item["id"])
     with pytest.raises(NotFound):
         package_booking.replace_item(setup["other"].id, reference, item["id"], 1)
+
+
+def test_with_an_agencys_api_key_the_booking_is_the_agencys_and_others_packages_are_404(
+    setup, app, client
+):
+    from tourplanner.services import agencies
+
+    _, mine = agencies.create_api_key(setup["owner"].id, "booking desk")
+    _, theirs = agencies.create_api_key(setup["other"].id, "theirs")
+
+    def post(key: str):
+        # Each request in its own app context, as in a server (flask.g is per app context).
+        with app.app_context():
+            return client.post(
+                "/api/v1/bookings", json=_body(setup), headers={"Authorization": f"Bearer {key}"}
+            )
+
+    response = post(mine)
+    assert response.status_code == 201, response.get_json()
+    stored = db.session.scalars(
+        select(Booking).where(Booking.reference == response.get_json()["reference"])
+    ).one()
+    assert (stored.source, stored.agency_id) == ("agency", setup["owner"].id)
+    assert post(theirs).status_code == 404
+    forged = post("tp_nope")
+    assert forged.status_code == 401 and forged.get_json()["error"]["code"] == "unauthorized"
+    assert db.session.scalar(select(func.count()).select_from(Booking)) == 1

@@ -359,6 +359,13 @@ def _insert(
         session.add(client)
         session.flush()
         client_id = client.id
+        audit.record(
+            "agency_client_created",
+            subject=str(client_id),
+            session=session,
+            agency_id=terms.agency_id,
+            via="booking",
+        )
     booking = Booking(
         reference=_unused_reference(session),
         status=rules.PENDING,
