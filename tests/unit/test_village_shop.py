@@ -328,3 +328,10 @@ def test_product_cards_use_the_smallest_stored_copy(client, staff, app):
     assert f"{checked.stored_name} 1200w" in rendered
     assert 'width="1200" height="900"' in rendered and 'loading="lazy"' in rendered
     assert 'sizes="50vw"' in rendered
+
+
+def test_rows_beyond_the_limit_are_refused_not_dropped():
+    _clean, problems = village_shop.clean_shop({"sp_20_name": "Điểm bán thứ 21"})
+    assert problems["sp"].code == "too_many" and problems["sp"].params == {"limit": 20}
+    _clean, problems = village_shop.clean_shop({"sp_25_name": ""})
+    assert problems == {}  # an empty row beyond the limit is nothing
