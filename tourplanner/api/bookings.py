@@ -15,6 +15,7 @@ from flask import Response, jsonify, request
 from tourplanner.api import bp
 from tourplanner.api.body import json_body
 from tourplanner.api.openapi import (
+    BEARER,
     add_paths,
     add_schemas,
     add_tag,
@@ -370,7 +371,8 @@ add_paths(
                 "booking whose total is the package's retail price; 409 package_not_runnable "
                 "lists why it cannot run that date, 404 package_not_found an unknown or "
                 "unpublished package. With an agency's API key (Authorization: Bearer, "
-                "optional) the booking is the agency's and its own drafts can be booked. "
+                "optional) the booking is the agency's and its own drafts can be booked; a "
+                "key sent but unknown or revoked is 401, a suspended agency's 403. "
                 "The hold waits for each "
                 "village's answer (pending → confirmed / declined / expired). A retried request "
                 "with the same Idempotency-Key returns the same booking and reserves "
@@ -385,6 +387,8 @@ add_paths(
                 "(invalid_itinerary), an e-mail address email-validator refuses "
                 "(invalid_contact). Rate-limited per client address (RATE_LIMIT_BOOKINGS).",
                 "operationId": "createBooking",
+                # Optional: anyone may book; an agency's key makes the booking the agency's.
+                "security": [{}, *BEARER],
                 "parameters": [
                     {
                         "name": "Idempotency-Key",
@@ -413,7 +417,7 @@ add_paths(
                             }
                         },
                     },
-                    **error_responses(400, 404, 409, 413, 422, 429),
+                    **error_responses(400, 401, 403, 404, 409, 413, 422, 429),
                 },
             }
         },
