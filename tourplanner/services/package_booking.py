@@ -38,7 +38,7 @@ from tourplanner.domain.errors import Conflict, NotFound, ValidationError
 from tourplanner.domain.pricing import Party
 from tourplanner.extensions import db
 from tourplanner.security import audit
-from tourplanner.services import availability, notifications
+from tourplanner.services import agencies, availability, notifications
 from tourplanner.services import booking as core
 from tourplanner.services.availability import now_utc
 from tourplanner.services.booking_request import BookingRequest, ItemRequest, PackageRequest
@@ -95,7 +95,8 @@ def book_package(
         raise ValidationError("only an agency books for a client", code="invalid_client")
     if new_client is not None and (agency_id is None or client_id is not None):
         raise ValidationError("an agency adds a client or names one", code="invalid_client")
-    client = _client(agency_id, client_id) if client_id is not None else None
+    # Another agency's client is 404, like a missing one.
+    client = agencies.get_client(agency_id, client_id) if client_id is not None else None
     contact = contact or _client_contact(new_client or client, agency_id)
     request = PackageRequest(slug, first_date, party, contact, lang, client_id, notes)
     fingerprint = request.fingerprint(agency_id)
@@ -162,13 +163,6 @@ def book_plan(
     return core.hold(
         items, terms, fingerprint=fingerprint, idempotency_key=idempotency_key, now=now
     )
-
-
-def _client(agency_id: int | None, client_id: int) -> AgencyClient:
-    client = db.session.get(AgencyClient, client_id)
-    if client is None or client.agency_id != agency_id:
-        raise NotFound("no such client", code="client_not_found", client_id=client_id)
-    return client
 
 
 def _client_contact(client: Any, agency_id: int | None) -> dict[str, str | None]:
