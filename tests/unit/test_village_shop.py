@@ -335,3 +335,20 @@ def test_rows_beyond_the_limit_are_refused_not_dropped():
     assert problems["sp"].code == "too_many" and problems["sp"].params == {"limit": 20}
     _clean, problems = village_shop.clean_shop({"sp_25_name": ""})
     assert problems == {}  # an empty row beyond the limit is nothing
+
+
+def test_a_reseed_keeps_what_the_village_recorded(client, staff):
+    """``flask seed`` runs at every start (scripts/prod.sh): the dataset, which states no
+    sales point, must not wipe what the village recorded. Fails until catalogue_io leaves
+    these village-owned columns alone when a source row does not state them."""
+    from tourplanner.services import catalogue_io
+
+    _login(client)
+    client.post("/village/shop", data=_shop_form())
+    _videos(client, {"video_0_url": YOUTUBE, "video_0_title": "Phơi gốm"})
+    catalogue_io.seed()
+    village = _village()
+    assert village.sales_points[0]["name"] == "Chợ gốm Bát Tràng"
+    assert village.display_space["name"] == "Nhà trưng bày gốm Bát Tràng"
+    assert village.shop_links[0]["kind"] == "zalo"
+    assert village.videos == [{"url": YOUTUBE, "title": "Phơi gốm"}]
