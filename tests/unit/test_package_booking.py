@@ -463,3 +463,13 @@ def test_with_an_agencys_api_key_the_booking_is_the_agencys_and_others_packages_
     forged = post("tp_nope")
     assert forged.status_code == 401 and forged.get_json()["error"]["code"] == "unauthorized"
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 1
+
+
+def test_hold_limits_count_every_item_of_a_public_package_but_not_an_agencys_group(setup, app):
+    app.config["HOLD_PLACES_PER_CONTACT"] = 8  # the party of 3 holds 9 places over 3 items
+    with pytest.raises(Conflict) as caught:
+        _book(setup, agency_id=None)
+    assert caught.value.code == "too_many_held_places"
+    assert caught.value.details["requested"] == 9
+    view, _ = _book(setup)  # the agency, signed in, books the group
+    assert len(view["items"]) == 3

@@ -84,11 +84,12 @@ def book_package(
 
     ``agency_id``: the agency books its own package (drafts allowed), for ``client_id`` (one
     of its clients; the contact defaults to the client's) or ``new_client`` (name, email,
-    phone: added with the booking, in its transaction) with ``notes``; the per-address
-    limit does not apply (the agency is signed in) but the per-contact one does. None: a
-    public booking of a published package. Not runnable that date: 409
-    ``package_not_runnable`` with the problems; a session full by the time capacity is
-    taken: 409 ``slot_full`` naming the item (``details.item``), nothing reserved.
+    phone: added with the booking, in its transaction) with ``notes``; the anti-hoarding
+    hold limits (per contact, per address) do not apply: the agency is signed in and books
+    groups. None: a public booking of a published package, with both limits. Not runnable
+    that date: 409 ``package_not_runnable`` with the problems; a session full by the time
+    capacity is taken: 409 ``slot_full`` naming the item (``details.item``), nothing
+    reserved.
     """
     now = now or now_utc()
     if client_id is not None and agency_id is None:
@@ -159,6 +160,7 @@ def book_plan(
         labels=dict(plan.labels),
         new_client=new_client,
         client_ip=client_ip,
+        contact_limit=agency_id is None,
     )
     return core.hold(
         items, terms, fingerprint=fingerprint, idempotency_key=idempotency_key, now=now
