@@ -35,7 +35,7 @@ from tourplanner.adapters.orm import (
 )
 from tourplanner.domain import booking as rules
 from tourplanner.domain.errors import Conflict, NotFound, ValidationError
-from tourplanner.domain.pricing import Party
+from tourplanner.domain.pricing import Party, party_price
 from tourplanner.extensions import db
 from tourplanner.security import audit
 from tourplanner.services import agencies, availability, notifications
@@ -268,8 +268,12 @@ def replacement_options(
                 candidates.append(other)
     offered = availability.slots_for_day(candidates, day, now=now)
     window = timedelta(minutes=NEAR_TIME_MINUTES)
+    party = Party(item.adults, item.children, item.seniors)
     options = []
     for experience_id in candidates:
+        exp = db.session.get(Experience, experience_id)
+        if exp is None or party_price(core.prices(exp), party) is None:
+            continue  # no price for someone in the party (e.g. no child price)
         for slot in offered.get(experience_id, []):
             if slot.remaining < size or slot.id == item.slot_id or slot.id in booked:
                 continue
