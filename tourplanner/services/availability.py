@@ -21,23 +21,28 @@ This module is the contract the planner relies on (:class:`SlotView`, :func:`slo
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import zip_longest
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import insert, select, update
 
 from tourplanner.adapters.orm import Experience, Slot
 from tourplanner.domain.availability import (
+    LOCAL_TZ,
     MAX_RANGE_DAYS,
     booking_open,
     days_between,
     local_datetime,
     local_today,
     session_datetimes,
+    session_times,
 )
-from tourplanner.domain.errors import NotFound, ValidationError
+from tourplanner.domain.errors import Conflict, NotFound, ValidationError
 from tourplanner.extensions import db
 from tourplanner.services.unit_of_work import unit_of_work
 
@@ -295,6 +300,365 @@ def apply_capacity(experience_id: int, capacity: int, *, now: datetime | None = 
     return result.rowcount or 0
 
 
+def sessions_on_days(
+    experiences: list[Experience], days: list[date], *, now: datetime | None = None
+) -> dict[int, list[SlotView]]:
+    """The village's own view of its sessions on ``days``: every scheduled session (also those
+    past the booking cut-off or already started, for the day's check-in), the extra ones, and
+    any stored session still holding places (e.g. one the schedule no longer produces).
+
+    Materialises like :func:`slots_for_day`, within the booking horizon only.
+    """
+    now = now or now_utc()
+    result: dict[int, list[SlotView]] = {e.id: [] for e in experiences}
+    first_day, last_day = horizon(now)
+    days = [d for d in days if first_day <= d <= last_day]
+    bookable = [e for e in experiences if e.bookable]
+    if not bookable or not days:
+        return result
+    scheduled = {
+        (exp.id, start): end
+        for exp in bookable
+        for day in days
+        for start, end in session_datetimes(
+            exp.weekly_hours, exp.closed_dates, day, exp.duration_minutes
+        )
+    }
+    _materialise(bookable, scheduled, now)
+    first = local_datetime(days[0], datetime.min.time())
+    last = local_datetime(days[-1], datetime.min.time()) + timedelta(days=1)
+    stmt = (
+        select(Slot)
+        .where(
+            Slot.experience_id.in_([e.id for e in bookable]),
+            Slot.start >= first,
+            Slot.start < last,
+        )
+        .order_by(Slot.start, Slot.id)
+    )
+    for slot in db.session.scalars(stmt):
+        if (slot.experience_id, slot.start) in scheduled or slot.is_extra or slot.taken > 0:
+            result[slot.experience_id].append(view(slot))
+    return result
+
+
+# --- the schedule editor --------------------------------------------------------------------
+#
+# Staff type times and dates the way they write them ("8h-11h30", "25/12/2026"); browsers
+# without time/date pickers send exactly that. The parsers below are plain Python: they return
+# the canonical form or raise ValueError carrying an error *code*; the page turns codes into
+# sentences in its language, next to the field, all at once (see ScheduleForm.errors).
+
+_TIME_TEXT = re.compile(r"(\d{1,2})(?:[:.h](\d{2})?)?h?")
+_COMPACT_TIME = re.compile(r"(\d{2})(\d{2})")
+_RANGE_SEPARATOR = re.compile(r"\s*(?:–|—|-|~|đến|den|to)\s*")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+MAX_SETTING = 10_000
+RANGE_FIELDS = ("start", "end")
+#: Empty time ranges and closed-date fields a form shows per day without JavaScript.
+SPARE_ROWS = 3
+
+
+def parse_time_text(text: str) -> str:
+    """``"8h"``, ``"8h30"``, ``"8:30"``, ``"08.30"``, ``"0830"``, ``"8"`` → ``"08:30"``-style.
+
+    Raises ValueError("bad_time") for anything else (hours 0-23, minutes 00-59).
+    """
+    raw = (text or "").strip().lower().replace("giờ", "h").replace(" ", "")
+    match = _TIME_TEXT.fullmatch(raw) or _COMPACT_TIME.fullmatch(raw)
+    if not match:
+        raise ValueError("bad_time")
+    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+    if hours > 23 or minutes > 59:
+        raise ValueError("bad_time")
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def parse_range_text(text: str) -> tuple[str, str]:
+    """``"8h-11h30"`` or ``"08:00 – 11:30"`` → ``("08:00", "11:30")``; ValueError("bad_range")."""
+    parts = _RANGE_SEPARATOR.split((text or "").strip().lower().replace("giờ", "h"))
+    if len(parts) != 2 or not all(parts):
+        raise ValueError("bad_range")
+    try:
+        return parse_time_text(parts[0]), parse_time_text(parts[1])
+    except ValueError:
+        raise ValueError("bad_range") from None
+
+
+def parse_date_text(text: str) -> date:
+    """``"2026-12-25"``, ``"25/12/2026"``, ``"25-12-2026"``, ``"25.12.2026"`` → a date.
+
+    Day first, as written in Vietnam. Raises ValueError("bad_date").
+    """
+    raw = (text or "").strip()
+    if match := _ISO_DATE.fullmatch(raw):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _DAY_MONTH_YEAR.fullmatch(raw):
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        raise ValueError("bad_date")
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError("bad_date") from None
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One refused field: ``code`` names the problem, ``value`` is what was typed."""
+
+    code: str
+    value: str = ""
+    other: str = ""
+    low: int | None = None
+    high: int | None = None
+
+
+@dataclass
+class ScheduleForm:
+    """What staff typed for one experience, kept as typed, with what it means and every error.
+
+    Field names (also the keys of ``errors``): ``{day}_{n}`` for the n-th time range of a
+    weekday, ``{day}`` for a typed line of ranges, ``closed_{n}`` for a closed date,
+    ``capacity``, ``booking_cutoff_hours``, ``free_cancellation_hours``.
+    """
+
+    ranges: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    closed: list[str] = field(default_factory=list)
+    numbers: dict[str, str] = field(default_factory=dict)
+    instant_confirmation: bool = False
+    errors: dict[str, FieldError] = field(default_factory=dict)
+    weekly_hours: dict[str, list[list[str]]] = field(default_factory=dict)
+    closed_dates: list[str] = field(default_factory=list)
+    values: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @classmethod
+    def of(cls, experience: Experience) -> ScheduleForm:
+        """The form filled in with the experience's stored schedule."""
+        from tourplanner.domain.catalogue import WEEKDAYS
+
+        return cls(
+            ranges={d: [(a, b) for a, b in experience.weekly_hours.get(d, [])] for d in WEEKDAYS},
+            closed=list(experience.closed_dates or []),
+            numbers={
+                "capacity": str(experience.capacity or ""),
+                "booking_cutoff_hours": str(experience.booking_cutoff_hours),
+                "free_cancellation_hours": str(experience.free_cancellation_hours),
+            },
+            instant_confirmation=bool(experience.instant_confirmation),
+            weekly_hours=dict(experience.weekly_hours or {}),
+            closed_dates=list(experience.closed_dates or []),
+        )
+
+
+NUMBER_FIELDS = {"capacity": 1, "booking_cutoff_hours": 0, "free_cancellation_hours": 0}
+
+
+def parse_schedule_form(form: Any) -> ScheduleForm:
+    """Read a posted schedule form (a MultiDict: ``get`` and ``getlist``); never raises.
+
+    Per weekday: repeated ``{day}_start``/``{day}_end`` pairs (the pickers; a pair with both
+    empty is skipped, a range typed whole into the start field is understood) and an optional
+    typed line ``{day}`` ("8h-11h30, 13h30-17h"). Closed dates: repeated ``closed_date`` and an
+    optional typed ``closed_dates`` list. A day's ranges must not overlap.
+    """
+    from tourplanner.domain.catalogue import WEEKDAYS
+
+    result = ScheduleForm()
+    for day in WEEKDAYS:
+        _parse_day(form, day, result)
+    _parse_closed(form, result)
+    for name, low in NUMBER_FIELDS.items():
+        raw = (form.get(name) or "").strip()
+        result.numbers[name] = raw
+        try:
+            value = int(raw)
+        except ValueError:
+            result.errors[name] = FieldError("not_a_number" if raw else "required", raw)
+            continue
+        if not low <= value <= MAX_SETTING:
+            result.errors[name] = FieldError("out_of_range", raw, low=low, high=MAX_SETTING)
+        else:
+            result.values[name] = value
+    result.instant_confirmation = (form.get("instant_confirmation") or "") in ("1", "on", "yes")
+    return result
+
+
+def _parse_day(form: Any, day: str, result: ScheduleForm) -> None:
+    starts, ends = form.getlist(f"{day}_start"), form.getlist(f"{day}_end")
+    typed = [(s.strip(), e.strip()) for s, e in zip_longest(starts, ends, fillvalue="")]
+    line = (form.get(day) or "").strip()
+    if line:  # a typed line of ranges, e.g. from a browser without time pickers
+        for part in re.split(r"[,;\n]+", line):
+            if part.strip():
+                typed.append((part.strip(), ""))
+    rows = [(s, e) for s, e in typed if s or e]
+    # Kept for the page: understood rows in HH:MM (what a time picker can show), refused
+    # ones exactly as typed, in the same order (errors are keyed by position).
+    result.ranges[day] = kept = []
+    windows: list[tuple[str, str, str]] = []
+    for n, (start, end) in enumerate(rows):
+        name = f"{day}_{n}"
+        try:
+            opens, closes = _parse_row(start, end)
+        except ValueError as exc:
+            kept.append((start, end))
+            result.errors[name] = FieldError(str(exc), f"{start}-{end}" if end else start)
+            continue
+        kept.append((opens, closes))
+        if closes <= opens:
+            result.errors[name] = FieldError("end_before_start", f"{opens}-{closes}")
+            continue
+        clash = next((label for a, b, label in windows if opens < b and a < closes), None)
+        if clash:
+            result.errors[name] = FieldError("overlap", f"{opens}-{closes}", other=clash)
+            continue
+        windows.append((opens, closes, f"{opens}-{closes}"))
+    if windows:
+        result.weekly_hours[day] = [[a, b] for a, b, _label in sorted(windows)]
+
+
+def _parse_row(start: str, end: str) -> tuple[str, str]:
+    """One picker pair; a whole range typed into the start field is understood too."""
+    if start and not end:
+        if not _RANGE_SEPARATOR.search(start):
+            raise ValueError("missing_end")
+        return parse_range_text(start)
+    if end and not start:
+        raise ValueError("missing_start")
+    return _parse_time_field(start), _parse_time_field(end)
+
+
+def _parse_time_field(text: str) -> str:
+    try:
+        return parse_time_text(text)
+    except ValueError:
+        raise ValueError("bad_time") from None
+
+
+def _parse_closed(form: Any, result: ScheduleForm) -> None:
+    typed = [d.strip() for d in form.getlist("closed_date")]
+    typed += re.split(r"[\s,;]+", form.get("closed_dates") or "")
+    result.closed = [d for d in typed if d]
+    dates = set()
+    for n, raw in enumerate(result.closed):
+        try:
+            result.closed[n] = parse_date_text(raw).isoformat()
+        except ValueError:
+            result.errors[f"closed_{n}"] = FieldError("bad_date", raw)
+        else:
+            dates.add(result.closed[n])
+    result.closed_dates = sorted(dates)
+
+
+def preview(
+    weekly_hours: dict[str, list[list[str]]],
+    closed_dates: list[str],
+    duration: int,
+    first: date,
+    days: int = 14,
+) -> list[tuple[date, list[tuple[time, time]], bool]]:
+    """``(day, [(start, end)], closed)`` for ``days`` days from ``first``: what tourists will
+    be offered (before the booking cut-off), computed like the slots themselves."""
+    result = []
+    for n in range(days):
+        day = first + timedelta(days=n)
+        closed = day.isoformat() in (closed_dates or [])
+        result.append((day, session_times(weekly_hours, closed_dates, day, duration), closed))
+    return result
+
+
+@dataclass(frozen=True)
+class BookedSession:
+    """A live booking item in a session a schedule change would remove."""
+
+    item_id: int
+    reference: str
+    status: str
+    start: datetime
+    end: datetime
+    adults: int
+    children: int
+    seniors: int
+    contact_name: str
+    lang: str
+
+
+class SessionsBooked(Conflict):
+    """The change would remove sessions holding live bookings (``items``); nothing was saved.
+
+    ``cancellable`` False: some are confirmed and the booking service has no village-side
+    cancellation yet, so even a confirmed change cannot go ahead.
+    """
+
+    def __init__(self, items: list[BookedSession], *, cancellable: bool = True) -> None:
+        super().__init__(
+            "this change removes sessions that hold bookings: "
+            + ", ".join(f"{i.reference} ({i.start:%d/%m/%Y %H:%M})" for i in items),
+            code="sessions_booked",
+            references=[i.reference for i in items],
+        )
+        self.items = items
+        self.cancellable = cancellable
+
+
+def booked_sessions_removed(
+    experience: Experience,
+    weekly_hours: dict[str, list[list[str]]],
+    closed_dates: list[str],
+    *,
+    now: datetime,
+) -> list[BookedSession]:
+    """Live (pending or confirmed) items in future schedule sessions the new hours and closed
+    dates would no longer produce. Extra sessions stay: they are offered even on closed days."""
+    from tourplanner.adapters.orm import Booking, BookingItem
+
+    rows = db.session.execute(
+        select(BookingItem, Booking, Slot)
+        .join(Booking, BookingItem.booking_id == Booking.id)
+        .join(Slot, BookingItem.slot_id == Slot.id)
+        .where(
+            BookingItem.experience_id == experience.id,
+            BookingItem.status.in_(("pending", "confirmed")),
+            BookingItem.start > now,
+            Slot.is_extra.is_(False),
+        )
+        .order_by(BookingItem.start, BookingItem.id)
+    ).all()
+    kept: dict[date, set[datetime]] = {}
+    removed = []
+    for item, booking, slot in rows:
+        day = slot.start.astimezone(LOCAL_TZ).date()
+        if day not in kept:
+            kept[day] = {
+                start
+                for start, _end in session_datetimes(
+                    weekly_hours, closed_dates, day, experience.duration_minutes
+                )
+            }
+        if slot.start not in kept[day]:
+            removed.append(
+                BookedSession(
+                    item.id,
+                    booking.reference,
+                    item.status,
+                    item.start,
+                    item.end,
+                    item.adults,
+                    item.children,
+                    item.seniors,
+                    booking.contact_name,
+                    booking.lang or "vi",
+                )
+            )
+    return removed
+
+
 def update_schedule(
     experience_id: int,
     village_id: int | None,
@@ -304,14 +668,23 @@ def update_schedule(
     closed_dates: list[str],
     booking_cutoff_hours: int,
     free_cancellation_hours: int,
+    instant_confirmation: bool | None = None,
+    cancel_booked: Mapping[str, str] | None = None,
+    user_id: int | None = None,
+    now: datetime | None = None,
 ) -> Experience:
     """The village edits a workshop's schedule; future slots get the new capacity.
 
-    Raises ValidationError naming the first bad field, NotFound for another village's
-    experience (``village_id`` None: an admin).
+    A change that would remove sessions holding live bookings raises :class:`SessionsBooked`
+    naming them, unless staff confirmed it: ``cancel_booked`` gives the reason the tourists
+    read, per language (``{"vi": ..., "en": ...}``); then each such item is declined (pending)
+    or cancelled (confirmed) through the booking service, which tells its tourist, before the
+    schedule is saved. Raises ValidationError naming the first bad field, NotFound for another
+    village's experience (``village_id`` None: an admin).
     """
     from tourplanner.domain.catalogue import validate_weekly_hours
 
+    now = now or now_utc()
     experience = db.session.get(Experience, experience_id)
     if experience is None or (village_id is not None and experience.village_id != village_id):
         raise NotFound("no such experience in your village", code="experience_not_found")
@@ -325,17 +698,56 @@ def update_schedule(
         ("booking_cutoff_hours", booking_cutoff_hours, 0),
         ("free_cancellation_hours", free_cancellation_hours, 0),
     ):
-        if not isinstance(value, int) or value < low or value > 10_000:
+        if not isinstance(value, int) or value < low or value > MAX_SETTING:
             raise ValidationError(
                 f"{name} must be a whole number of at least {low}",
                 code="invalid_schedule",
                 field=name,
             )
+    booked = booked_sessions_removed(experience, weekly_hours, dates, now=now)
+    if booked:
+        _cancel_booked(booked, cancel_booked, experience.village_id, user_id, now)
     with unit_of_work():
         experience.weekly_hours = weekly_hours
         experience.capacity = capacity
         experience.closed_dates = dates
         experience.booking_cutoff_hours = booking_cutoff_hours
         experience.free_cancellation_hours = free_cancellation_hours
-    apply_capacity(experience_id, capacity)
+        if instant_confirmation is not None:
+            experience.instant_confirmation = instant_confirmation
+    apply_capacity(experience_id, capacity, now=now)
     return experience
+
+
+def _cancel_booked(
+    booked: list[BookedSession],
+    reasons: Mapping[str, str] | None,
+    village_id: int,
+    user_id: int | None,
+    now: datetime,
+) -> None:
+    # Imported here: the booking service imports this module (now_utc).
+    from tourplanner.services import booking
+
+    village_cancel = getattr(booking, "cancel_by_village", None)
+    if not reasons:
+        raise SessionsBooked(booked)
+    if village_cancel is None and any(b.status == "confirmed" for b in booked):
+        # Until the booking service can cancel a confirmed item for the village (see
+        # docs/bookings.md), confirmed bookings block the change even when staff confirm.
+        raise SessionsBooked(booked, cancellable=False)
+    for item in booked:
+        reason = reasons.get(item.lang) or next(iter(reasons.values()))
+        if item.status == "pending":
+            booking.decide(
+                item.item_id,
+                accept=False,
+                reason=reason,
+                village_id=village_id,
+                user_id=user_id,
+                now=now,
+            )
+        else:
+            village_cancel(
+                item.item_id, reason=reason, village_id=village_id, user_id=user_id, now=now
+            )
