@@ -1,14 +1,18 @@
-"""Flask CLI commands: ``flask seed [--demo]``, ``flask catalogue import FILE`` / ``export``."""
+"""Flask CLI commands: ``flask seed [--demo]``, ``flask catalogue import FILE`` / ``export``,
+``flask users create``, ``flask agencies create|api-key|suspend|reactivate``,
+``flask bookings maintain``."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
 
-from tourplanner.domain.errors import ValidationError
+from tourplanner.domain.errors import DomainError, ValidationError
 from tourplanner.services import catalogue_io
 
 
@@ -35,9 +39,28 @@ def seed_command(demo: bool, force: bool) -> None:
             where = f" for {account['village']}" if account["village"] else ""
             password = account["password"] or "(exists, password unchanged)"
             click.echo(
-                f"  {account['role']}{where}: {account['email']} / {password}"
-                "  (sign in at /village/login)"
+                f"  {account['role']}{where}: {account['email']} / {password}  (sign in at /login)"
             )
+        _seed_demo_agency()
+
+
+def _seed_demo_agency() -> None:
+    from tourplanner.services import agencies
+
+    agency = agencies.seed_demo_agency()
+    password = agency["password"] or "(exists, password unchanged)"
+    click.echo(
+        f"  agency_admin for {agency['slug']}: {agency['admin_email']} / {password}"
+        "  (sign in at /login)"
+    )
+    # The sample package comes with the packages work; seed it once that function exists.
+    if importlib.util.find_spec("tourplanner.services.packages") is None:
+        return
+    from tourplanner.services import packages
+
+    if hasattr(packages, "seed_demo_package"):
+        slug = packages.seed_demo_package(agency["id"])
+        click.echo(f"  sample package: /packages/{slug}")
 
 
 @click.group("catalogue")
@@ -86,24 +109,129 @@ def export_command(fmt: str, output: Path | None) -> None:
 
 @click.group("users")
 def users_group() -> None:
-    """Accounts for village staff and admins."""
+    """Accounts for village staff, agency users and admins."""
 
 
 @users_group.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True, help="At least 12 characters, not a common one.")
-@click.option("--role", type=click.Choice(["village", "admin"]), required=True)
+@click.option(
+    "--role",
+    type=click.Choice(["village", "agency_admin", "agency_staff", "admin"]),
+    required=True,
+)
 @click.option("--village", "village", help="Village slug (required for --role village).")
-def create_user_command(email: str, password: str, role: str, village: str | None) -> None:
+@click.option("--agency", "agency", help="Agency slug (required for the agency roles).")
+def create_user_command(
+    email: str, password: str, role: str, village: str | None, agency: str | None
+) -> None:
     """Create an account, or reset the password and role of an existing one."""
-    from tourplanner.services import accounts
+    from tourplanner.services import accounts, agencies
 
     try:
-        user = accounts.create_user(email, password, role, village)
+        if role in ("agency_admin", "agency_staff"):
+            user = agencies.set_agency_account(email, password, role, agency)
+        else:
+            user = accounts.create_user(email, password, role, village)
     except ValidationError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(1)
     click.echo(f"{user.role} account {user.email} ready")
+
+
+@click.group("agencies")
+def agencies_group() -> None:
+    """Travel agencies: create, API keys, suspend and reactivate."""
+
+
+def _fail(exc: DomainError) -> NoReturn:
+    click.echo(f"error: {exc.message}", err=True)
+    sys.exit(1)
+
+
+@agencies_group.command("create")
+@click.argument("name")
+@click.option("--email", required=True, help="Contact e-mail: the first agency admin's account.")
+@click.option("--licence", "licence", help="Tour operator licence number.")
+@click.option("--phone", help="Contact phone.")
+@click.option(
+    "--commission",
+    default="10",
+    show_default=True,
+    help="The platform's commission, percent of the retail price (two decimals at most).",
+)
+@click.option("--slug", help="Short name in addresses (default: from NAME).")
+def agency_create_command(
+    name: str,
+    email: str,
+    licence: str | None,
+    phone: str | None,
+    commission: str,
+    slug: str | None,
+) -> None:
+    """Create agency NAME and its first agency admin; prints the admin's password once."""
+    from tourplanner.services import agencies
+
+    try:
+        agency = agencies.create_agency(
+            name,
+            email,
+            licence_number=licence,
+            phone=phone,
+            commission_bp=agencies.percent_to_bp(commission),
+            slug=slug,
+        )
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"agency {agency['slug']} created: {agency['name']}")
+    click.echo(
+        f"agency_admin {agency['admin_email']} / {agency['password']}"
+        "  (shown only this once; sign in at /login)"
+    )
+
+
+@agencies_group.command("api-key")
+@click.argument("agency_slug")
+@click.option("--label", default="", help="What the key is for.")
+@click.option("--test", "test_mode", is_flag=True, help="A test-mode key (bookings reach no one).")
+def agency_api_key_command(agency_slug: str, label: str, test_mode: bool) -> None:
+    """Create an API key for AGENCY_SLUG; the key is the last line (shown only this once)."""
+    from tourplanner.services import agencies
+
+    try:
+        agency = agencies.get_agency_by_slug(agency_slug)
+        key_id, raw = agencies.create_api_key(agency["id"], label, test_mode=test_mode)
+    except DomainError as exc:
+        _fail(exc)
+    mode = "test" if test_mode else "live"
+    click.echo(f"{mode} API key {key_id} for {agency['slug']} (stored hashed; shown only once):")
+    click.echo(raw)
+
+
+@agencies_group.command("suspend")
+@click.argument("slug")
+def agency_suspend_command(slug: str) -> None:
+    """Suspend agency SLUG: its sessions end, sign-in and API keys are refused."""
+    _set_agency_state(slug, active=False)
+
+
+@agencies_group.command("reactivate")
+@click.argument("slug")
+def agency_reactivate_command(slug: str) -> None:
+    """Reactivate agency SLUG."""
+    _set_agency_state(slug, active=True)
+
+
+def _set_agency_state(slug: str, *, active: bool) -> None:
+    from tourplanner.services import agencies
+
+    try:
+        agency_id = agencies.get_agency_by_slug(slug)["id"]
+        change = agencies.reactivate_agency if active else agencies.suspend_agency
+        agency = change(agency_id)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"agency {agency['slug']} {'active' if agency['active'] else 'suspended'}")
 
 
 @click.group("bookings")
@@ -124,4 +252,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(catalogue_group)
     app.cli.add_command(users_group)
+    app.cli.add_command(agencies_group)
     app.cli.add_command(bookings_group)

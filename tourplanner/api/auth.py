@@ -32,7 +32,8 @@ def bearer_token() -> str | None:
 def current_api_key() -> ApiKeyContext:
     """The request's key, checked once per request. Raises Unauthorized (401) or
     AgencySuspended (403), which the API's error handler answers in JSON."""
-    context = g.get("api_key")
+    # Cached on the request, not on g: an app context (and its g) can outlive one request.
+    context = getattr(request, "api_key_context", None)
     if context is None:
         try:
             context = authenticate_api_key(bearer_token())
@@ -41,6 +42,7 @@ def current_api_key() -> ApiKeyContext:
             # blueprint is registered (a view that reads an optional key imports it lazily).
             after_this_request(_challenge)
             raise
+        request.api_key_context = context
         g.api_key = context
     return context
 

@@ -28,6 +28,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -191,6 +192,27 @@ def _parse_agency(
         )
     values["slug"] = wanted
     return values
+
+
+def percent_to_bp(text: object, field: str = "commission") -> int:
+    """A percentage as typed (``"10"``, ``"7.5"``, ``"7,5"``) in whole basis points.
+
+    At most two decimals (1 bp is 0.01 %), between 0 and 100; ValidationError otherwise.
+    """
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise ValidationError(f"{field}: a percentage", code="invalid_field", field=field)
+    try:
+        value = Decimal(str(text).strip().replace(",", ".").rstrip("%").strip())
+    except InvalidOperation:
+        raise ValidationError(f"{field}: a percentage", code="invalid_field", field=field) from None
+    bp = value * 100
+    if not value.is_finite() or bp != bp.to_integral_value() or not 0 <= bp <= MAX_COMMISSION_BP:
+        raise ValidationError(
+            f"{field}: between 0 and 100 %, at most two decimals",
+            code="invalid_field",
+            field=field,
+        )
+    return int(bp)
 
 
 def _optional_text(value: object, field: str, max_length: int) -> str | None:
@@ -387,6 +409,56 @@ def add_user(
         )
         view = {**_user_dict(user), "password": password}
     return view
+
+
+def set_agency_account(email: str, password: str, role: str, agency_slug: str | None) -> User:
+    """The operator's command (``flask users create --role agency_staff --agency SLUG``):
+    create the account, or move an existing one to this agency and role with this password
+    (its sessions end). ValidationError names the bad option."""
+    address = inputs.email_address(email, "email").lower()
+    if role not in AGENCY_ROLES:
+        raise ValidationError(
+            f"role must be one of {', '.join(AGENCY_ROLES)}", code="invalid_role", field="role"
+        )
+    check_password_strength(password, address)
+    with unit_of_work() as session:
+        agency = session.scalars(
+            select(Agency).where(Agency.slug == (agency_slug or "").strip())
+        ).first()
+        if agency is None:
+            raise ValidationError(
+                "an agency account needs an existing --agency slug",
+                code="invalid_agency",
+                field="agency",
+                agency=agency_slug,
+            )
+        user = session.scalars(select(User).where(func.lower(User.email) == address)).first()
+        if user is None:
+            user = User(email=address, session_version=1, password_hash="", role=role)
+            session.add(user)
+            event = "user_created"
+        else:
+            event = (
+                "role_changed"
+                if (user.role, user.agency_id) != (role, agency.id)
+                else ("password_changed")
+            )
+            user.session_version = (user.session_version or 1) + 1
+        old_role = user.role
+        user.password_hash = generate_password_hash(password)
+        user.role, user.agency_id, user.village_id, user.active = role, agency.id, None, True
+        session.flush()
+        audit.record(
+            event,
+            user_id=user.id,
+            email=address,
+            session=session,
+            by="cli",
+            role=role,
+            old_role=old_role,
+            agency=agency.slug,
+        )
+    return user
 
 
 def _agency_user(session: Session, agency_id: int, user_id: int) -> User:
