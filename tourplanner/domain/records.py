@@ -303,9 +303,17 @@ def _video_url(value: Any) -> str:
     return url(value, hosts=VIDEO_HOSTS)
 
 
+def _still(value: Any) -> str:
+    if not isinstance(value, str) or not IMAGE_NAME_RE.fullmatch(value):
+        raise ValueError("still must be the name of a stored image")
+    return value
+
+
 VIDEO_KEYS: dict[str, tuple[bool, Converter]] = {
     "url": (True, _video_url),
     "title": (False, _short(200)),
+    # A still the village uploaded (never fetched from the platform before a click).
+    "still": (False, _still),
 }
 
 

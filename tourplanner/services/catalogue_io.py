@@ -267,6 +267,10 @@ def read_any(path: Path) -> tuple[RawSections, Files | None]:
     return read_sections(path), None
 
 
+#: Village fields its staff record in the back-office (services/village_shop.py).
+VILLAGE_RECORDED_FIELDS = ("display_space", "sales_points", "shop_links", "videos")
+
+
 def _upsert(session, kind: str, rows: list[dict], villages: dict, report: ImportReport) -> None:
     model = MODELS[kind]
     slugs = [r["slug"] for r in rows]
@@ -274,6 +278,12 @@ def _upsert(session, kind: str, rows: list[dict], villages: dict, report: Import
     for row in rows:
         values = _columns(kind, row, villages)
         obj = current.get(row["slug"])
+        if obj is not None and kind == "village":
+            # What a village recorded in its back-office survives a re-seed or an import row
+            # that leaves the field empty (the dataset has none of it yet).
+            for key in VILLAGE_RECORDED_FIELDS:
+                if not values.get(key):
+                    values.pop(key, None)
         if obj is None:
             obj = model(**values)
             session.add(obj)
