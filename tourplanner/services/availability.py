@@ -508,7 +508,7 @@ def _parse_day(form: Any, day: str, result: ScheduleForm) -> None:
             opens, closes = _parse_row(start, end)
         except ValueError as exc:
             kept.append((start, end))
-            result.errors[name] = FieldError(str(exc), f"{start}-{end}" if end else start)
+            result.errors[name] = FieldError(str(exc), _refused_part(str(exc), start, end))
             continue
         kept.append((opens, closes))
         if closes <= opens:
@@ -532,6 +532,17 @@ def _parse_row(start: str, end: str) -> tuple[str, str]:
     if end and not start:
         raise ValueError("missing_start")
     return _parse_time_field(start), _parse_time_field(end)
+
+
+def _refused_part(code: str, start: str, end: str) -> str:
+    """What the error message quotes: the one time that is not understood, else the row."""
+    if code == "bad_time":
+        for text in (start, end):
+            try:
+                parse_time_text(text)
+            except ValueError:
+                return text
+    return f"{start}-{end}" if end else start
 
 
 def _parse_time_field(text: str) -> str:
