@@ -71,9 +71,11 @@ def _register_blueprints(app: Flask) -> None:
     from tourplanner import ops
     from tourplanner.api import bp as api_bp
     from tourplanner.api.errors import register_error_handlers
+    from tourplanner.octo import bp as octo_bp
     from tourplanner.web import bp as web_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(octo_bp)
     app.register_blueprint(web_bp)
     ops.init_app(app)
     register_error_handlers(app)

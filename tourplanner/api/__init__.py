@@ -16,5 +16,6 @@ from tourplanner.api import (  # noqa: E402,F401
     openapi,
     packages,
     plans,
+    routes,
     stats,
 )
