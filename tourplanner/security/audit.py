@@ -39,6 +39,10 @@ EVENTS = (
     "signin_refused",
     "village_shop_changed",
     "village_videos_changed",
+    "package_created",
+    "package_changed",
+    "package_published",
+    "package_withdrawn",
 )
 
 
