@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -53,14 +52,10 @@ def _seed_demo_agency() -> None:
         f"  agency_admin for {agency['slug']}: {agency['admin_email']} / {password}"
         "  (sign in at /login)"
     )
-    # The sample package comes with the packages work; seed it once that function exists.
-    if importlib.util.find_spec("tourplanner.services.packages") is None:
-        return
     from tourplanner.services import packages
 
-    if hasattr(packages, "seed_demo_package"):
-        slug = packages.seed_demo_package(agency["id"])
-        click.echo(f"  sample package: /packages/{slug}")
+    slug = packages.seed_demo_package(agency["id"])
+    click.echo(f"  sample package: /packages/{slug}")
 
 
 @click.group("catalogue")
