@@ -1,0 +1,512 @@
+"""Tour routes: the city's curation (create, edit, publish, photos, history) and the lists.
+
+A route is made from scratch, from a saved plan (its itinerary's villages and experiences in
+order) or from a published package (through ``services.packages``); it is a draft until an
+admin publishes it. Every change is one transaction with its audit event (``route_created``,
+``route_changed`` with the changed fields as ``[old, new]``, ``route_published``,
+``route_unpublished``, ``route_photos_changed``), read back by :func:`history`.
+
+Photos are stored like product photos (``services.product_media``: checked, re-encoded without
+metadata, content-addressed, with narrower copies): ``TourRoute.photos`` holds
+``{"name", "alt_vi", "alt_en", "credit", "licence"}`` per photo, ``name`` being the stored file.
+
+The public side (a route's typical day, planning it on a date) is ``services.route_plans``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tourplanner.adapters.orm import (
+    AuditEvent,
+    Experience,
+    TourRoute,
+    TourRouteStop,
+    Village,
+)
+from tourplanner.domain import tour_routes as rules
+from tourplanner.domain.errors import NotFound, ValidationError
+from tourplanner.domain.images import ImageProblem, check_image
+from tourplanner.domain.planning import MODES
+from tourplanner.domain.tour_routes import Problem, RouteInvalid, RouteNotPublishable
+from tourplanner.extensions import db
+from tourplanner.security import audit
+from tourplanner.services import planning, product_media
+from tourplanner.services.unit_of_work import unit_of_work
+
+EVENTS = (
+    "route_created",
+    "route_changed",
+    "route_published",
+    "route_unpublished",
+    "route_photos_changed",
+)
+PUBLISHED = "published"
+DRAFT = "draft"
+#: Where a route's typical day starts on its page (and the planner form's default).
+CENTRE = "hoan-kiem-lake"
+#: Columns compared (and logged) when a route is edited.
+_COLUMNS = (*rules.TEXT_FIELDS, "length", "travel_mode", "interests")
+
+
+@dataclass(frozen=True)
+class PhotoUpload:
+    filename: str
+    data: bytes
+    alt_vi: str = ""
+    alt_en: str = ""
+    credit: str = ""
+    licence: str = ""
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _query():
+    return select(TourRoute).options(
+        selectinload(TourRoute.stops).selectinload(TourRouteStop.village),
+        selectinload(TourRoute.stops).selectinload(TourRouteStop.experience),
+    )
+
+
+def list_routes() -> list[TourRoute]:
+    """Every route, drafts included, newest first (the curation list)."""
+    return list(db.session.scalars(_query().order_by(TourRoute.updated_at.desc())))
+
+
+def published_routes() -> list[TourRoute]:
+    """Published routes: real ones first, then by Vietnamese name."""
+    stmt = _query().where(TourRoute.status == PUBLISHED)
+    return list(db.session.scalars(stmt.order_by(TourRoute.is_sample, TourRoute.name_vi)))
+
+
+def get_route(slug: str) -> TourRoute:
+    """A route in any state (admins)."""
+    route = db.session.scalar(_query().where(TourRoute.slug == slug)) if len(slug) <= 120 else None
+    if route is None:
+        raise NotFound(f"no tour route {slug!r}", code="route_not_found", slug=slug[:120])
+    return route
+
+
+def get_published(slug: str) -> TourRoute:
+    """A published route; a draft is not found."""
+    route = get_route(slug)
+    if route.status != PUBLISHED:
+        raise NotFound(f"no tour route {slug!r}", code="route_not_found", slug=slug)
+    return route
+
+
+def routes_through(village_id: int) -> list[TourRoute]:
+    """Published routes with a stop in the village."""
+    stmt = select(TourRouteStop.route_id).where(TourRouteStop.village_id == village_id)
+    ids = set(db.session.scalars(stmt))
+    return [r for r in published_routes() if r.id in ids] if ids else []
+
+
+def history(slug: str) -> list[AuditEvent]:
+    """The route's audit events, newest first."""
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.subject == slug, AuditEvent.event.in_(EVENTS))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def form_values(route: TourRoute) -> dict[str, Any]:
+    """A route as the input :func:`create_route` / :func:`update_route` take."""
+    values: dict[str, Any] = {name: getattr(route, name) or "" for name in rules.TEXT_FIELDS}
+    values.update(
+        slug=route.slug,
+        length=route.length,
+        travel_mode=route.travel_mode,
+        interests=list(route.interests or []),
+        stops=[
+            {
+                "village": s.village.slug,
+                "experience": s.experience.slug if s.experience else "",
+                "day": s.day,
+                "note_vi": s.note_vi or "",
+                "note_en": s.note_en or "",
+            }
+            for s in route.stops
+        ],
+    )
+    return values
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _by_slug(model: Any, slugs: set[str]) -> dict[str, Any]:
+    if not slugs:
+        return {}
+    return {row.slug: row for row in db.session.scalars(select(model).where(model.slug.in_(slugs)))}
+
+
+def _resolve(
+    fields: rules.RouteFields,
+) -> list[tuple[rules.StopFields, Village, Experience | None]]:
+    """Villages and experiences of the stops; raises RouteInvalid naming each unknown one."""
+    villages = _by_slug(Village, {s.village for s in fields.stops})
+    experiences = _by_slug(Experience, {s.experience for s in fields.stops if s.experience})
+    problems: dict[str, Problem] = {}
+    resolved = []
+    for n, stop in enumerate(fields.stops):
+        village = villages.get(stop.village)
+        experience = experiences.get(stop.experience) if stop.experience else None
+        if village is None:
+            problems[f"stops.{n}.village"] = Problem("unknown_village")
+        elif stop.experience and (experience is None or experience.village_id != village.id):
+            problems[f"stops.{n}.experience"] = Problem("experience_not_in_village")
+        else:
+            resolved.append((stop, village, experience))
+    if problems:
+        raise RouteInvalid(problems)
+    return resolved
+
+
+def _stop_signature(route: TourRoute) -> list[str]:
+    return [
+        f"{s.day}:{s.village.slug}:{s.experience.slug if s.experience else ''}" for s in route.stops
+    ]
+
+
+def _apply(
+    route: TourRoute,
+    fields: rules.RouteFields,
+    resolved: Sequence[tuple[rules.StopFields, Village, Experience | None]],
+) -> dict[str, list[Any]]:
+    """Write the fields on the route; returns the changes as ``{field: [old, new]}``."""
+    before = {name: getattr(route, name) for name in _COLUMNS}
+    old_stops = _stop_signature(route) if route.id else []
+    for name in rules.TEXT_FIELDS:
+        setattr(route, name, fields.text(name))
+    route.length, route.travel_mode = fields.length, fields.travel_mode
+    route.interests = list(fields.interests)
+    route.name_vi = route.name_vi or route.name_en or ""
+    route.name_en = route.name_en or route.name_vi or ""
+    route.stops = [
+        TourRouteStop(
+            position=n,
+            day=stop.day,
+            village=village,
+            experience=experience,
+            note_vi=stop.note_vi,
+            note_en=stop.note_en,
+        )
+        for n, (stop, village, experience) in enumerate(resolved)
+    ]
+    changes = {
+        name: [before[name], getattr(route, name)]
+        for name in _COLUMNS
+        if before[name] != getattr(route, name)
+    }
+    new_stops = [
+        f"{stop.day}:{village.slug}:{experience.slug if experience else ''}"
+        for stop, village, experience in resolved
+    ]
+    if new_stops != old_stops:
+        changes["stops"] = [old_stops, new_stops]
+    return changes
+
+
+def _publish_problems(route: TourRoute) -> dict[str, Problem]:
+    texts = {name: getattr(route, name) for name in rules.TEXT_FIELDS}
+    unmapped = [n for n, s in enumerate(route.stops) if not s.village.has_position]
+    return rules.publish_problems(texts, route.length, [s.day for s in route.stops], unmapped)
+
+
+def _free_slug(base: str) -> str:
+    taken = set(db.session.scalars(select(TourRoute.slug).where(TourRoute.slug.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def create_route(
+    data: object,
+    *,
+    user_id: int | None,
+    now: datetime | None = None,
+    source_plan_id: str | None = None,
+    source_package_id: int | None = None,
+    is_sample: bool = False,
+) -> TourRoute:
+    """A new draft route. Raises RouteInvalid with every problem (nothing is written then)."""
+    fields = rules.parse_route(data, modes=MODES)
+    resolved = _resolve(fields)
+    if fields.slug and db.session.scalar(select(TourRoute.id).where(TourRoute.slug == fields.slug)):
+        raise RouteInvalid({"slug": Problem("slug_taken")})
+    now = now or datetime.now(UTC)
+    with unit_of_work() as session:
+        route = TourRoute(
+            slug=fields.slug or _free_slug(fields.suggested_slug()),
+            status=DRAFT,
+            source_plan_id=source_plan_id,
+            source_package_id=source_package_id,
+            is_sample=is_sample,
+            created_by=user_id,
+            created_at=now,
+            updated_at=now,
+        )
+        _apply(route, fields, resolved)
+        session.add(route)
+        session.flush()
+        audit.record(
+            "route_created",
+            user_id=user_id,
+            subject=route.slug,
+            session=session,
+            source="plan" if source_plan_id else "package" if source_package_id else "scratch",
+            stops=len(route.stops),
+        )
+    return route
+
+
+def update_route(
+    slug: str, data: object, *, user_id: int | None, now: datetime | None = None
+) -> TourRoute:
+    """Save an edit. A published route stays published, so it must stay publishable (422)."""
+    route = get_route(slug)
+    fields = rules.parse_route(data, modes=MODES)
+    resolved = _resolve(fields)
+    with unit_of_work() as session:
+        changes = _apply(route, fields, resolved)
+        if route.status == PUBLISHED and (problems := _publish_problems(route)):
+            raise RouteNotPublishable(problems)
+        if changes:
+            route.updated_at = now or datetime.now(UTC)
+            audit.record(
+                "route_changed",
+                user_id=user_id,
+                subject=route.slug,
+                session=session,
+                changes=_loggable(changes),
+            )
+    return route
+
+
+def _loggable(changes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """Changes as JSON, long texts shortened (the log says what changed, not every word)."""
+    out = {}
+    for name, pair in changes.items():
+        out[name] = [v[:200] + "…" if isinstance(v, str) and len(v) > 200 else v for v in pair]
+    return out
+
+
+def publish(slug: str, *, user_id: int | None, now: datetime | None = None) -> TourRoute:
+    """Publish a draft; raises RouteNotPublishable (422) naming what is missing."""
+    route = get_route(slug)
+    problems = _publish_problems(route)
+    if problems:
+        raise RouteNotPublishable(problems)
+    if route.status == PUBLISHED:
+        return route
+    now = now or datetime.now(UTC)
+    with unit_of_work() as session:
+        route.status, route.published_at, route.updated_at = PUBLISHED, now, now
+        audit.record("route_published", user_id=user_id, subject=route.slug, session=session)
+    return route
+
+
+def unpublish(slug: str, *, user_id: int | None, now: datetime | None = None) -> TourRoute:
+    """Back to draft: off the public pages, the API and the targets' count."""
+    route = get_route(slug)
+    if route.status != PUBLISHED:
+        return route
+    with unit_of_work() as session:
+        route.status, route.published_at = DRAFT, None
+        route.updated_at = now or datetime.now(UTC)
+        audit.record("route_unpublished", user_id=user_id, subject=route.slug, session=session)
+    return route
+
+
+# --- from a saved plan or a package ---------------------------------------------------------
+
+
+def from_plan_input(plan_id: str, itinerary: int = 0) -> dict[str, Any]:
+    """The input of a draft route made from one itinerary of a saved plan."""
+    row = planning.get_plan(plan_id)
+    itineraries = row.result.get("itineraries") or []
+    if not 0 <= itinerary < len(itineraries):
+        raise ValidationError(
+            "the plan has no such itinerary", code="no_itinerary", field="plan", plan=plan_id
+        )
+    chosen = itineraries[itinerary]
+    stops: list[dict[str, Any]] = []
+    for s in chosen["stops"]:  # a village once: its first experience in the day
+        if all(s["village"] != kept["village"] for kept in stops):
+            stops.append({"village": s["village"], "experience": s["experience_slug"]})
+    leave, back = (datetime.fromisoformat(chosen[k]) for k in ("leave", "return"))
+    names = [
+        next(s["village_name"] for s in chosen["stops"] if s["village"] == kept["village"])
+        for kept in stops
+    ]
+    interests = [c for c, w in (row.request.get("interests") or {}).items() if w > 0]
+    interests += [s["category"] for s in chosen["stops"] if s["category"] not in interests]
+    return {
+        "name_vi": " – ".join(n["vi"] for n in names)[: rules.TEXT_LIMITS["name"]],
+        "name_en": " – ".join(n["en"] or n["vi"] for n in names)[: rules.TEXT_LIMITS["name"]],
+        "length": rules.length_for_day(int((back - leave).total_seconds() // 60)),
+        "travel_mode": row.request.get("mode") or "car",
+        "interests": interests,
+        "stops": stops,
+    }
+
+
+def plan_id_from(text: str) -> str:
+    """A plan id from what an admin pastes: the id or the plan's address."""
+    value = (text or "").strip().rstrip("/")
+    value = value.split("?")[0].split("#")[0].rsplit("/", 1)[-1]
+    if not value or len(value) > 32:
+        raise ValidationError("give a plan's id or address", code="invalid_plan", field="plan")
+    return value
+
+
+def create_from_plan(
+    plan_ref: str, *, itinerary: int = 0, user_id: int | None, now: datetime | None = None
+) -> TourRoute:
+    """A draft route with the villages and experiences of a saved plan's itinerary, in order."""
+    plan_id = plan_id_from(plan_ref)
+    try:
+        data = from_plan_input(plan_id, itinerary)
+    except NotFound as exc:
+        raise ValidationError(exc.message, code=exc.code, field="plan", plan=plan_id) from None
+    return create_route(data, user_id=user_id, now=now, source_plan_id=plan_id)
+
+
+def _packages_module() -> Any:
+    """``services.packages`` once it offers what a route needs, else None."""
+    try:
+        from tourplanner.services import packages
+    except ImportError:
+        return None
+    return packages if hasattr(packages, "get_published") else None
+
+
+def packages_available() -> bool:
+    return _packages_module() is not None
+
+
+def create_from_package(
+    slug: str, *, user_id: int | None, now: datetime | None = None
+) -> TourRoute:
+    """A draft route with the stops of a published package (its days and stops in order)."""
+    packages = _packages_module()
+    if packages is None:
+        raise ValidationError(
+            "packages are not available yet", code="packages_unavailable", field="package"
+        )
+    package = packages.get_published(slug)
+    stops = [
+        {
+            "village": stop.experience.village.slug,
+            "experience": stop.experience.slug,
+            "day": day.number,
+        }
+        for day in package.days
+        for stop in day.stops
+    ]
+    seen: set[str] = set()
+    stops = [s for s in stops if not (s["village"] in seen or seen.add(s["village"]))]
+    data = {
+        "name_vi": package.name_vi,
+        "name_en": package.name_en,
+        "summary_vi": package.description_vi,
+        "summary_en": package.description_en,
+        "length": "two_days" if len(package.days) > 1 else "day",
+        "travel_mode": package.travel_mode,
+        "interests": list(package.interests or []),
+        "stops": [{**s, "day": min(s["day"], 2)} for s in stops][: rules.MAX_STOPS],
+    }
+    return create_route(data, user_id=user_id, now=now, source_package_id=package.id)
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+
+def _photo_entry(checked_name: str, upload: PhotoUpload) -> dict[str, str]:
+    entry = {"name": checked_name}
+    for key, limit in (("alt_vi", 300), ("alt_en", 300), ("credit", 200), ("licence", 100)):
+        entry[key] = " ".join(str(getattr(upload, key) or "").split())[:limit]
+    return entry
+
+
+def add_photos(slug: str, uploads: Sequence[PhotoUpload], *, user_id: int | None) -> TourRoute:
+    """Add photos (checked and stored like product photos). Raises RouteInvalid on a bad file."""
+    route = get_route(slug)
+    if len(route.photos or []) + len(uploads) > rules.MAX_PHOTOS:
+        raise RouteInvalid({"photos": Problem("too_many_photos", {"max": rules.MAX_PHOTOS})})
+    checked = []
+    for upload in uploads:
+        try:
+            checked.append(check_image(upload.data))
+        except ImageProblem as exc:
+            problem = Problem("bad_photo", {"file": upload.filename[:100], "reason": str(exc)})
+            raise RouteInvalid({"photos": problem}) from None
+    with product_media.staged() as stage, unit_of_work() as session:
+        stage.write(checked)
+        entries = [_photo_entry(c.stored_name, u) for c, u in zip(checked, uploads, strict=True)]
+        route.photos = [*(route.photos or []), *entries]
+        audit.record(
+            "route_photos_changed",
+            user_id=user_id,
+            subject=route.slug,
+            session=session,
+            added=[e["name"] for e in entries],
+        )
+    return route
+
+
+def remove_photo(slug: str, name: str, *, user_id: int | None) -> TourRoute:
+    """Take a photo off the route (the file stays: other rows may share it)."""
+    route = get_route(slug)
+    kept = [p for p in route.photos or [] if p.get("name") != name]
+    if len(kept) == len(route.photos or []):
+        return route
+    with unit_of_work() as session:
+        route.photos = kept
+        audit.record(
+            "route_photos_changed",
+            user_id=user_id,
+            subject=route.slug,
+            session=session,
+            removed=[name],
+        )
+    return route
+
+
+# --- sample routes (flask seed --demo) ------------------------------------------------------
+
+
+def _sample_routes() -> list[dict[str, Any]]:
+    text = resources.files("tourplanner.data").joinpath("demo_routes.json").read_text("utf-8")
+    return json.loads(text)["routes"]
+
+
+def seed_demo_routes(now: datetime | None = None) -> list[str]:
+    """Create and publish the sample routes that are not there yet (flagged ``is_sample``).
+
+    Idempotent by slug: a route already there (edited or not) is left as it is. Returns the
+    slugs created.
+    """
+    created = []
+    for data in _sample_routes():
+        if db.session.scalar(select(TourRoute.id).where(TourRoute.slug == data["slug"])):
+            continue
+        route = create_route(data, user_id=None, now=now, is_sample=True)
+        publish(route.slug, user_id=None, now=now)
+        created.append(route.slug)
+    return created
