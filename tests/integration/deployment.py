@@ -138,15 +138,23 @@ class CountingMailbox:
 
     ``delay`` seconds pass in RCPT, before the message exists: a sender killed then has sent
     nothing, so a repeated message can only come from the outbox sending twice.
+    ``in_rcpt`` counts the senders inside that delay right now (a drill kills a worker then:
+    a kill just after DATA, before the outbox records the message as sent, is the one moment
+    at-least-once delivery must repeat a message, and no outbox can avoid it).
     """
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.messages: list[email.message.EmailMessage] = []
         self.port = free_port()
+        self.in_rcpt = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        await asyncio.sleep(self.delay)
+        self.in_rcpt += 1
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_rcpt -= 1
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -160,7 +160,11 @@ def test_a_worker_killed_mid_delivery_loses_and_repeats_nothing(
         answers = [_book(base, slot.id, n) for n in range(10)]
         assert {status for status, _ in answers} == {201}
         references = [body["reference"] for _, body in answers]
-        wait_until(lambda: len(mailbox.messages) >= 4, timeout=60, what="the first messages")
+        wait_until(
+            lambda: len(mailbox.messages) >= 4 and mailbox.in_rcpt,
+            timeout=60,
+            what="the first messages, and the worker inside the next one",
+        )
         processes.kill("doomed")
         assert len(mailbox.messages) < 20, "the kill came too late to be a drill"
         start_worker(processes, env, "survivor")
