@@ -37,9 +37,11 @@ document.addEventListener("securitypolicyviolation", function (e) {
 @pytest.fixture(scope="module")
 def server(serve_app):
     """The app with a hostile village name in its catalogue and a geocoder for ADDRESS."""
+    from fakes import FakeGeocoder
+
     from tourplanner.adapters.orm import Village
     from tourplanner.extensions import db
-    from tourplanner.services.geocoding import EXTENSION_KEY, FakeGeocoder
+    from tourplanner.services.geocoding import EXTENSION_KEY
 
     live = serve_app()
     with live.app.app_context():

@@ -43,7 +43,9 @@ SERVED_CONFIG = {
 @contextmanager
 def served(app) -> Iterator[str]:
     """``app`` on a free port of 127.0.0.1 until the block ends; yields the base URL."""
-    from tourplanner.services.geocoding import EXTENSION_KEY, FakeGeocoder
+    from fakes import FakeGeocoder
+
+    from tourplanner.services.geocoding import EXTENSION_KEY
 
     app.extensions[EXTENSION_KEY] = FakeGeocoder({"Bát Tràng, Gia Lâm": (20.975, 105.91)})
     server = make_server("127.0.0.1", 0, app, threaded=True)

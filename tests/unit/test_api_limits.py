@@ -21,7 +21,9 @@ EVIL = "evil.example"
 
 @pytest.fixture(autouse=True)
 def fast_planner(app):
-    from tourplanner.services.geocoding import EXTENSION_KEY, FakeGeocoder
+    from fakes import FakeGeocoder
+
+    from tourplanner.services.geocoding import EXTENSION_KEY
 
     app.config["PLANNER_TIME_LIMIT"] = 0.1
     app.extensions[EXTENSION_KEY] = FakeGeocoder({})

@@ -44,7 +44,9 @@ def slot_id(app) -> int:
 
 @pytest.fixture(autouse=True)
 def fast_planner(app):
-    from tourplanner.services.geocoding import EXTENSION_KEY, FakeGeocoder
+    from fakes import FakeGeocoder
+
+    from tourplanner.services.geocoding import EXTENSION_KEY
 
     app.config["PLANNER_TIME_LIMIT"] = 0.1
     app.extensions[EXTENSION_KEY] = FakeGeocoder({"Bát Tràng, Gia Lâm": (20.975, 105.91)})

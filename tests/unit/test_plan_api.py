@@ -41,7 +41,9 @@ def body(**overrides) -> dict:
 
 @pytest.fixture(autouse=True)
 def fast_planner(app):
-    from tourplanner.services.geocoding import EXTENSION_KEY, FakeGeocoder
+    from fakes import FakeGeocoder
+
+    from tourplanner.services.geocoding import EXTENSION_KEY
 
     app.config["PLANNER_TIME_LIMIT"] = 0.15
     app.extensions[EXTENSION_KEY] = FakeGeocoder(
@@ -227,7 +229,9 @@ def test_address_outside_hanoi_is_a_422(client):
 
 
 def test_unreachable_geocoder_asks_for_a_landmark_or_map_point(app, client):
-    from tourplanner.services.geocoding import EXTENSION_KEY, FakeGeocoder
+    from fakes import FakeGeocoder
+
+    from tourplanner.services.geocoding import EXTENSION_KEY
 
     app.extensions[EXTENSION_KEY] = FakeGeocoder(unavailable=True)
     response = client.post("/api/v1/plans", json=body(start={"address": "12 Hàng Gai"}))

@@ -55,21 +55,6 @@ class NominatimGeocoder:
         return None if found is None else (found.latitude, found.longitude)
 
 
-class FakeGeocoder:
-    """Answers from a dict; ``unavailable=True`` behaves like an unreachable service."""
-
-    def __init__(
-        self, places: dict[str, tuple[float, float]] | None = None, unavailable: bool = False
-    ) -> None:
-        self.places = places or {}
-        self.unavailable = unavailable
-
-    def geocode(self, address: str) -> tuple[float, float] | None:
-        if self.unavailable:
-            raise GeocoderUnavailable("fake geocoder is down")
-        return self.places.get(address)
-
-
 def get_geocoder() -> Geocoder:
     """The app's geocoder: an injected one (tests) or the one named by ``GEOCODER``."""
     injected = current_app.extensions.get(EXTENSION_KEY)
