@@ -358,8 +358,13 @@ add_schemas(
     }
 )
 REFERENCE = path_param("reference", "Booking reference, e.g. TP-7K3Q9M")
-TOKEN = query_param("token", "The signed token from manage_url", {"type": "string"})
-REFERENCE["schema"] = {"type": "string", "maxLength": 64}
+# No NUL in either: the request check refuses it in any path or query (400 invalid_text).
+TOKEN = query_param(
+    "token",
+    "The signed token from manage_url",
+    {"type": "string", "pattern": inputs.NO_NUL_PATTERN},
+)
+REFERENCE["schema"] = {"type": "string", "maxLength": 64, "pattern": inputs.NO_NUL_PATTERN}
 add_paths(
     {
         "/api/v1/bookings": {
