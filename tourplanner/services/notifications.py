@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -288,15 +289,24 @@ def _eager() -> bool:
 
 @dataclass(frozen=True)
 class Queued:
-    """What hand-over needs of a row, read before the commit (no query after it)."""
+    """What hand-over needs of a row, read before the commit (no query after it).
+    ``marked``: its ``queued_at`` was set in the caller's transaction."""
 
     id: int
     channel: str
+    marked: bool = False
 
 
 def queued(rows: list[Notification]) -> list[Queued]:
-    """Call inside the unit of work, after a flush."""
-    return [Queued(row.id, row.channel) for row in rows]
+    """Call inside the unit of work, after a flush. With workers, the rows are marked as
+    handed over in that same transaction (no second commit per booking); a hand-over that
+    then fails clears the mark, so the dispatcher takes them at its next pass."""
+    marked = not _eager()
+    if marked:
+        at = now_utc()
+        for row in rows:
+            row.queued_at = at
+    return [Queued(row.id, row.channel, marked) for row in rows]
 
 
 def dispatch_after_commit(rows: Sequence[Notification | Queued]) -> None:
@@ -316,7 +326,8 @@ def dispatch_after_commit(rows: Sequence[Notification | Queued]) -> None:
 
                 wake(current_app._get_current_object())  # type: ignore[attr-defined]
         else:
-            _hand_over_all(ids)
+            marked = {row.id for row in rows if isinstance(row, Queued) and row.marked}
+            _hand_over_all(ids, marked=marked)
     except Exception:  # see the docstring; the dispatcher retries later
         log.exception("notifications stay in the outbox for the dispatcher")
         _rollback()
@@ -329,8 +340,11 @@ def _rollback() -> None:
         log.exception("rollback after a notification failure failed")
 
 
-def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
-    """Give ``ids`` to the workers over one broker connection; stop at the first failure.
+def _hand_over_all(
+    ids: list[int], countdown: float | None = None, *, marked: Collection[int] = ()
+) -> int:
+    """Give ``ids`` to the workers over one pooled broker connection; stop at the first
+    failure. ``marked``: rows whose ``queued_at`` their own transaction already set.
 
     The connection is tried once, without the usual retry loop, so a booking made while Redis
     is down is not slowed down: its rows simply stay pending for :func:`dispatch_due`.
@@ -344,19 +358,25 @@ def _hand_over_all(ids: list[int], countdown: float | None = None) -> int:
             _deliver_contained(nid)
         return len(ids)
     handed: list[int] = []
+    # The pool keeps the broker connection between bookings (a new one cost ~4 ms each).
+    conn = celery.pool.acquire(block=True)
     try:
-        with celery.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
-            for nid in ids:
-                celery.send_task(
-                    DELIVER_TASK, args=[nid], countdown=countdown, connection=conn, retry=False
-                )
-                handed.append(nid)
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
+        for nid in ids:
+            celery.send_task(
+                DELIVER_TASK, args=[nid], countdown=countdown, connection=conn, retry=False
+            )
+            handed.append(nid)
     except Exception as exc:  # broker unreachable (kombu OperationalError, redis, OSError...)
         log.warning("%s notification(s) stay in the outbox: %s", len(ids) - len(handed), exc)
+        with suppress(Exception):
+            conn.close()  # a broken transport back in the pool: the next use reconnects
     finally:
-        # One UPDATE for all the rows handed over (one commit per booking, not per message).
-        _mark_queued(handed)
+        conn.release()
+        done = set(handed)
+        # One UPDATE each way, and none at all when every row was marked and handed over.
+        _set_queued([nid for nid in handed if nid not in marked], now_utc())
+        _set_queued([nid for nid in marked if nid not in done], None)
     return len(handed)
 
 
@@ -369,14 +389,16 @@ def _deliver_contained(nid: int) -> None:
         _rollback()
 
 
-def _mark_queued(ids: list[int]) -> None:
+def _set_queued(ids: list[int], at: datetime | None) -> None:
+    """``queued_at`` of pending rows: when handed over, or None to give them back to the
+    dispatcher's next pass."""
     if not ids:
         return
     with unit_of_work() as session:
         session.execute(
             update(Notification)
             .where(Notification.id.in_(ids), Notification.status == "pending")
-            .values(queued_at=now_utc())
+            .values(queued_at=at)
             .execution_options(synchronize_session=False)
         )
 
