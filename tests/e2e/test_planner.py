@@ -78,11 +78,13 @@ def test_book_this_day_books_the_itinerary_in_one_step(live_server, page):
     assert created.status == 201
     page.goto(created.json()["url"] + "?lang=en")
     form = page.locator("#itinerary-0 .book-form")
+    assert "Free cancellation until" in form.text_content()  # the terms, before booking
     form.locator("input[name=name]").fill("Lan Nguyen")
     form.locator("input[name=email]").fill("lan@example.org")
     form.locator("input[name=phone]").fill("+84900000000")
     form.locator(".book-button").click()
-    result = form.locator(".book-result")
-    result.wait_for(state="visible")
-    assert "TP-" in result.text_content()
-    assert "/bookings/" in form.locator("a.manage-link").get_attribute("href")
+    page.wait_for_url("**/bookings/TP-*")
+    sent = page.locator("#request-sent")
+    assert "Your request has been sent to 1 village." in sent.text_content()
+    assert "TP-" in page.text_content("h1")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

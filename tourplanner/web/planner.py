@@ -27,12 +27,15 @@ from tourplanner.domain.planning import (
     MODES,
     PACES,
 )
+from tourplanner.domain.pricing import Party
 from tourplanner.i18n import current_lang
 from tourplanner.labels import MODE_LABELS
 from tourplanner.security.limits import limit, limiter, rate_limits_off
-from tourplanner.services import catalogue, exports, planning
+from tourplanner.services import booking_manage, catalogue, exports, planning
 from tourplanner.services.notifications import public_url
 from tourplanner.web import bp
+
+PARTY_KEYS = ("adults", "children", "seniors")
 
 
 def _itinerary_arg() -> int:
@@ -220,9 +223,27 @@ def _plan_context(plan_id: str) -> dict[str, Any]:
     }
 
 
+def _booking_terms(req: dict[str, Any], itineraries: list[dict[str, Any]]) -> list[list[dict]]:
+    """Per itinerary, each workshop's price breakdown and cancellation terms, before booking."""
+    party = Party(**{k: int((req.get("party") or {}).get(k) or 0) for k in PARTY_KEYS})
+    return [
+        booking_manage.terms([s["slot_id"] for s in it.get("stops", []) if s.get("slot_id")], party)
+        for it in itineraries
+    ]
+
+
+def render_plan(plan_id: str, *, booking_form: dict[str, Any] | None = None, status: int = 200):
+    """The plan page; ``booking_form``: a refused "Book this day" (its itinerary, what was
+    typed, the errors by field, or the service's refusal in words)."""
+    context = _plan_context(plan_id)
+    context["booking_terms"] = _booking_terms(context["req"], context["itineraries"])
+    context["booking_form"] = booking_form or {}
+    return render_template("planner/plan.html", **context), status
+
+
 @bp.get("/plans/<plan_id>")
 def plan_page(plan_id: str):
-    return render_template("planner/plan.html", **_plan_context(plan_id))
+    return render_plan(plan_id)
 
 
 @bp.get("/plans/<plan_id>/print")

@@ -189,37 +189,6 @@
     return el ? JSON.parse(el.textContent) : {};
   }
 
-  function initBooking(form) {
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
-      var out = $(".book-result", form), text = messages();
-      var body = { plan_id: form.dataset.plan, itinerary: Number(form.dataset.itinerary), lang: form.dataset.lang,
-                   contact: { name: form.elements.name.value, email: form.elements.email.value, phone: form.elements.phone.value } };
-      var button = $(".book-button", form);
-      button.disabled = true;
-      fetch(form.dataset.endpoint, { method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
-                                     body: JSON.stringify(body) })
-        .then(function (r) { return r.json().then(function (d) { return { status: r.status, data: d }; }); })
-        .then(function (res) {
-          out.hidden = false;
-          out.textContent = "";
-          if (res.status === 201) {
-            out.classList.remove("failed");
-            out.appendChild(document.createTextNode(text.booked.replace("{ref}", res.data.reference) + " "));
-            var a = document.createElement("a");
-            a.href = res.data.manage_url; a.textContent = text.manage; a.className = "manage-link";
-            out.appendChild(a);
-            return;
-          }
-          button.disabled = false;
-          out.classList.add("failed");
-          var err = res.data.error || {};
-          out.textContent = err.code === "slot_full" ? text.slot_full : text.failed + " " + (err.message || res.status);
-        })
-        .catch(function () { button.disabled = false; out.hidden = false; out.classList.add("failed"); out.textContent = text.network; });
-    });
-  }
-
   function initPlan() {
     var data = planData();
     if (!data) { return; }
@@ -227,7 +196,6 @@
     $all(".show-on-map").forEach(function (b) {
       b.addEventListener("click", function () { drawItinerary(Number(b.dataset.index)); });
     });
-    $all(".book-form").forEach(initBooking);
     if (!window.fetch) { return; }
     $all(".replan-form").forEach(function (form) {
       form.addEventListener("submit", function (ev) {
