@@ -284,28 +284,6 @@ def test_with_confirmation_a_pending_booking_is_declined_and_its_tourist_told(cl
     assert exp.weekly_hours[WEEKDAYS[DAY.weekday()]] == [["08:00", "09:30"]]
 
 
-@pytest.mark.skipif(
-    hasattr(service, "cancel_by_village"), reason="the booking service cancels for villages"
-)
-def test_with_confirmation_a_confirmed_booking_still_blocks_until_villages_can_cancel(
-    client, staff
-):
-    exp = _exp()
-    item = _book(client, n=2)
-    service.decide(item.id, accept=True, village_id=item.village_id)
-    _login(client)
-    form = _without(DAY)
-    form["cancel_booked"] = "1"
-    response = client.post(f"/village/experiences/{exp.id}/schedule?lang=en", data=form)
-    assert response.status_code == 409
-    assert "cannot be cancelled from this page yet" in response.get_data(as_text=True)
-    db.session.refresh(item)
-    assert item.status == "confirmed"
-
-
-@pytest.mark.skipif(
-    not hasattr(service, "cancel_by_village"), reason="needs booking.cancel_by_village"
-)
 def test_with_confirmation_a_confirmed_booking_is_cancelled_and_its_tourist_told(client, staff):
     exp = _exp()
     item = _book(client, n=2)
@@ -317,13 +295,16 @@ def test_with_confirmation_a_confirmed_booking_is_cancelled_and_its_tourist_told
     assert response.status_code == 302
     db.session.refresh(item)
     assert item.status == "cancelled" and item.cancellation_fee_vnd == 0
-    assert db.session.scalars(
+    told = db.session.scalars(
         select(Notification).where(
             Notification.booking_id == item.booking_id,
             Notification.event == "cancelled",
             Notification.recipient == "lan@example.org",
         )
-    ).first()
+    ).one()
+    assert "The village changed its schedule" in told.body  # the tourist's language
+    db.session.refresh(exp)
+    assert exp.weekly_hours[WEEKDAYS[DAY.weekday()]] == [["08:00", "09:30"]]
 
 
 def test_the_service_refuses_without_confirmation_and_names_the_items(app, client):

@@ -603,8 +603,8 @@ class BookedSession:
 class SessionsBooked(Conflict):
     """The change would remove sessions holding live bookings (``items``); nothing was saved.
 
-    ``cancellable`` False: some are confirmed and the booking service has no village-side
-    cancellation yet, so even a confirmed change cannot go ahead.
+    ``cancellable`` False: staff cannot go ahead from the page (kept for callers that
+    refuse outright); with their confirmation every such item is declined or cancelled.
     """
 
     def __init__(self, items: list[BookedSession], *, cancellable: bool = True) -> None:
@@ -689,9 +689,9 @@ def update_schedule(
     A change that would remove sessions holding live bookings raises :class:`SessionsBooked`
     naming them, unless staff confirmed it: ``cancel_booked`` gives the reason the tourists
     read, per language (``{"vi": ..., "en": ...}``); then each such item is declined (pending)
-    or cancelled (confirmed) through the booking service, which tells its tourist, before the
-    schedule is saved. Raises ValidationError naming the first bad field, NotFound for another
-    village's experience (``village_id`` None: an admin).
+    or cancelled free of charge (confirmed, :func:`booking_manage.cancel_by_village`), each
+    tourist told, before the schedule is saved. Raises ValidationError naming the first bad
+    field, NotFound for another village's experience (``village_id`` None: an admin).
     """
     from tourplanner.domain.catalogue import validate_weekly_hours
 
@@ -737,16 +737,14 @@ def _cancel_booked(
     user_id: int | None,
     now: datetime,
 ) -> None:
-    # Imported here: the booking service imports this module (now_utc).
-    from tourplanner.services import booking
+    """Without staff's confirmation (``reasons``) refuse, naming the bookings; with it,
+    decline each pending request and cancel each confirmed item (free of charge), each
+    tourist told in their own language, before the schedule is saved."""
+    # Imported here: the booking services import this module (now_utc).
+    from tourplanner.services import booking, booking_manage
 
-    village_cancel = getattr(booking, "cancel_by_village", None)
     if not reasons:
         raise SessionsBooked(booked)
-    if village_cancel is None and any(b.status == "confirmed" for b in booked):
-        # Until the booking service can cancel a confirmed item for the village (see
-        # docs/bookings.md), confirmed bookings block the change even when staff confirm.
-        raise SessionsBooked(booked, cancellable=False)
     for item in booked:
         reason = reasons.get(item.lang) or next(iter(reasons.values()))
         if item.status == "pending":
@@ -759,6 +757,6 @@ def _cancel_booked(
                 now=now,
             )
         else:
-            village_cancel(
+            booking_manage.cancel_by_village(
                 item.item_id, reason=reason, village_id=village_id, user_id=user_id, now=now
             )
