@@ -45,6 +45,8 @@ MIN_PUBLISHED_STOPS = 2
 MAX_PHOTOS = 8
 #: Length of a slug made from a name (a suffix may follow to keep it unique).
 SLUG_CHARS = 60
+#: Longest slug (the audit log keeps 100 characters of a subject).
+MAX_SLUG_CHARS = 100
 TEXT_LIMITS = {"name": 200, "theme": 200, "summary": 4000, "season": 2000}
 NOTE_LIMIT = 1000
 CREDIT_LIMIT = 200
@@ -240,7 +242,7 @@ def parse_route(data: object, *, modes: Sequence[str]) -> RouteFields:
         raise RouteInvalid({"body": Problem("not_an_object")})
     problems: dict[str, Problem] = {}
     slug = data.get("slug") or None
-    if slug is not None and not is_slug(slug):
+    if slug is not None and not (is_slug(slug) and len(slug) <= MAX_SLUG_CHARS):
         problems["slug"] = Problem("invalid_slug")
         slug = None
     texts = _texts(data, problems)

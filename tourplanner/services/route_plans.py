@@ -29,7 +29,7 @@ from tourplanner.domain.errors import ValidationError
 from tourplanner.domain.planning import PACES
 from tourplanner.extensions import db
 from tourplanner.services import catalogue, planning
-from tourplanner.services.tour_routes import CENTRE, get_published
+from tourplanner.services.tour_routes import CENTRE, crafts, get_published
 
 TRAVEL_KEY = "tourplanner.route_travel"
 
@@ -146,10 +146,8 @@ def view(route: TourRoute) -> dict[str, Any]:
 
 
 def categories(route: TourRoute) -> list[str]:
-    """The crafts a route serves: those named by the office, then its villages' crafts."""
-    out = list(route.interests or [])
-    out += [s.village.category for s in route.stops if s.village.category not in out]
-    return out
+    """The crafts a route serves (:func:`tourplanner.services.tour_routes.crafts`)."""
+    return crafts(route)
 
 
 # --- plan this route on my date -------------------------------------------------------------

@@ -30,9 +30,12 @@ from tourplanner.adapters.orm import (
     Experience,
     TourRoute,
     TourRouteStop,
+    User,
     Village,
 )
+from tourplanner.domain import inputs
 from tourplanner.domain import tour_routes as rules
+from tourplanner.domain.catalogue import CATEGORIES
 from tourplanner.domain.errors import NotFound, ValidationError
 from tourplanner.domain.images import ImageProblem, check_image
 from tourplanner.domain.planning import MODES
@@ -86,6 +89,54 @@ def published_routes() -> list[TourRoute]:
     """Published routes: real ones first, then by Vietnamese name."""
     stmt = _query().where(TourRoute.status == PUBLISHED)
     return list(db.session.scalars(stmt.order_by(TourRoute.is_sample, TourRoute.name_vi)))
+
+
+#: Filters of the public list (``GET /api/v1/routes``); ``lang`` is ignored like elsewhere.
+FILTERS = ("village", "interest", "length")
+
+
+def _refused(name: str, value: str, code: str = "invalid_filter") -> ValidationError:
+    shown = value[: inputs.MAX_PARAM_CHARS]
+    return ValidationError(
+        f"unknown value {shown!r} for {name!r}", code=code, field=name, parameter=name, value=shown
+    )
+
+
+def published_filtered(args: Mapping[str, str]) -> list[TourRoute]:
+    """Published routes through a village, serving a craft, of a length (all optional).
+
+    Unknown parameters and values are refused (400), as the catalogue's lists do.
+    """
+    unknown = sorted(set(args) - {*FILTERS, "lang"})
+    if unknown:
+        raise ValidationError(
+            f"unknown parameter {unknown[0][: inputs.MAX_PARAM_CHARS]!r}",
+            code="unknown_parameter",
+            parameter=unknown[0][: inputs.MAX_PARAM_CHARS],
+            allowed=list(FILTERS),
+        )
+    routes = published_routes()
+    if "village" in args:
+        village = db.session.scalar(select(Village.id).where(Village.slug == args["village"]))
+        if village is None:
+            raise _refused("village", args["village"])
+        routes = [r for r in routes if any(s.village_id == village for s in r.stops)]
+    if "interest" in args:
+        if args["interest"] not in CATEGORIES:
+            raise _refused("interest", args["interest"])
+        routes = [r for r in routes if args["interest"] in crafts(r)]
+    if "length" in args:
+        if args["length"] not in rules.LENGTHS:
+            raise _refused("length", args["length"])
+        routes = [r for r in routes if r.length == args["length"]]
+    return routes
+
+
+def crafts(route: TourRoute) -> list[str]:
+    """The crafts a route serves: those named by the office, then its villages' crafts."""
+    out = list(route.interests or [])
+    out += [s.village.category for s in route.stops if s.village.category not in out]
+    return out
 
 
 def get_route(slug: str) -> TourRoute:
@@ -144,6 +195,12 @@ def form_values(route: TourRoute) -> dict[str, Any]:
 
 
 # --- writing --------------------------------------------------------------------------------
+
+
+def _email(user_id: int | None) -> str | None:
+    """Who acted, as the audit log shows it."""
+    user = db.session.get(User, user_id) if user_id else None
+    return user.email if user else None
 
 
 def _by_slug(model: Any, slugs: set[str]) -> dict[str, Any]:
@@ -267,6 +324,7 @@ def create_route(
         audit.record(
             "route_created",
             user_id=user_id,
+            email=_email(user_id),
             subject=route.slug,
             session=session,
             source="plan" if source_plan_id else "package" if source_package_id else "scratch",
@@ -291,6 +349,7 @@ def update_route(
             audit.record(
                 "route_changed",
                 user_id=user_id,
+                email=_email(user_id),
                 subject=route.slug,
                 session=session,
                 changes=_loggable(changes),
@@ -317,7 +376,13 @@ def publish(slug: str, *, user_id: int | None, now: datetime | None = None) -> T
     now = now or datetime.now(UTC)
     with unit_of_work() as session:
         route.status, route.published_at, route.updated_at = PUBLISHED, now, now
-        audit.record("route_published", user_id=user_id, subject=route.slug, session=session)
+        audit.record(
+            "route_published",
+            user_id=user_id,
+            email=_email(user_id),
+            subject=route.slug,
+            session=session,
+        )
     return route
 
 
@@ -329,7 +394,13 @@ def unpublish(slug: str, *, user_id: int | None, now: datetime | None = None) ->
     with unit_of_work() as session:
         route.status, route.published_at = DRAFT, None
         route.updated_at = now or datetime.now(UTC)
-        audit.record("route_unpublished", user_id=user_id, subject=route.slug, session=session)
+        audit.record(
+            "route_unpublished",
+            user_id=user_id,
+            email=_email(user_id),
+            subject=route.slug,
+            session=session,
+        )
     return route
 
 
@@ -463,6 +534,7 @@ def add_photos(slug: str, uploads: Sequence[PhotoUpload], *, user_id: int | None
         audit.record(
             "route_photos_changed",
             user_id=user_id,
+            email=_email(user_id),
             subject=route.slug,
             session=session,
             added=[e["name"] for e in entries],
@@ -481,6 +553,7 @@ def remove_photo(slug: str, name: str, *, user_id: int | None) -> TourRoute:
         audit.record(
             "route_photos_changed",
             user_id=user_id,
+            email=_email(user_id),
             subject=route.slug,
             session=session,
             removed=[name],
