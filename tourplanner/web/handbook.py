@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from tourplanner.domain.catalogue import CATEGORIES, video_embed
 from tourplanner.domain.errors import ValidationError
-from tourplanner.services import catalogue, product_media
+from tourplanner.services import catalogue, product_media, recommendations
 from tourplanner.services import open_data as open_data_service
 from tourplanner.web import bp
 
@@ -123,6 +123,7 @@ def village(slug: str):
         directions=directions,
         videos=_videos(village),
         village_points=_points(village),
+        **recommendations.village_page(village),
         shop_kinds=SHOP_KIND_LABELS,
         map_tiles=current_app.config["MAP_TILE_URL"],
         map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
