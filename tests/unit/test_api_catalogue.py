@@ -124,6 +124,26 @@ def test_villages_geojson_is_a_valid_feature_collection_in_lon_lat_order(client,
         assert tuple(feature["geometry"]["coordinates"]) == shipped[feature["id"]]
 
 
+def test_the_map_gets_each_village_s_sales_points_with_a_stated_position_only(client):
+    from tourplanner.adapters.orm import Village
+    from tourplanner.extensions import db
+
+    village = db.session.query(Village).filter_by(slug="bat-trang").one()
+    village.display_space = {"name": "Nhà trưng bày", "lat": 20.9751, "lon": 105.9122}
+    village.sales_points = [
+        {"name": "Chợ gốm", "lat": 20.9763, "lon": 105.9131},
+        {"name": "Cửa hàng không rõ vị trí", "lat": None, "lon": None},
+    ]
+    db.session.commit()
+    features = client.get("/api/v1/villages.geojson").get_json()["features"]
+    places = {f["id"]: f["properties"]["places"] for f in features}
+    assert places["bat-trang"] == [
+        {"kind": "display_space", "name": "Nhà trưng bày", "lat": 20.9751, "lon": 105.9122},
+        {"kind": "sales_point", "name": "Chợ gốm", "lat": 20.9763, "lon": 105.9131},
+    ]
+    assert all(p == [] for slug, p in places.items() if slug != "bat-trang")
+
+
 def test_geojson_schema_refuses_lat_lon_order():
     swapped = {
         "type": "FeatureCollection",

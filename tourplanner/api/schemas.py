@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tourplanner.adapters.orm import Experience, Landmark, Product, Village
+from tourplanner.domain.catalogue import mapped_places
 from tourplanner.services.notifications import public_url
 
 
@@ -153,6 +154,8 @@ def village_feature(v: Village) -> dict[str, Any]:
     Only for a village with a position: callers leave the others out, never invent a point."""
     props = {k: val for k, val in village_summary(v).items() if k != "location"}
     props["coord_quality"] = v.coord_quality
+    # Its display space and sales points with a stated position (drawn beside the village).
+    props["places"] = mapped_places(v.display_space, v.sales_points)
     return {
         "type": "Feature",
         "id": v.slug,

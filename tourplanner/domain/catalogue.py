@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import date, time
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 CATEGORIES: tuple[str, ...] = (
@@ -166,3 +168,17 @@ def video_embed(url: str) -> tuple[str, str | None]:
         match = _TIKTOK_VIDEO.search(parsed.path)
         return "TikTok", match and f"https://www.tiktok.com/embed/v2/{match.group(1)}"
     return host or "video", None
+
+
+def mapped_places(
+    display_space: dict[str, Any] | None, sales_points: Iterable[dict[str, Any]] | None
+) -> list[dict[str, Any]]:
+    """A village's display space and sales points that have a stated position, for maps
+    (``kind`` "display_space" or "sales_point"); a place without one is never mapped."""
+    places = [("display_space", display_space)]
+    places += [("sales_point", p) for p in sales_points or []]
+    return [
+        {"kind": kind, "name": p.get("name"), "lat": p["lat"], "lon": p["lon"]}
+        for kind, p in places
+        if p and p.get("lat") is not None and p.get("lon") is not None
+    ]

@@ -12,8 +12,20 @@
     return node;
   }
   var el = document.getElementById("map");
+  var map;
+  // A village's display space and sales points (only those with a stated position).
+  function addPlaces(points, village) {
+    points.forEach(function (p) {
+      var label = document.createElement("span");
+      label.appendChild(textElement("strong", p.name));
+      if (village) { label.appendChild(textElement("span", " · " + village)); }
+      L.circleMarker([p.lat, p.lon], { radius: 7, color: "#9a3412" })
+        .addTo(map).bindPopup(label);
+    });
+    return points.length;
+  }
   if (!el || typeof L === "undefined") { return; }
-  var map = L.map(el, { scrollWheelZoom: false });
+  map = L.map(el, { scrollWheelZoom: false });
   L.tileLayer(el.dataset.tiles, { maxZoom: 18, attribution: el.dataset.attribution }).addTo(map);
 
   if (el.dataset.geojson) {
@@ -26,6 +38,7 @@
           var link = textElement("a", name);
           link.href = p.page_url;
           marker.bindPopup(link);
+          addPlaces(p.places || [], name);
         }
       }).addTo(map);
       map.fitBounds(layer.getBounds(), { padding: [20, 20] });
@@ -37,10 +50,6 @@
     L.marker(pos).addTo(map).bindPopup(textElement("strong", el.dataset.name));
     // The village's display space and sales points that have a stated position.
     var points = el.dataset.points ? JSON.parse(el.dataset.points) : [];
-    points.forEach(function (p) {
-      L.circleMarker([p.lat, p.lon], { radius: 7, color: "#9a3412" })
-        .addTo(map).bindPopup(textElement("span", p.name));
-    });
-    el.dataset.loaded = String(1 + points.length);
+    el.dataset.loaded = String(1 + addPlaces(points, null));
   }
 })();
