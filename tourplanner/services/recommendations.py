@@ -36,7 +36,7 @@ from flask_babel import force_locale, format_date, gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from tourplanner.adapters.orm import Experience, Package, PackageDay, PackageStop, Village
+from tourplanner.adapters.orm import Experience, Village
 from tourplanner.domain.catalogue import WEEKDAYS, windows_on
 from tourplanner.domain.errors import NotFound
 from tourplanner.domain.planning import ADULT_ONLY_AGE
@@ -124,40 +124,43 @@ def _route_candidates() -> list[Candidate]:
 
 
 def _package_candidates() -> list[Candidate]:
-    """Published packages (read here until ``services.packages`` offers a public list)."""
+    """Published packages, through ``services.packages``' public views (their experiences are
+    then read for the day check)."""
+    views = tour_routes.published_packages()
+    slugs = {s["experience"] for v in views for d in v.get("days") or [] for s in d["stops"]}
     stmt = (
-        select(Package)
-        .where(Package.status == "published")
-        .options(
-            selectinload(Package.days)
-            .selectinload(PackageDay.stops)
-            .selectinload(PackageStop.experience)
-            .selectinload(Experience.village)
-        )
-        .order_by(Package.name_vi)
+        select(Experience)
+        .where(Experience.slug.in_(slugs))
+        .options(selectinload(Experience.village).selectinload(Village.experiences))
     )
+    experiences = {e.slug: e for e in db.session.scalars(stmt)} if slugs else {}
     out = []
-    for p in db.session.scalars(stmt):
+    for view in views:
         stops = [
-            CandidateStop(d.number, s.experience.village, s.experience)
-            for d in p.days
-            for s in d.stops
-        ]
-        crafts = list(p.interests or [])
-        crafts += [s.village.category for s in stops if s.village.category not in crafts]
-        length = "two_days" if len(p.days) > 1 else "day"
-        out.append(
-            Candidate(
-                "package",
-                p.slug,
-                {"vi": p.name_vi, "en": p.name_en},
-                stops,
-                crafts,
-                p.is_sample,
-                length,
+            CandidateStop(
+                int(d["number"]), experiences[s["experience"]].village, experiences[s["experience"]]
             )
-        )
-    return [c for c in out if c.stops]
+            for d in view.get("days") or []
+            for s in d["stops"]
+            if s["experience"] in experiences
+        ]
+        crafts = list(view.get("interests") or [])
+        crafts += [s.village.category for s in stops if s.village.category not in crafts]
+        name = view.get("name") or {}
+        length = "two_days" if len(view.get("days") or []) > 1 else "day"
+        if stops:
+            out.append(
+                Candidate(
+                    "package",
+                    view["slug"],
+                    {"vi": name.get("vi") or "", "en": name.get("en") or ""},
+                    stops,
+                    crafts,
+                    bool(view.get("is_sample")),
+                    length,
+                )
+            )
+    return out
 
 
 # --- judging --------------------------------------------------------------------------------
@@ -443,6 +446,13 @@ def _days_words(days: set[str]) -> str:
     return ", ".join(str(WEEKDAY_LABELS[d]) for d in WEEKDAYS if d in days)
 
 
+def _village_craft(village: Village) -> str:
+    """The craft's label; for the catch-all category, the village's own first craft."""
+    if village.category == "other" and village.crafts:
+        return village.crafts[0]
+    return _craft(village.category)
+
+
 def _combine_reason(minutes: int, same: bool, other: Village, days: set[str]) -> str:
     from tourplanner.labels import MODE_LABELS
 
@@ -453,9 +463,9 @@ def _combine_reason(minutes: int, same: bool, other: Village, days: set[str]) ->
             mode=str(MODE_LABELS[COMBINE_MODE]).lower(),
         ),
         gettext("open the same days: %(days)s", days=_days_words(days)),
-        gettext("the same craft: %(craft)s", craft=_craft(other.category))
+        gettext("the same craft: %(craft)s", craft=_village_craft(other))
         if same
-        else gettext("another craft: %(craft)s", craft=_craft(other.category)),
+        else gettext("another craft: %(craft)s", craft=_village_craft(other)),
     ]
     return _sentence(parts)
 

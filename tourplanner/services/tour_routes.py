@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 from tourplanner.adapters.orm import (
     AuditEvent,
     Experience,
+    Package,
     TourRoute,
     TourRouteStop,
     User,
@@ -464,11 +465,40 @@ def _packages_module() -> Any:
         from tourplanner.services import packages
     except ImportError:
         return None
-    return packages if hasattr(packages, "get_published") else None
+    return (
+        packages
+        if hasattr(packages, "get_published") and hasattr(packages, "list_published")
+        else None
+    )
 
 
 def packages_available() -> bool:
     return _packages_module() is not None
+
+
+def from_package_input(view: Mapping[str, Any]) -> dict[str, Any]:
+    """The input of a draft route made from a published package's public view
+    (``services.packages.get_published``): its stops day by day, a village once; a third
+    day and later join the second (a route lasts at most two days)."""
+    stops: list[dict[str, Any]] = []
+    for day in view.get("days") or []:
+        for stop in day.get("stops") or []:
+            village = stop["village"]["slug"]
+            if all(village != kept["village"] for kept in stops):
+                number = min(int(day.get("number") or 1), 2)
+                stops.append({"village": village, "experience": stop["experience"], "day": number})
+    name, description = view.get("name") or {}, view.get("description") or {}
+    two = any(s["day"] == 2 for s in stops)
+    return {
+        "name_vi": (name.get("vi") or "")[: rules.TEXT_LIMITS["name"]],
+        "name_en": (name.get("en") or "")[: rules.TEXT_LIMITS["name"]],
+        "summary_vi": (description.get("vi") or "")[: rules.TEXT_LIMITS["summary"]],
+        "summary_en": (description.get("en") or "")[: rules.TEXT_LIMITS["summary"]],
+        "length": "two_days" if two else "day",
+        "travel_mode": view.get("travel_mode") or "car",
+        "interests": list(view.get("interests") or []),
+        "stops": stops[: rules.MAX_STOPS],
+    }
 
 
 def create_from_package(
@@ -480,29 +510,21 @@ def create_from_package(
         raise ValidationError(
             "packages are not available yet", code="packages_unavailable", field="package"
         )
-    package = packages.get_published(slug)
-    stops = [
-        {
-            "village": stop.experience.village.slug,
-            "experience": stop.experience.slug,
-            "day": day.number,
-        }
-        for day in package.days
-        for stop in day.stops
-    ]
-    seen: set[str] = set()
-    stops = [s for s in stops if not (s["village"] in seen or seen.add(s["village"]))]
-    data = {
-        "name_vi": package.name_vi,
-        "name_en": package.name_en,
-        "summary_vi": package.description_vi,
-        "summary_en": package.description_en,
-        "length": "two_days" if len(package.days) > 1 else "day",
-        "travel_mode": package.travel_mode,
-        "interests": list(package.interests or []),
-        "stops": [{**s, "day": min(s["day"], 2)} for s in stops][: rules.MAX_STOPS],
-    }
-    return create_route(data, user_id=user_id, now=now, source_package_id=package.id)
+    try:
+        view = packages.get_published(slug)
+    except NotFound as exc:
+        raise ValidationError(exc.message, code=exc.code, field="package", slug=slug) from None
+    package_id = db.session.scalar(select(Package.id).where(Package.slug == view["slug"]))
+    data = from_package_input(view)
+    return create_route(data, user_id=user_id, now=now, source_package_id=package_id)
+
+
+def published_packages() -> list[dict[str, Any]]:
+    """The public views of the published packages (empty while packages are not available)."""
+    packages = _packages_module()
+    if packages is None:
+        return []
+    return [packages.get_published(p["slug"]) for p in packages.list_published()]
 
 
 # --- photos ---------------------------------------------------------------------------------
