@@ -250,8 +250,8 @@ def _apply(
         setattr(route, name, fields.text(name))
     route.length, route.travel_mode = fields.length, fields.travel_mode
     route.interests = list(fields.interests)
-    route.name_vi = route.name_vi or route.name_en or ""
-    route.name_en = route.name_en or route.name_vi or ""
+    # The columns are NOT NULL: a name not given yet is empty (pages show the other one).
+    route.name_vi, route.name_en = route.name_vi or "", route.name_en or ""
     route.stops = [
         TourRouteStop(
             position=n,
