@@ -14,6 +14,7 @@ from flask import jsonify, request
 from tourplanner.adapters.orm import TourRoute, TourRouteStop
 from tourplanner.api import bp
 from tourplanner.api.openapi import (
+    add_filler,
     add_paths,
     add_schemas,
     add_tag,
@@ -26,7 +27,7 @@ from tourplanner.api.openapi import (
 from tourplanner.domain.catalogue import CATEGORIES
 from tourplanner.domain.planning import MODES
 from tourplanner.domain.tour_routes import LENGTHS
-from tourplanner.services import tour_routes
+from tourplanner.services import catalogue, tour_routes
 from tourplanner.services.notifications import public_url
 
 
@@ -250,3 +251,14 @@ add_paths(
     }
 )
 add_tag("routes", "Craft-village tour routes curated by the city")
+
+
+def _fill_villages(doc: dict[str, Any]) -> None:
+    """The village filter takes one of the catalogue's village slugs (another value is 400
+    invalid_filter): listed as an enum, like the catalogue's own village filters."""
+    for param in doc["paths"]["/api/v1/routes"]["get"]["parameters"]:
+        if param["name"] == "village":
+            param["schema"]["enum"] = catalogue.village_slugs()
+
+
+add_filler(_fill_villages)
