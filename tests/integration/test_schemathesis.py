@@ -4,12 +4,16 @@ The app is served over HTTP on 127.0.0.1 (Werkzeug's threaded server in this pro
 on a copy of the SQLite test database and once on the integration PostgreSQL, and the
 ``schemathesis run`` command tests it as a client would: ``--checks all``, 30 examples per
 operation, deterministic generation (the same requests on every run). Its settings, and why
-three operations count their documented 400s as accepted, are in ``schemathesis.toml``.
+some operations count their documented 400s as accepted, are in ``schemathesis.toml``.
 
 The served app's configuration: request-rate limits off (RATE_LIMITS=False; thousands of
 requests from one address would otherwise mostly test the 429), a fake geocoder (no request
-leaves the machine), and a short solver time limit. Per-contact hold limits stay on: a
+leaves the machine), and short solver time limits. Per-contact hold limits stay on: a
 booking refused by them is a documented 409.
+
+The agency operations (tag ``agency``) get the API key of an agency made for the run
+(``TOURPLANNER_API_KEY`` in schemathesis.toml), so that they are tested past the 401: the
+packages it creates are its own, and everything of the other agencies is a 404 to it.
 """
 
 from __future__ import annotations
@@ -37,7 +41,21 @@ SERVED_CONFIG = {
     "SERVER_NAME": None,
     "RATE_LIMITS": False,
     "PLANNER_TIME_LIMIT": 0.1,
+    "PACKAGE_FILL_TIME_LIMIT": 0.05,
 }
+
+
+def agency_key(app) -> str:
+    """A new agency of its own for the run, and its API key."""
+    from tourplanner.services import agencies
+
+    suffix = secrets.token_hex(4)
+    with app.app_context():
+        agency = agencies.create_agency(
+            f"Schemathesis {suffix}", f"schemathesis-{suffix}@example.org"
+        )
+        _key_id, key = agencies.create_api_key(agency["id"], "schemathesis")
+    return key
 
 
 @contextmanager
@@ -59,7 +77,7 @@ def served(app) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def run_schemathesis(base_url: str, workdir: Path) -> None:
+def run_schemathesis(base_url: str, workdir: Path, api_key: str) -> None:
     command = [
         str(SCHEMATHESIS),
         "--config-file",
@@ -77,7 +95,7 @@ def run_schemathesis(base_url: str, workdir: Path) -> None:
         "20",
         "--no-color",
     ]
-    env = {**os.environ, "NO_COLOR": "1"}
+    env = {**os.environ, "NO_COLOR": "1", "TOURPLANNER_API_KEY": api_key}
     result = subprocess.run(
         command, cwd=workdir, env=env, capture_output=True, text=True, timeout=600
     )
@@ -101,8 +119,9 @@ def test_schemathesis_all_checks_pass_on_sqlite(template_db, tmp_path):
         }
     )
     try:
+        key = agency_key(app)
         with served(app) as url:
-            run_schemathesis(url, tmp_path)
+            run_schemathesis(url, tmp_path, key)
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -122,8 +141,9 @@ def test_schemathesis_all_checks_pass_on_postgresql(postgres_url, tmp_path):
         }
     )
     try:
+        key = agency_key(app)
         with served(app) as url:
-            run_schemathesis(url, tmp_path)
+            run_schemathesis(url, tmp_path, key)
     finally:
         with app.app_context():
             db.engine.dispose()
