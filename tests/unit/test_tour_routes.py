@@ -158,10 +158,12 @@ def test_a_saved_plan_becomes_a_draft_with_its_villages_and_experiences_in_order
     stops = planning.get_plan(plan_id).result["itineraries"][0]["stops"]
     route = tour_routes.create_from_plan(f"http://x.example/plans/{plan_id}", user_id=admin.id)
     assert route.status == "draft" and route.source_plan_id == plan_id
-    first = {}
-    for s in stops:
-        first.setdefault(s["village"], s["experience_slug"])
+    first: dict[str, str] = {}
+    for s in stops:  # a village once, where it first comes; its workshop if it has one
+        if s["village"] not in first or s["kind"] == "workshop":
+            first[s["village"]] = s["experience_slug"]
     assert [(s.village.slug, s.experience.slug) for s in route.stops] == list(first.items())
+    assert "bat-trang-workshop-pottery-wheel" in [s.experience.slug for s in route.stops]
     assert "ceramics" in route.interests and route.travel_mode == "car"
     assert route.name_vi and route.name_en
 

@@ -418,9 +418,12 @@ def from_plan_input(plan_id: str, itinerary: int = 0) -> dict[str, Any]:
         )
     chosen = itineraries[itinerary]
     stops: list[dict[str, Any]] = []
-    for s in chosen["stops"]:  # a village once: its first experience in the day
-        if all(s["village"] != kept["village"] for kept in stops):
+    for s in chosen["stops"]:  # a village once, where it first comes; its workshop if any
+        kept = next((k for k in stops if k["village"] == s["village"]), None)
+        if kept is None:
             stops.append({"village": s["village"], "experience": s["experience_slug"]})
+        elif s["kind"] == "workshop":
+            kept["experience"] = s["experience_slug"]
     leave, back = (datetime.fromisoformat(chosen[k]) for k in ("leave", "return"))
     names = [
         next(s["village_name"] for s in chosen["stops"] if s["village"] == kept["village"])
