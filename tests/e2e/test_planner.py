@@ -58,8 +58,10 @@ def test_a_bad_field_is_explained_on_the_form(live_server, page):
     page.fill("#end_time", "08:00")
     page.click("#plan-submit")
     page.wait_for_selector("#form-error:not([hidden])")
-    assert "end_time" in page.text_content("#form-error")
+    assert "end_time" not in page.text_content("#form-error")  # words, not field codes
+    assert "must end after it starts" in page.text_content("#end_time-error")
     assert page.get_attribute("#end_time", "aria-invalid") == "true"
+    assert page.input_value("#end_time") == "08:00"  # what was typed is kept
 
 
 def test_book_this_day_books_the_itinerary_in_one_step(live_server, page):

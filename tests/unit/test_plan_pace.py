@@ -94,7 +94,8 @@ def test_stops_shorter_than_the_pace_allows_are_not_proposed(client):
 def test_each_stop_names_the_interest_it_serves_and_the_summary_the_road_share(client):
     it = plan(client, pace="balanced")["itineraries"][0]
     for stop in it["stops"]:
-        assert "matches your interest in" in stop["explanation"].lower()
+        assert "you said you love" in stop["explanation"].lower()
+        assert "weight" not in stop["explanation"].lower()
     share = round(100 * it["totals"]["travel_minutes"] / DAY_MINUTES)
     assert it["totals"]["road_share_percent"] == share
     assert f"{it['totals']['travel_minutes']} minutes on the road" in it["explanation"]

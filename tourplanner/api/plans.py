@@ -198,6 +198,11 @@ PLAN_REQUEST = _closed(
         "description": "Most minutes on the road for the whole day (within the pace's share); "
         "when no itinerary can keep to it the answer has none and a reason",
     },
+    lunch={
+        "type": ["boolean", "null"],
+        "description": "A lunch break of 45-60 min starting and ending between 11:00 and "
+        "13:30, placed at a village of the day; null (default): on for days over 6 h",
+    },
 )
 STOP = _obj(
     [
@@ -259,6 +264,11 @@ ITINERARY = _obj(
     ),
     leave=ISO,
     explanation={"type": "string"},
+    lunch={
+        "type": ["object", "null"],
+        "description": "The lunch break (null: asked for but none fits the day; absent: "
+        "not asked for): start, end, minutes, village, after (stops before it), on_arrival",
+    },
     **{"return": ISO},
 )
 PLAN = _obj(

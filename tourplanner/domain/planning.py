@@ -15,6 +15,9 @@ Rules (documented in ``docs/planner.md``):
 * a workshop without a price for a category present in the party is not offered to it;
 * a visit costs nothing unless a public page states a per-person price (then it is used per
   person and marked as reported, with its date);
+* a lunch break (:data:`LUNCH_WINDOW`, :data:`LUNCH_MINUTES`) is planned like a stop with a
+  window, at a village of the day, on by default for days over :data:`LUNCH_AUTO_DAY_MINUTES`
+  and off with ``"lunch": false``;
 * the ``pace`` (:data:`PACES`) caps the stops, drops experiences shorter than its least visit
   time, limits the road time to a share of the day (and to ``max_travel_minutes`` when given),
   allows filler stops (a category the request does not name) only when packed or when no
@@ -88,6 +91,13 @@ PACES: dict[str, Pace] = {
     "packed": Pace("packed", 8, 30, 0.5, True, 120),
 }
 DEFAULT_PACE = "balanced"
+#: The lunch break: it starts and ends between these minutes of the day (11:00-13:30), lasts
+#: the pace's minutes (at least :data:`MIN_LUNCH_MINUTES` when the day leaves less), and is
+#: planned by default when the day is longer than :data:`LUNCH_AUTO_DAY_MINUTES`.
+LUNCH_WINDOW = (11 * 60, 13 * 60 + 30)
+LUNCH_MINUTES = {"relaxed": 60, "balanced": 60, "packed": 45}
+MIN_LUNCH_MINUTES = 45
+LUNCH_AUTO_DAY_MINUTES = 6 * 60
 #: Plans are made for today up to this many days ahead (the booking horizon's default).
 HORIZON_DAYS = 366
 FIELDS = (
@@ -106,6 +116,7 @@ FIELDS = (
     "lang",
     "pace",
     "max_travel_minutes",
+    "lunch",
 )
 #: The Hanoi area (the capital's boundary box, rounded outwards): starts outside it are refused.
 HANOI_BOX = (20.5, 21.45, 105.25, 106.05)  # south, north, west, east
@@ -154,6 +165,8 @@ class PlanRequest:
     lang: str = "vi"
     pace: str = DEFAULT_PACE
     max_travel_minutes: int | None = None
+    #: True or False as asked; None: on for days over LUNCH_AUTO_DAY_MINUTES.
+    lunch: bool | None = None
 
     @property
     def pace_rules(self) -> Pace:
@@ -177,6 +190,20 @@ class PlanRequest:
         if self.max_travel_minutes is None:
             return share
         return min(share, self.max_travel_minutes)
+
+    @property
+    def lunch_break(self) -> tuple[int, int, int] | None:
+        """``(earliest start, latest end, minutes)`` of the day's lunch break, in minutes of
+        the day, or None: not wanted, or the day does not cover 45 minutes of 11:00-13:30."""
+        wanted = self.lunch if self.lunch is not None else self.day_minutes > LUNCH_AUTO_DAY_MINUTES
+        if not wanted:
+            return None
+        opens = max(LUNCH_WINDOW[0], self.start_time.hour * 60 + self.start_time.minute)
+        closes = min(LUNCH_WINDOW[1], self.end_time.hour * 60 + self.end_time.minute)
+        minutes = min(LUNCH_MINUTES[self.pace], closes - opens)
+        if minutes < MIN_LUNCH_MINUTES:
+            return None
+        return opens, closes, minutes
 
     def is_filler(self, category: str) -> bool:
         """True if a category matches no stated interest (none stated: nothing is filler)."""
@@ -206,6 +233,7 @@ class PlanRequest:
             "lang": self.lang,
             "pace": self.pace,
             "max_travel_minutes": self.max_travel_minutes,
+            "lunch": self.lunch,
         }
 
 
@@ -246,7 +274,51 @@ def parse_request(data: object, today: date) -> PlanRequest:
         max_travel_minutes=_optional_int(
             data, "max_travel_minutes", MIN_TRAVEL_MINUTES, MAX_TRAVEL_MINUTES
         ),
+        lunch=_optional_bool(data, "lunch"),
     )
+
+
+def request_errors(data: object, today: date) -> list[ValidationError]:
+    """Every refused field of a plan request, in form order (empty: :func:`parse_request`
+    accepts it). Forms show them all at once; the API answers with the first."""
+    if not isinstance(data, Mapping):
+        return [bad("body", "expected a JSON object", code="invalid_body")]
+    errors: list[ValidationError] = []
+
+    def check(validate: Any) -> Any:
+        try:
+            return validate()
+        except ValidationError as exc:
+            errors.append(exc)
+            return None
+
+    unknown = sorted(set(data) - set(FIELDS))
+    if unknown:
+        errors.append(bad(unknown[0], "unknown field", code="unknown_field"))
+    check(lambda: _start(data.get("start")))
+    check(lambda: _date(data.get("date"), today))
+    start_time = check(lambda: _time(data, "start_time", "08:00"))
+    end_time = check(lambda: _time(data, "end_time", "18:00"))
+    if start_time and end_time and end_time <= start_time:
+        errors.append(bad("end_time", "the day must end after it starts", code="end_before_start"))
+    check(lambda: _choice(data, "mode", MODES, "car"))
+    check(lambda: _choice(data, "pace", tuple(PACES), DEFAULT_PACE))
+    check(lambda: _optional_int(data, "max_travel_minutes", MIN_TRAVEL_MINUTES, MAX_TRAVEL_MINUTES))
+    check(lambda: _party(data.get("party")))
+    check(lambda: _budget(data.get("budget_vnd")))
+    check(lambda: _interests(data.get("interests")))
+    must = check(lambda: _slugs(data, "must_include")) or ()
+    exclude = check(lambda: _slugs(data, "exclude")) or ()
+    both = sorted(set(must) & set(exclude))
+    if both:
+        errors.append(
+            bad("exclude", f"{both[0]!r} is both must-include and excluded", slug=both[0])
+        )
+    check(lambda: _int(data, "max_stops", 5, 1, MAX_STOPS_LIMIT))
+    check(lambda: _int(data, "alternatives", 3, 1, MAX_ALTERNATIVES))
+    check(lambda: _choice(data, "lang", LANGS, "vi"))
+    check(lambda: _optional_bool(data, "lunch"))
+    return errors
 
 
 def _start(value: object) -> Start:
@@ -339,6 +411,13 @@ def _optional_int(data: Mapping, name: str, low: int, high: int) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise bad(name, f"expected a whole number between {low} and {high}, or null")
+    return value
+
+
+def _optional_bool(data: Mapping, name: str) -> bool | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise bad(name, "expected true, false or null")
     return value
 
 

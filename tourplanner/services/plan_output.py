@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from tourplanner.routing import Solution, Stop
 from tourplanner.services import plan_text
+from tourplanner.services.planning import LUNCH_SCORE
 
 if TYPE_CHECKING:
     from tourplanner.services.planning import Node, _Builder
@@ -57,36 +58,107 @@ def _stop(builder: _Builder, node: Node, stop: Stop) -> dict[str, Any]:
 
 
 def _leg(builder: _Builder, a: int, b: int) -> dict[str, Any]:
-    """Leg between solver nodes ``a`` and ``b`` (0 = start)."""
-    nodes = builder.nodes
-    if a == 0:
-        p = nodes[b - 1].point
-        minutes, km = builder.start_minutes[p], builder.start_km[p]
-    elif b == 0:
-        p = nodes[a - 1].point
+    """Leg between solver nodes ``a`` and ``b`` (0 = start; a lunch node is at its village)."""
+    if a == 0 or b == 0:
+        p = builder.point_of(b or a)
         minutes, km = builder.start_minutes[p], builder.start_km[p]
     else:
-        pa, pb = nodes[a - 1].point, nodes[b - 1].point
+        pa, pb = builder.point_of(a), builder.point_of(b)
         minutes, km = builder.minutes[pa][pb], builder.km[pa][pb]
     return {
-        "from": START if a == 0 else nodes[a - 1].offer.village,
-        "to": START if b == 0 else nodes[b - 1].offer.village,
+        "from": START if a == 0 else _place(builder, a),
+        "to": START if b == 0 else _place(builder, b),
         "mode": builder.request.mode,
-        "km": round(km, 1),
+        "km": km,
         "minutes": minutes,
     }
 
 
-def itinerary(builder: _Builder, solution: Solution) -> dict[str, Any]:
-    """One itinerary: stops, legs, totals and an explanation."""
-    req = builder.request
-    schedule = solution.schedule[0]
-    stops = [_stop(builder, builder.nodes[s.node - 1], s) for s in schedule]
+def _place(builder: _Builder, node: int) -> str:
+    if builder.is_lunch(node):
+        return builder.point_village[builder.point_of(node)].slug
+    return builder.nodes[node - 1].offer.village
+
+
+def _legs(builder: _Builder, schedule: list[Stop]) -> list[dict[str, Any]]:
+    """Legs start -> stops -> start; the legs into and out of the lunch are one leg (the
+    lunch is taken on the way, at a village of the day)."""
     order = [0, *[s.node for s in schedule], 0]
     legs = [_leg(builder, a, b) for a, b in itertools.pairwise(order)]
+    for k in range(len(schedule) - 1, -1, -1):
+        if builder.is_lunch(schedule[k].node):
+            into, out = legs[k], legs[k + 1]
+            legs[k : k + 2] = [
+                {
+                    **into,
+                    "to": out["to"],
+                    "km": into["km"] + out["km"],
+                    "minutes": into["minutes"] + out["minutes"],
+                }
+            ]
+    return [{**leg, "km": round(leg["km"], 1)} for leg in legs]
+
+
+def _lunch(builder: _Builder, schedule: list[Stop]) -> dict[str, Any] | None:
+    """The lunch break: when, where, and its place in the day (``after`` so many stops;
+    ``on_arrival``: taken on reaching the next stop's village, before its visit)."""
+    k = next((n for n, s in enumerate(schedule) if builder.is_lunch(s.node)), None)
+    if k is None:
+        return None
+    stop, day = schedule[k], builder.request.day
+    point = builder.point_of(stop.node)
+    village = builder.point_village[point]
+    before = schedule[k - 1].node if k else None
+    after = schedule[k + 1].node if k + 1 < len(schedule) else None
+    on_arrival = (
+        after is not None
+        and builder.point_of(after) == point
+        and (before is None or builder.point_of(before) != point)
+    )
+    before_point = builder.point_of(before) if before is not None else None
+    return {
+        "start": at(day, stop.start),
+        "end": at(day, stop.end),
+        "arrive": at(day, stop.arrival),
+        "minutes": stop.end - stop.start,
+        "wait_minutes": stop.wait,
+        # Minutes from the previous stop (or the start) to the lunch: 0 at that stop's village.
+        "travel_before": _travel(builder, before_point, point),
+        "village": village.slug,
+        "village_name": {"vi": village.name_vi, "en": village.name_en},
+        "after": k,
+        "on_arrival": on_arrival,
+    }
+
+
+def _travel(builder: _Builder, a: int | None, b: int) -> int:
+    """Minutes from point ``a`` (None: the start) to point ``b``."""
+    return builder.start_minutes[b] if a is None else builder.minutes[a][b]
+
+
+def _arrive_for_lunch(stops: list[dict[str, Any]], lunch: dict[str, Any] | None) -> None:
+    """A lunch taken on reaching the next stop's village: that stop's arrival is the
+    arrival at the village, and its wait counts the time before the lunch too."""
+    if not lunch or not lunch["on_arrival"]:
+        return
+    stop = stops[lunch["after"]]
+    stop["arrive"] = lunch["arrive"]
+    stop["wait_minutes"] += lunch["wait_minutes"]
+
+
+def itinerary(builder: _Builder, solution: Solution) -> dict[str, Any]:
+    """One itinerary: stops, legs, the lunch break, totals and an explanation."""
+    req = builder.request
+    schedule = solution.schedule[0]
+    visits = [s for s in schedule if not builder.is_lunch(s.node)]
+    stops = [_stop(builder, builder.nodes[s.node - 1], s) for s in visits]
+    legs = _legs(builder, schedule)
+    lunch = _lunch(builder, schedule)
+    _arrive_for_lunch(stops, lunch)
     back = solution.returns[0]
     travel_minutes = sum(leg["minutes"] for leg in legs)
     day = req.day_minutes
+    score = solution.score - (LUNCH_SCORE if lunch else 0.0)
     result = {
         "stops": stops,
         "legs": legs,
@@ -95,13 +167,15 @@ def itinerary(builder: _Builder, solution: Solution) -> dict[str, Any]:
             "travel_minutes": travel_minutes,
             # Share of the requested day (start to end time) spent on the road.
             "road_share_percent": round(100 * travel_minutes / day) if day else 0,
-            "visit_minutes": sum(s.end - s.start for s in schedule),
+            "visit_minutes": sum(s.end - s.start for s in visits),
             "wait_minutes": sum(s.wait for s in schedule),
             "km": round(sum(leg["km"] for leg in legs), 1),
-            "score": round(solution.score, 4),
+            "score": round(score, 4),
         },
         "leave": at(req.day, req.start_time.hour * 60 + req.start_time.minute),
         "return": at(req.day, back),
     }
+    if builder.lunch:
+        result["lunch"] = lunch
     result["explanation"] = plan_text.explain_itinerary(result, req, req.lang)
     return result

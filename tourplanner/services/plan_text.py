@@ -25,21 +25,25 @@ def _category(code: str) -> str:
     return str(label) if label is not None else code
 
 
-def _one(reason: Mapping[str, Any], named: bool) -> str:
+def _one(reason: Mapping[str, Any], interests: Mapping[str, float]) -> str:
+    """One reason in the tourist's words: what they said they like, never a weight."""
     code = reason.get("code")
     if code == "interest":
         category = _category(reason["category"]).lower()
-        if named:
+        if not interests:
             return gettext(
-                "matches your interest in %(category)s (weight %(weight)s)",
-                category=category,
-                weight=reason["weight"],
+                "%(category)s: you named no craft, so every craft counts", category=category
             )
-        return gettext(
-            "%(category)s, a craft you did not name (weight %(weight)s)",
-            category=category,
-            weight=reason["weight"],
-        )
+        said = interests.get(reason["category"])
+        if said is None:
+            return gettext(
+                "%(category)s, a craft you did not name, to fill your day", category=category
+            )
+        if said >= 1:
+            return gettext("you said you love %(category)s", category=category)
+        if said > 0:
+            return gettext("you said you like %(category)s", category=category)
+        return gettext("%(category)s, although it is not your favourite", category=category)
     if code == "workshop":
         return gettext("hands-on workshop with a free place for your whole party")
     if code == "must_include":
@@ -83,7 +87,7 @@ def explain_stop(
 ) -> str:
     """One sentence on why a stop is in the plan."""
     with force_locale(lang):
-        parts = [_one(r, r.get("category") in interests or not interests) for r in reasons]
+        parts = [_one(r, interests) for r in reasons]
         if note:
             parts.append(price_note(note))
         text = "; ".join(p for p in parts if p)
@@ -115,6 +119,17 @@ def explain_itinerary(
         else:
             text += " " + gettext("Costs %(cost)s.", cost=_vnd(totals["cost_vnd"]))
         text += " " + gettext("Travel costs (fuel, taxi) are not included.")
+        lunch = itinerary.get("lunch")
+        if lunch:
+            name = lunch["village_name"].get(lang) or lunch["village_name"]["vi"]
+            text += " " + gettext(
+                "Lunch break of %(minutes)s minutes at %(place)s from %(start)s.",
+                minutes=lunch["minutes"],
+                place=name,
+                start=lunch["start"][11:16],
+            )
+        elif "lunch" in itinerary:
+            text += " " + gettext("No lunch break fits into this day.")
     return text
 
 

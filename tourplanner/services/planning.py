@@ -164,6 +164,13 @@ def _create_plan(
     return plan_id, result
 
 
+def request_errors(data: object, *, now: datetime | None = None) -> list[ValidationError]:
+    """Every refused field of a plan request (see ``domain.planning.request_errors``)."""
+    from tourplanner.domain.planning import request_errors as check
+
+    return check(data, (now or datetime.now(HANOI)).astimezone(HANOI).date())
+
+
 def get_plan(plan_id: str) -> Plan:
     plan_row = db.session.get(Plan, plan_id) if len(plan_id) <= 32 else None
     if plan_row is None:
@@ -225,7 +232,7 @@ def plan(
     # the tourist ("every itinerary stays within max_travel_minutes").
     itineraries = [
         builder.itinerary(s)
-        for s in [solution, *solution.alternatives]
+        for s in builder.distinct([solution, *solution.alternatives])
         if s.tours[0] and sum(s.travel) <= limit
     ]
     result: dict[str, Any] = {"itineraries": itineraries}
@@ -440,58 +447,117 @@ def _solve(
         return solution, musts, reason
 
 
+#: The score of the lunch break: above any day's interest points (at most 10 stops of 2 and
+#: the road time's price), so a day with a lunch that fits always ranks above one without.
+LUNCH_SCORE = 100.0
+
+
 class _Builder:
-    """Builds the solver problem and turns solutions back into itineraries."""
+    """Builds the solver problem and turns solutions back into itineraries.
+
+    Nodes: 0 is the start (and end), ``1..len(nodes)`` the experiences, and, when the request
+    has a lunch break, one *lunch node* per village point after them: the lunch taken at that
+    village, with the point's travel times (0 from a stop there), the lunch window and its
+    minutes. At most one lunch is planned: each lunch node costs more than half of the money
+    budget the problem is given (the real budget, or every price, plus one lunch), so two
+    cannot fit; its score puts a day with lunch above any day without.
+    """
 
     def __init__(self, request: PlanRequest, start: StartPoint, nodes: list[Node]) -> None:
         self.request = request
         self.start = start
         self.nodes = nodes
         points: dict[tuple[float, float], int] = {}
+        self.point_village: dict[int, Village] = {}
         for node in nodes:
             key = (node.exp.village.lat, node.exp.village.lon)
             node.point = points.setdefault(key, len(points))
+            self.point_village.setdefault(node.point, node.exp.village)
         self.points = list(points)
+        self.lunch = request.lunch_break
+        self.lunch_points = list(range(len(self.points))) if self.lunch else []
         self.minutes, self.km, self.start_minutes, self.start_km = travel(
             (start.lat, start.lon), self.points, request.mode
         )
 
+    @property
+    def first_lunch(self) -> int:
+        """The node index of the first lunch node."""
+        return len(self.nodes) + 1
+
+    def is_lunch(self, node: int) -> bool:
+        return node >= self.first_lunch
+
+    def point_of(self, node: int) -> int:
+        if self.is_lunch(node):
+            return self.lunch_points[node - self.first_lunch]
+        return self.nodes[node - 1].point
+
+    def _money(self) -> tuple[list[int], int | None]:
+        """Costs and budget, with the lunch nodes' share (see the class docstring)."""
+        prices = [n.offer.price_vnd for n in self.nodes]
+        if not self.lunch_points:
+            return [0, *prices], self.request.budget_vnd
+        base = self.request.budget_vnd
+        base = sum(prices) if base is None else base
+        lunch = base + 1
+        return [0, *prices, *[lunch] * len(self.lunch_points)], base + lunch
+
     def problem(self, must: frozenset[int]) -> Problem:
-        """Node 0 = start and end; node k = ``nodes[k - 1]``. O(n^2) for the matrix."""
+        """Node 0 = start and end; node k = ``nodes[k - 1]``, then the lunch nodes. O(n^2)."""
         req = self.request
-        pts = [0] + [n.point for n in self.nodes]
+        pts = [0] + [n.point for n in self.nodes] + self.lunch_points
         row = [0] + [self.start_minutes[p] for p in pts[1:]]
         inner = self.minutes
         travel_rows = [row] + [
             [self.start_minutes[p], *(inner[p][q] for q in pts[1:])] for p in pts[1:]
         ]
         day_start = req.start_time.hour * 60 + req.start_time.minute
+        lunches = len(self.lunch_points)
+        opens, closes, minutes = self.lunch or (0, 0, 0)
+        costs, budget = self._money()
         return Problem(
             travel=travel_rows,
-            service=[0] + [n.offer.duration for n in self.nodes],
-            windows=[[(day_start, day_start)]] + [n.windows for n in self.nodes],
-            scores=[0.0] + [n.offer.score for n in self.nodes],
-            costs=[0] + [n.offer.price_vnd for n in self.nodes],
-            budget=req.budget_vnd,
+            service=[0] + [n.offer.duration for n in self.nodes] + [minutes] * lunches,
+            windows=[[(day_start, day_start)]]
+            + [n.windows for n in self.nodes]
+            + [[(opens, closes)]] * lunches,
+            scores=[0.0] + [n.offer.score for n in self.nodes] + [LUNCH_SCORE] * lunches,
+            costs=costs,
+            budget=budget,
             start=0,
             end=0,
             day_start=day_start,
             day_end=req.end_time.hour * 60 + req.end_time.minute,
             must_visit=must,
-            max_stops=req.stop_limit,
+            max_stops=req.stop_limit + (1 if lunches else 0),
             finish_within_window=True,
-            names=["start"] + [n.offer.village for n in self.nodes],
+            names=["start"]
+            + [n.offer.village for n in self.nodes]
+            + [f"lunch:{self.point_village[p].slug}" for p in self.lunch_points],
             # Interest points per minute on the road, and the pace's / the tourist's limit.
             travel_weight=req.pace_rules.travel_weight,
             max_travel=req.travel_limit,
-            # A day trip keeps its best stop even if the drive out costs more than it scores.
-            min_stops=1,
+            # A day trip keeps its best stop even if the drive out costs more than it scores
+            # (and a lunch alone is not a day trip).
+            min_stops=2 if lunches else 1,
         )
+
+    def distinct(self, solutions: Iterable[Solution]) -> list[Solution]:
+        """The solutions that differ in their stops (not only in where lunch is taken)."""
+        seen: set[frozenset[int]] = set()
+        kept = []
+        for solution in solutions:
+            key = frozenset(n for n in solution.visited if not self.is_lunch(n))
+            if key not in seen:
+                seen.add(key)
+                kept.append(solution)
+        return kept
 
     def nearest_round_trip(self, indexes: Iterable[int] | None = None) -> int:
         """Fewest minutes on the road of a day with one stop (of ``indexes``, 1-based)."""
         chosen = range(1, len(self.nodes) + 1) if indexes is None else indexes
-        return min((2 * self.start_minutes[self.nodes[k - 1].point] for k in chosen), default=0)
+        return min((2 * self.start_minutes[self.point_of(k)] for k in chosen), default=0)
 
     def itinerary(self, solution: Solution) -> dict[str, Any]:
         from tourplanner.services.plan_output import itinerary

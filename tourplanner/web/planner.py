@@ -9,14 +9,15 @@ with fetch calls to ``/api/v1/plans`` and draws the map; "Book this day" needs J
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.datastructures import MultiDict
 
-from tourplanner.domain.catalogue import CATEGORIES
+from tourplanner.domain.catalogue import CATEGORIES, WEEKDAYS
 from tourplanner.domain.errors import DomainError
 from tourplanner.domain.planning import (
     DEFAULT_PACE,
@@ -29,7 +30,7 @@ from tourplanner.domain.planning import (
 )
 from tourplanner.domain.pricing import Party
 from tourplanner.i18n import current_lang
-from tourplanner.labels import MODE_LABELS
+from tourplanner.labels import MODE_LABELS, WEEKDAY_LABELS
 from tourplanner.security.limits import limit, limiter, rate_limits_off
 from tourplanner.services import booking_manage, catalogue, exports, planning
 from tourplanner.services.notifications import public_url
@@ -77,19 +78,135 @@ def _defaults() -> dict[str, Any]:
         "alternatives": 3,
         "pace": DEFAULT_PACE,
         "max_travel_minutes": None,
+        "lunch": None,
     }
 
 
-def _form_page(values: dict[str, Any], error: DomainError | None = None, status: int = 200):
-    message = error.message if error else None
-    if error is not None and error.code == "planner_busy":
+#: Where each request field's error stands on the form (the input it is shown under).
+FORM_FIELDS = {
+    "start.landmark": "landmark",
+    "start.lat": "lat",
+    "start.lon": "lon",
+    "start.address": "address",
+    "party": "adults",
+    "party.adults": "adults",
+    "party.children": "children",
+    "party.seniors": "seniors",
+}
+
+
+def _form_field(exc: DomainError) -> str:
+    name = str(exc.details.get("field") or "form")
+    if name.startswith("interests"):
+        return "interests"
+    if name == "start" and exc.code == "start_outside_area":
+        return "start"
+    return FORM_FIELDS.get(name, name)
+
+
+def _start_message(exc: DomainError) -> str | None:
+    code = exc.code
+    if code == "unknown_landmark":
+        return _("Choose a landmark from the list.")
+    if code == "start_outside_area":
+        return _("This start point is outside Hanoi: pick a landmark or a point in Hanoi.")
+    if code == "geocoder_unavailable":
+        return _("We cannot look addresses up right now: pick a landmark or a point on the map.")
+    if code == "address_not_found":
+        return _(
+            "We could not find this address in Hanoi: check it, or pick a landmark or a point "
+            "on the map."
+        )
+    field = exc.details.get("field")
+    if field in ("start.lat", "start.lon"):
+        return _("Pick a point on the map, or type its latitude and longitude as numbers.")
+    if field == "start.address":
+        return _("Type an address of at least 3 characters.")
+    if field == "start":
+        return _("Choose a landmark, a point on the map or an address.")
+    return None
+
+
+def _when_message(exc: DomainError) -> str | None:
+    field, code = exc.details.get("field"), exc.code
+    if field == "date":
+        if code == "missing_field":
+            return _("Choose the day of your trip.")
+        if code == "date_in_past":
+            return _("This day has passed: choose today or a later day.")
+        if "max_days" in exc.details:
+            return _("Plans can be made up to one year ahead.")
+        return _("Write the date like 25/12/2026.")
+    if field in ("start_time", "end_time"):
+        if code == "end_before_start":
+            return _("The day must end after it starts: choose a later time to be back.")
+        return _("Write a time like 08:00.")
+    return None
+
+
+def _plan_message(exc: DomainError) -> str:
+    """One refused field of the planner form in plain words of the page's language."""
+    found = _start_message(exc) or _when_message(exc)
+    if found:
+        return found
+    field = str(exc.details.get("field") or "")
+    messages = {
+        "mode": lambda: _("Choose one of the ways to travel."),
+        "pace": lambda: _("Choose one of the paces."),
+        "max_travel_minutes": lambda: _(
+            "Give a number of minutes from %(low)s to %(high)s, or leave it empty.",
+            low=MIN_TRAVEL_MINUTES,
+            high=MAX_TRAVEL_MINUTES,
+        ),
+        "budget_vnd": lambda: (
+            _("The budget cannot be negative.")
+            if exc.code == "negative_budget"
+            else _("Write the budget in đồng as a whole number, like 2000000, or leave it empty.")
+        ),
+        "must_include": lambda: _("Choose the villages from the list."),
+        "exclude": lambda: (
+            _("A village cannot be both a must-visit and left out.")
+            if "slug" in exc.details and exc.code != "unknown_slug"
+            else _("Choose the villages from the list.")
+        ),
+        "max_stops": lambda: _("Give a number from 1 to %(n)s.", n=MAX_STOPS_LIMIT),
+        "alternatives": lambda: _("Give a number from 1 to %(n)s.", n=MAX_ALTERNATIVES),
+        "lunch": lambda: _("Turn the lunch break on or off."),
+    }
+    if field.startswith("party"):
+        return _("Give whole numbers of people, at least one person in all.")
+    if field.startswith("interests"):
+        return _("Choose love it, like it, not for us or no preference for each craft.")
+    return messages.get(field, lambda: _("This value is not understood."))()
+
+
+def _field_errors(errors: list[DomainError]) -> dict[str, str]:
+    """``{form field: message}``; the first error of a field wins."""
+    found: dict[str, str] = {}
+    for exc in errors:
+        found.setdefault(_form_field(exc), _plan_message(exc))
+    return found
+
+
+def _form_page(values: dict[str, Any], errors: list[DomainError] | None = None, status: int = 200):
+    errors = list(errors or [])
+    busy = next((e for e in errors if e.code == "planner_busy"), None)
+    field_errors = {} if busy else _field_errors(errors)
+    message = None
+    if busy is not None:
         message = _("Many people are planning a trip right now. Try again in a few seconds.")
+    elif field_errors:
+        message = ngettext(
+            "Not planned yet: correct the field marked below.",
+            "Not planned yet: correct the %(num)s fields marked below.",
+            len(field_errors),
+        )
     return render_template(
         "planner/form.html",
         values=values,
-        error=error,
+        error=errors[0] if errors else None,
         error_message=message,
-        error_field=(error.details.get("field") if error else None),
+        field_errors=field_errors,
         landmarks=catalogue.all_landmarks(),
         villages=catalogue.plannable_villages(),
         categories=CATEGORIES,
@@ -101,6 +218,16 @@ def _form_page(values: dict[str, Any], error: DomainError | None = None, status:
         map_tiles=current_app.config["MAP_TILE_URL"],
         map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
     ), status
+
+
+@bp.app_template_filter("weekday_date")
+def weekday_date(value: Any) -> str:
+    """``"2027-01-02"`` (or a date) as "Thứ Bảy 02/01/2027" / "Saturday 02/01/2027"."""
+    try:
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
+    return f"{WEEKDAY_LABELS[WEEKDAYS[day.weekday()]]} {day:%d/%m/%Y}"
 
 
 @bp.get("/plan")
@@ -158,19 +285,36 @@ def request_from_form(form: MultiDict) -> dict[str, Any]:
         "alternatives": _number(form, "alternatives"),
         "pace": form.get("pace") or None,
         "max_travel_minutes": _number(form, "max_travel_minutes"),
+        "lunch": _switch(form, "lunch"),
         "lang": current_lang(),
     }
     return {k: v for k, v in data.items() if v is not None}
+
+
+def _switch(form: MultiDict, name: str) -> bool | None:
+    """The lunch checkbox, sent after a hidden "off": ticked is the default rule (None: on
+    for days over 6 hours), unticked is off (False)."""
+    values = form.getlist(name)
+    return False if values and values[-1] == "off" else None
 
 
 @bp.post("/plan")
 @limiter.limit(lambda: limit("RATE_LIMIT_PLANS"), exempt_when=rate_limits_off)
 def planner_submit():
     data = request_from_form(request.form)
+    return _plan_or_form(data)
+
+
+def _plan_or_form(data: dict[str, Any]):
+    """Plan and go to the plan's page; else the form with every error by its field."""
+    values = {**_defaults(), **data}
+    errors = planning.request_errors(data)
+    if errors:
+        return _form_page(values, errors, 400)
     try:
         plan_id, _result = planning.create_plan(data)
     except DomainError as exc:
-        return _form_page({**_defaults(), **data}, exc, exc.status)
+        return _form_page(values, [exc], exc.status)
     return redirect(url_for("web.plan_page", plan_id=plan_id), code=303)
 
 
@@ -191,6 +335,8 @@ def changed_request(stored: dict[str, Any], form: MultiDict) -> dict[str, Any]:
     if form.get("pace"):
         data["pace"] = form["pace"]
         data["max_travel_minutes"] = _number(form, "max_travel_minutes")
+    if form.get("lunch") in ("on", "off"):
+        data["lunch"] = form["lunch"] == "on"
     return data
 
 
@@ -198,12 +344,7 @@ def changed_request(stored: dict[str, Any], form: MultiDict) -> dict[str, Any]:
 @limiter.limit(lambda: limit("RATE_LIMIT_PLANS"), exempt_when=rate_limits_off)
 def plan_replan(plan_id: str):
     row = planning.get_plan(plan_id)
-    data = changed_request(row.request, request.form)
-    try:
-        new_id, _result = planning.create_plan(data)
-    except DomainError as exc:
-        return _form_page({**_defaults(), **data}, exc, exc.status)
-    return redirect(url_for("web.plan_page", plan_id=new_id), code=303)
+    return _plan_or_form(changed_request(row.request, request.form))
 
 
 def _plan_context(plan_id: str) -> dict[str, Any]:

@@ -1,10 +1,9 @@
 /* Day-trip planner: enhances the server-rendered form and plan pages (vanilla JS, no build).
-   Without JavaScript both pages still work through plain form posts; with it, planning and
-   re-planning go through /api/v1/plans and the browser moves to the new plan's stable URL. */
+   Both pages work through plain form posts (the server plans, or shows every error next to
+   its field in the page's language); this adds the start-point map, the route map, a
+   "planning" note and the share buttons (copy the link; the Web Share API on phones). */
 (function () {
   "use strict";
-
-  var CATEGORY_PREFIX = "interest-";
 
   /* Every element built from data gets its text through textContent, never through an HTML
      string (Leaflet parses string popups and icons as HTML): names, addresses and titles come
@@ -17,7 +16,6 @@
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
-  function intOrNull(v) { v = String(v || "").replace(/[.,\s]/g, ""); return v === "" ? null : Number(v); }
 
   function setBusy(on) {
     var busy = $("#plan-busy");
@@ -25,69 +23,7 @@
     $all("button[type=submit]").forEach(function (b) { b.disabled = on; });
   }
 
-  function showError(el, message, field) {
-    if (!el) { return; }
-    el.textContent = message;
-    el.hidden = false;
-    $all("[aria-invalid]").forEach(function (x) { x.removeAttribute("aria-invalid"); });
-    if (field) {
-      var name = field.split(".")[0] === "party" ? "adults" : field.replace(/^start\./, "").replace(/^interests\./, CATEGORY_PREFIX);
-      var input = document.getElementsByName(name)[0];
-      if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
-    }
-  }
-
-  /* POST a plan request; on success go to the plan's page, else show the error. */
-  function submitPlan(body, errorEl) {
-    setBusy(true);
-    return fetch("/api/v1/plans", {
-      method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify(body)
-    }).then(function (r) {
-      return r.json().then(function (data) { return { ok: r.ok, data: data }; });
-    }).then(function (res) {
-      if (res.ok) { window.location.assign(res.data.url); return; }
-      setBusy(false);
-      var err = res.data.error || {};
-      showError(errorEl, err.message || "Error", (err.details || {}).field);
-    }).catch(function () {
-      setBusy(false);
-      showError(errorEl, "Network error");
-    });
-  }
-
   /* ---------------------------------------------------------------- the planner form */
-  function formRequest(form) {
-    var f = form.elements;
-    var kind = (form.querySelector("input[name=start_kind]:checked") || {}).value || "landmark";
-    var start;
-    if (kind === "point") { start = { lat: parseFloat(f.lat.value), lon: parseFloat(f.lon.value) }; }
-    else if (kind === "address") { start = { address: f.address.value }; }
-    else { start = { landmark: f.landmark.value }; }
-    var interests = {};
-    $all("select[name^='" + CATEGORY_PREFIX + "']", form).forEach(function (s) {
-      if (s.value !== "") { interests[s.name.slice(CATEGORY_PREFIX.length)] = parseFloat(s.value); }
-    });
-    function selected(name) {
-      return Array.prototype.slice.call(f[name].selectedOptions || []).map(function (o) { return o.value; });
-    }
-    var body = {
-      start: start, date: f.date.value, start_time: f.start_time.value, end_time: f.end_time.value,
-      mode: f.mode.value,
-      party: { adults: intOrNull(f.adults.value) || 0, children: intOrNull(f.children.value) || 0,
-               seniors: intOrNull(f.seniors.value) || 0 },
-      interests: interests, must_include: selected("must_include"), exclude: selected("exclude"),
-      max_stops: intOrNull(f.max_stops.value), alternatives: intOrNull(f.alternatives.value),
-      pace: (form.querySelector("input[name=pace]:checked") || {}).value || "balanced",
-      max_travel_minutes: intOrNull(f.max_travel_minutes.value),
-      lang: document.documentElement.lang || "vi"
-    };
-    var budget = intOrNull(f.budget_vnd.value);
-    if (budget !== null) { body.budget_vnd = budget; }
-    if (isNaN(start.lat) && kind === "point") { body.start = { lat: null, lon: null }; }
-    return body;
-  }
-
   function startKinds(form) {
     function update() {
       var kind = (form.querySelector("input[name=start_kind]:checked") || {}).value || "landmark";
@@ -117,39 +53,15 @@
     var form = $("#planner-form");
     if (!form) { return; }
     startKinds(form);
-    if (!window.fetch) { return; }
-    form.addEventListener("submit", function (ev) {
-      ev.preventDefault();
-      submitPlan(formRequest(form), $("#form-error"));
-    });
+    /* The form posts to the server, which plans, or shows every error next to its field in
+       the page's language with what was typed; here only the "planning" note. */
+    form.addEventListener("submit", function () { setBusy(true); });
   }
 
   /* ---------------------------------------------------------------- the plan page */
   function planData() {
     var el = $("#plan-data");
     return el ? JSON.parse(el.textContent) : null;
-  }
-
-  function changedRequest(stored, form) {
-    var req = JSON.parse(JSON.stringify(stored));
-    delete req.start_point;
-    req.lang = document.documentElement.lang || req.lang;
-    var f = form.elements;
-    var remove = f.remove && f.remove.value, add = f.add && f.add.value;
-    if (remove) {
-      req.must_include = (req.must_include || []).filter(function (s) { return s !== remove; });
-      if ((req.exclude || []).indexOf(remove) < 0) { req.exclude = (req.exclude || []).concat([remove]); }
-    }
-    if (add) {
-      req.exclude = (req.exclude || []).filter(function (s) { return s !== add; });
-      if ((req.must_include || []).indexOf(add) < 0) { req.must_include = (req.must_include || []).concat([add]); }
-    }
-    if (f.pace && f.pace.value) {
-      req.pace = f.pace.value;
-      req.max_travel_minutes = intOrNull(f.max_travel_minutes.value);
-    }
-    if (f.start_time && f.start_time.value) { req.start_time = f.start_time.value; }
-    return req;
   }
 
   var routeMap = null, routeLayer = null;
@@ -184,11 +96,6 @@
     $all(".itinerary").forEach(function (card) { card.classList.toggle("selected", card.dataset.index === String(index)); });
   }
 
-  function messages() {
-    var el = $("#planner-messages");
-    return el ? JSON.parse(el.textContent) : {};
-  }
-
   function initPlan() {
     var data = planData();
     if (!data) { return; }
@@ -196,18 +103,35 @@
     $all(".show-on-map").forEach(function (b) {
       b.addEventListener("click", function () { drawItinerary(Number(b.dataset.index)); });
     });
-    if (!window.fetch) { return; }
     $all(".replan-form").forEach(function (form) {
-      form.addEventListener("submit", function (ev) {
-        ev.preventDefault();
-        var err = $("#plan-error");
-        submitPlan(changedRequest(data.request, form), err).then(function () {
-          if (err && !err.hidden) { err.textContent = (messages().planning_failed || "") + " " + err.textContent; }
-        });
-      });
+      form.addEventListener("submit", function () { setBusy(true); });
     });
+    initShare();
+  }
+
+  /* ---------------------------------------------------------------- sharing a plan */
+  function initShare() {
+    var button = $("#share-plan"), copy = $("#copy-plan-link"), note = $("#share-note");
+    var url = $("#plan-url");
+    if (!url) { return; }
+    function said(text) { if (note) { note.textContent = text; note.hidden = false; } }
+    if (copy && navigator.clipboard && window.isSecureContext !== false) {
+      copy.hidden = false;
+      copy.addEventListener("click", function () {
+        navigator.clipboard.writeText(url.href).then(function () { said(copy.dataset.done); },
+          function () { said(copy.dataset.failed); });
+      });
+    }
+    if (button && navigator.share) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.share({ title: document.title, url: url.href }).catch(function () { /* dismissed */ });
+      });
+    }
   }
 
   initForm();
   initPlan();
+  /* Back to a page from the history: its buttons work again. */
+  window.addEventListener("pageshow", function () { setBusy(false); });
 })();
