@@ -41,6 +41,9 @@ def seed_command(demo: bool, force: bool) -> None:
                 f"  {account['role']}{where}: {account['email']} / {password}  (sign in at /login)"
             )
         _seed_demo_agency()
+        from tourplanner.services.octo import seed_demo as seed_octo_demo
+
+        click.echo(seed_octo_demo())
         from tourplanner.services.tour_routes import seed_demo_routes
 
         click.echo(f"  sample tour routes added: {len(seed_demo_routes())}  (see /routes)")

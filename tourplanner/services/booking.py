@@ -51,13 +51,15 @@ from tourplanner.security import audit
 from tourplanner.services import links as tokens
 from tourplanner.services import notifications
 from tourplanner.services.availability import now_utc
-from tourplanner.services.booking_request import BookingRequest
+from tourplanner.services.booking_request import BookingRequest, ItemRequest
 from tourplanner.services.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 DEFAULT_HOLD_HOURS = 24
 MAX_REASON_LENGTH = 1000
 LIVE = (rules.PENDING, rules.CONFIRMED)
+#: ``bookings.source`` of a reseller's booking made through the OCTO API.
+RESELLER_SOURCE = "octo"
 
 
 # --- creating ------------------------------------------------------------------------------
@@ -89,6 +91,9 @@ class BookingTerms:
     #: groups for its clients (20 people over 5 workshops hold 100 places) and answers for
     #: them: its bookings are not held to the anti-hoarding limit.
     contact_limit: bool = True
+    #: The booking's reference when the caller already has one (a reseller's reservation
+    #: keeps its ``supplierReference``); None draws a new one.
+    reference: str | None = None
 
 
 def create_booking(
@@ -322,21 +327,27 @@ def _check_slots(request: BookingRequest, now: datetime) -> dict[int, Slot]:
         slot = slots.get(item.slot_id)
         if slot is None or not slot.experience.bookable:
             raise NotFound("no such bookable slot", code="slot_not_found", slot_id=item.slot_id)
-        if not booking_open(slot.start, now, slot.experience.booking_cutoff_hours):
-            raise Conflict(
-                "booking for this session has closed",
-                code="booking_closed",
-                slot_id=slot.id,
-                start=slot.start.isoformat(),
-                cutoff_hours=slot.experience.booking_cutoff_hours,
-            )
-        if party_price(_prices(slot), item.party) is None:
-            raise Unprocessable(
-                "this session has no price for every person in the party",
-                code="price_unavailable",
-                slot_id=slot.id,
-            )
+        check_open(slot, item.party, now)
     return slots
+
+
+def check_open(slot: Slot, party: Party, now: datetime) -> None:
+    """The session is still open to booking (409 ``booking_closed``) and every person in the
+    party has a price (422 ``price_unavailable``)."""
+    if not booking_open(slot.start, now, slot.experience.booking_cutoff_hours):
+        raise Conflict(
+            "booking for this session has closed",
+            code="booking_closed",
+            slot_id=slot.id,
+            start=slot.start.isoformat(),
+            cutoff_hours=slot.experience.booking_cutoff_hours,
+        )
+    if party_price(_prices(slot), party) is None:
+        raise Unprocessable(
+            "this session has no price for every person in the party",
+            code="price_unavailable",
+            slot_id=slot.id,
+        )
 
 
 def _prices(slot: Slot) -> dict[str, int | None]:
@@ -372,7 +383,7 @@ def _insert(
             via="booking",
         )
     booking = Booking(
-        reference=_unused_reference(session),
+        reference=terms.reference or _unused_reference(session),
         status=rules.PENDING,
         contact_name=request.contact["name"],
         contact_email=request.contact["email"],
@@ -427,6 +438,30 @@ def take(session: Session, slot_id: int, places: int, label: str | None = None) 
             requested=places,
             **named,
         )
+
+
+def release(session: Session, slot_id: int, places: int) -> None:
+    """Give ``places`` back to the slot: one conditional UPDATE that never goes below zero."""
+    if places <= 0:
+        return
+    session.execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.taken >= places)
+        .values(taken=Slot.taken - places)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def move_places(session: Session, changes: Mapping[int, int]) -> None:
+    """Apply ``{slot_id: places}`` (positive: take, negative: give back) in slot-id order, the
+    one lock order of every booking, so that two moves between the same slots cannot
+    deadlock. A take that does not fit raises 409 ``slot_full``: the caller's transaction,
+    releases included, rolls back."""
+    for slot_id in sorted(changes):
+        if changes[slot_id] > 0:
+            take(session, slot_id, changes[slot_id])
+        else:
+            release(session, slot_id, -changes[slot_id])
 
 
 def new_item(slot: Slot, party: Party, now: datetime) -> BookingItem:
@@ -627,7 +662,7 @@ def decide(
     with unit_of_work() as session:
         _move(session, item, target, decided_at=now, decided_by=user_id, decision_reason=reason)
         _summarise(session, item.booking, now)
-        queued = notifications.on_item_changed(session, item, target)
+        queued = _changed(session, item, target)
         audit.record(
             "booking_decided",
             user_id=user_id,
@@ -719,12 +754,25 @@ def expire_holds(now: datetime | None = None) -> list[int]:
             with unit_of_work() as session:
                 _move(session, item, rules.EXPIRED, decided_at=now)
                 _summarise(session, item.booking, now)
-                queued = notifications.on_item_changed(session, item, rules.EXPIRED)
+                queued = _changed(session, item, rules.EXPIRED)
         except Conflict:
             continue  # answered meanwhile
         notifications.dispatch_after_commit(queued)
         expired.append(item_id)
+    _expire_reseller_holds(now)
     return expired
+
+
+def _expire_reseller_holds(now: datetime) -> None:
+    """Resellers' reservations past their hold give their places back too (the OCTO service
+    owns them); a failure there never stops the items' expiry above."""
+    from tourplanner.services import octo
+
+    try:
+        octo.expire_reservations(now=now)
+    except Exception:  # the next maintenance pass tries again
+        log.exception("expiring reseller reservations failed")
+        db.session.rollback()
 
 
 def queue_reminders(now: datetime | None = None) -> list[int]:
@@ -752,10 +800,117 @@ def queue_reminders(now: datetime | None = None) -> list[int]:
             queued = []
             if claimed.rowcount == 1:
                 item = session.get(BookingItem, item_id)
-                queued = notifications.on_reminder(session, item)
+                # A reseller's customer hears from the reseller, not from us.
+                if item.booking.source != RESELLER_SOURCE:
+                    queued = notifications.on_reminder(session, item)
                 reminded.append(item_id)
         notifications.dispatch_after_commit(queued)
     return reminded
+
+
+# --- reseller (OCTO) bookings --------------------------------------------------------------
+#
+# A reseller's reservation holds its places itself (services/octo.py, with take/release above);
+# when the reseller confirms, it becomes a booking of source "octo" that the village answers,
+# its item pending or, for an experience with instant confirmation, confirmed at once. The
+# reseller's customer hears from the reseller: decisions, expiry and cancellations of these
+# bookings send the agency's webhooks instead of our e-mails to the tourist.
+
+
+def _changed(session: Session, item: BookingItem, state: str) -> list[Any]:
+    """The outbox rows for a decision or an expiry: the tourist's e-mail, or for a reseller's
+    booking the agency's webhooks (rendered by the OCTO service)."""
+    if item.booking.source == RESELLER_SOURCE:
+        from tourplanner.services import octo
+
+        return octo.booking_update_rows(session, item.booking)
+    return notifications.on_item_changed(session, item, state)
+
+
+def reseller_booking(
+    session: Session,
+    slot: Slot,
+    party: Party,
+    contact: dict[str, str | None],
+    terms: BookingTerms,
+    *,
+    lang: str,
+    instant: bool,
+    notify: bool,
+    now: datetime,
+) -> tuple[Booking, list[Any]]:
+    """Inside the caller's transaction: the booking a reseller confirmed, for ``party`` in
+    ``slot``, and its village's messages (``notify``; never for test mode).
+
+    Capacity is not taken here: the reseller's reservation holds the places already and the
+    caller moves any difference with :func:`move_places`. With ``instant`` (the experience's
+    instant confirmation) the item is confirmed at once, in the audit log like a decision.
+    """
+    request = BookingRequest((ItemRequest(slot.id, party),), contact, lang)
+    booking = _insert(session, request, terms, {slot.id: slot}, None, request.fingerprint(), now)
+    item = booking.items[0]
+    if instant:
+        _move(session, item, rules.CONFIRMED, decided_at=now)
+        audit.record(
+            "booking_decided",
+            subject=booking.reference,
+            session=session,
+            item_id=item.id,
+            village_id=item.village_id,
+            decision="accept",
+            via="instant_confirmation",
+        )
+    _summarise(session, booking, now)
+    rows = _village_rows(session, booking, "requested") if notify else []
+    return booking, rows
+
+
+def _village_rows(session: Session, booking: Booking, event: str) -> list[Any]:
+    """The village's e-mail, webhook and SMS about a reseller's booking, without the tourist's
+    e-mail (the reseller tells its customer)."""
+    return notifications._village_messages(session, booking, list(booking.items), event)
+
+
+def cancel_for_reseller(
+    session: Session, booking: Booking, *, reason: str | None, notify: bool, now: datetime
+) -> list[Any]:
+    """Inside the caller's transaction: cancel the confirmed items of a reseller's booking (the
+    places go back), tell the village (``notify``) and record it in the audit log. A pending
+    item cannot be cancelled (the state machine): 409 ``invalid_transition``."""
+    reason = free_text(reason or "", max_length=MAX_REASON_LENGTH) or None
+    live = [i for i in booking.items if i.status in LIVE]
+    if not live:
+        raise Conflict(
+            f"this booking is {booking.status}; it cannot be cancelled",
+            code="invalid_transition",
+            current_state=booking.status,
+            requested=rules.CANCELLED,
+        )
+    for item in live:
+        rules.check_cancellable(item.status, item.start, now)
+    for item in live:
+        fee = rules.cancellation_fee(
+            item.start, now, item.experience.free_cancellation_hours, item.total_vnd
+        )
+        _move(
+            session,
+            item,
+            rules.CANCELLED,
+            cancelled_at=now,
+            cancellation_fee_vnd=fee,
+            decision_reason=reason,
+        )
+    _summarise(session, booking, now)
+    audit.record(
+        "booking_cancelled",
+        subject=booking.reference,
+        session=session,
+        item_ids=[i.id for i in live],
+        fee_vnd=sum(i.cancellation_fee_vnd or 0 for i in live),
+        via="reseller",
+        agency_id=booking.agency_id,
+    )
+    return _village_rows(session, booking, "cancelled") if notify else []
 
 
 # --- the village's view --------------------------------------------------------------------

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +54,9 @@ QUEUED_STALE = timedelta(seconds=60)
 SENDING_STALE = timedelta(minutes=10)
 NOTIFIERS_KEY = "tourplanner.notifiers"
 MAX_WEBHOOK_URL = 500  # villages.webhook_url
+#: Webhook channels other services add rows for (``channel -> send(row, notifiers)``), sent
+#: like the village webhooks, by workers only: the OCTO agencies' hooks (services/octo.py).
+CHANNELS: dict[str, Callable[[Notification, channels.Notifiers], None]] = {}
 
 
 @dataclass(frozen=True)
@@ -319,7 +322,9 @@ def dispatch_after_commit(rows: Sequence[Notification | Queued]) -> None:
     try:
         ids = [row.id for row in rows]
         if _eager():
-            webhooks = {row.id for row in rows if row.channel == "webhook"}
+            webhooks = {
+                row.id for row in rows if row.channel == "webhook" or row.channel in CHANNELS
+            }
             _hand_over_all([nid for nid in ids if nid not in webhooks])
             if webhooks:
                 from tourplanner.services.maintenance import wake
@@ -530,6 +535,8 @@ def _send(row: Notification) -> None:
         )
     elif row.channel == "sms":
         chosen.sms.send(row.recipient, row.body)
+    elif row.channel in CHANNELS:
+        CHANNELS[row.channel](row, chosen)
     else:  # pragma: no cover - rows are only written by this module
         raise channels.PermanentDeliveryError(f"unknown channel {row.channel}")
 
