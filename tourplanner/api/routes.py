@@ -254,17 +254,6 @@ add_tag("routes", "Craft-village tour routes curated by the city")
 
 
 def _fill_villages(doc: dict[str, Any]) -> None:
-    """The ``village`` filter takes the catalogue's slugs: a closed set, listed as an enum
-    (as the catalogue's own lists do), so clients know which values are accepted."""
-    for param in doc["paths"]["/api/v1/routes"]["get"]["parameters"]:
-        if param["name"] == "village":
-            param["schema"]["enum"] = catalogue.village_slugs()
-
-
-add_filler(_fill_villages)
-
-
-def _fill_villages(doc: dict[str, Any]) -> None:
     """The village filter takes one of the catalogue's village slugs (another value is 400
     invalid_filter): listed as an enum, like the catalogue's own village filters."""
     for param in doc["paths"]["/api/v1/routes"]["get"]["parameters"]:
