@@ -688,11 +688,6 @@ def test_a_booking_through_the_real_plan_reserves_every_item_or_nothing(client, 
 # --- found while writing these tests (services/packages.py; see the report) -----------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/packages.py: run_dates and booking_plan do not leave out a suspended "
-    "agency's packages (get_published and list_published do)",
-)
 def test_a_suspended_agencys_package_has_no_dates_and_cannot_be_booked(client):
     owner, headers = new_agency("Sen")
     saturday = next_day(5)
@@ -713,12 +708,6 @@ def test_a_suspended_agencys_package_has_no_dates_and_cannot_be_booked(client):
     error(booking, 404, "package_not_found")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/packages.py booking_plan: with another agency's key a published package is "
-    "planned as that agency's own (public=True with agency_id), so the booking is recorded as "
-    "the owner's agency booking, without the hold limits",
-)
 def test_another_agencys_key_books_a_published_package_as_a_public_booking(client):
     _owner, mine = new_agency("Sen")
     _other, theirs = new_agency("Lotus")

@@ -108,6 +108,13 @@ def book_package(
         if existing is not None:
             return existing, True
     plan = _booking_plan(slug, first_date, party, agency_id=agency_id, now=now)
+    if agency_id is not None and plan.agency_id != agency_id:
+        # Another agency's published package: booked like anyone's, with the public limits.
+        if client_id is not None or new_client is not None:
+            raise ValidationError(
+                "a client is booked only on the agency's own packages", code="invalid_client"
+            )
+        agency_id = None
     return book_plan(
         plan,
         request,

@@ -37,7 +37,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tourplanner.adapters.orm import (
@@ -122,7 +122,8 @@ def _load(session: Session, slug: str, *, agency_id: int | None, public: bool) -
     )
     visible = package is not None and (
         (agency_id is not None and package.agency_id == agency_id)
-        or (public and package.status == "published")
+        # A suspended agency sells nothing: its packages are off the public side.
+        or (public and package.status == "published" and package.agency.active)
     )
     if not visible:
         raise NotFound("no such package", code="package_not_found", slug=slug)
@@ -1083,23 +1084,16 @@ def list_published() -> list[dict[str, Any]]:
             .joinedload(PackageStop.experience)
             .joinedload(Experience.village),
         )
+        .join(Package.agency)
+        .where(Agency.active.is_(True))
         .order_by(Package.is_sample, Package.name_vi, Package.id)
     )
-    return [_summary(p, for_agency=False) for p in rows if p.agency.active]
+    return [_summary(p, for_agency=False) for p in rows]
 
 
 def get_published(slug: str) -> dict[str, Any]:
     """A published package as the public sees it: retail prices only."""
-    package = _load(db.session, slug, agency_id=None, public=True)
-    if not package.agency.active:
-        raise NotFound("no such package", code="package_not_found", slug=slug)
-    return _public_view(package)
-
-
-def count_published() -> int:
-    return int(
-        db.session.scalar(select(func.count(Package.id)).where(Package.status == "published")) or 0
-    )
+    return _public_view(_load(db.session, slug, agency_id=None, public=True))
 
 
 def run_dates(
