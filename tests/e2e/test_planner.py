@@ -81,6 +81,7 @@ def test_book_this_day_books_the_itinerary_in_one_step(live_server, page):
     page.goto(created.json()["url"] + "?lang=en")
     form = page.locator("#itinerary-0 .book-form")
     assert "Free cancellation until" in form.text_content()  # the terms, before booking
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     form.locator("input[name=name]").fill("Lan Nguyen")
     form.locator("input[name=email]").fill("lan@example.org")
     form.locator("input[name=phone]").fill("+84900000000")

@@ -365,3 +365,66 @@ def test_the_village_cancels_only_its_own_items_and_gives_a_reason(client, reach
         booking_manage.cancel_by_village(pottery.id, reason="x", village_id=hats.village_id)
     with pytest.raises(service.ValidationError):
         booking_manage.cancel_by_village(pottery.id, reason=" ", village_id=pottery.village_id)
+
+
+# --- booking from the village page ---------------------------------------------------------
+
+
+def test_the_village_page_shows_30_days_of_places_left_for_each_bookable_experience(client):
+    exp = _exp(POTTERY)
+    page = client.get("/villages/bat-trang?lang=en").get_data(as_text=True)
+    box = page[page.index(f'id="book-{exp.id}"') :]
+    box = box[: box.index("</section>")]
+    days = re.findall(r'<li class="(open|full|closed)"', box)
+    assert len(days) == 30
+    assert days.count("open") >= 25  # sessions every day but the cut-off today
+    assert "20<" in box  # places left in a session of 20
+    assert "Can be booked" not in page
+    assert f'action="/villages/bat-trang/book#book-{exp.id}"' in box
+    assert "Free cancellation until 24 hours before the start" in box
+
+
+def _village_form(slot_id: int, **fields) -> dict:
+    return {
+        "experience_id": str(_exp(POTTERY).id),
+        "slot_id": str(slot_id),
+        "adults": "2",
+        "children": "1",
+        "seniors": "0",
+        **CONTACT,
+        **fields,
+    }
+
+
+def test_one_session_is_booked_from_the_village_page(client, reachable):
+    slot = _slot(POTTERY, 1)
+    response = client.post("/villages/bat-trang/book?lang=en", data=_village_form(slot.id))
+    assert response.status_code == 303
+    assert _taken(slot.id) == 3
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your request has been sent to 1 village." in page
+    assert "2 adults, 1 child" in page
+
+
+def test_the_village_page_form_shows_every_error_by_its_field_and_keeps_the_input(client):
+    form = _village_form("", name="", email="not-an-address", adults="0", children="0")
+    response = client.post("/villages/bat-trang/book?lang=en", data=form)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    exp = _exp(POTTERY)
+    errors = set(re.findall(rf'class="field-error" id="b{exp.id}-([a-z_]+)-error"', page))
+    assert errors == {"slot_id", "name", "email", "adults"}
+    assert 'value="not-an-address"' in page
+    assert db.session.scalar(select(db.func.count(BookingItem.id))) == 0
+
+
+def test_a_full_session_on_the_village_page_names_the_workshop_and_places_left(client):
+    slot = _slot(POTTERY, 1)
+    stored = db.session.get(Slot, slot.id)
+    stored.taken = stored.capacity - 1
+    db.session.commit()
+    response = client.post("/villages/bat-trang/book?lang=en", data=_village_form(slot.id))
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Pottery wheel workshop (Bat Trang Ceramic Village)" in page
+    assert "has only 1 place left; your party is 3." in page
