@@ -46,11 +46,14 @@ SERVED_CONFIG = {
 
 
 def agency_key(app) -> str:
-    """A new agency of its own for the run, and its API key."""
-    from tourplanner.services import agencies
+    """The demo data's sample agency and published package (as ``flask seed --demo`` adds
+    them: the public package operations have one to read), and a new agency of its own for
+    the run with its API key."""
+    from tourplanner.services import agencies, packages
 
     suffix = secrets.token_hex(4)
     with app.app_context():
+        packages.seed_demo_package(agencies.seed_demo_agency()["id"])
         agency = agencies.create_agency(
             f"Schemathesis {suffix}", f"schemathesis-{suffix}@example.org"
         )
