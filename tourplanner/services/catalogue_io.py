@@ -589,12 +589,18 @@ def seed_landmarks() -> int:
 
 
 def seed(demo: bool = False) -> str:
-    """Load the factual catalogue (and, with ``demo``, the sample workshops). Idempotent."""
-    report = import_sections(dataset_sections())
+    """Load the factual catalogue (and, with ``demo``, the sample workshops). Idempotent.
+
+    Fields edited in pages (applied or approved changes) keep their value: see
+    ``services.catalogue_admin.keep_edited``."""
+    from tourplanner.services.catalogue_admin import keep_edited
+
+    report = import_sections(keep_edited(dataset_sections()))
     lines = [f"facts: {report.summary()}", f"landmarks: {seed_landmarks()} created or changed"]
     pruned = prune_legacy_products()
     if pruned:
         lines.append(f"notable-product rows of the old seed removed: {pruned}")
     if demo:
-        lines.append(f"demo (sample data): {import_sections(demo_sections()).summary()}")
+        demo_report = import_sections(keep_edited(demo_sections()))
+        lines.append(f"demo (sample data): {demo_report.summary()}")
     return "\n".join(lines)
