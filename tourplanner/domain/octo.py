@@ -632,15 +632,17 @@ def calendar_day(
     rate: int,
     units: Sequence[str],
 ) -> dict[str, Any]:
+    """One day of the calendar. A day without sessions open to booking is CLOSED; its
+    opening hours are still the venue's for that date (none on a closed date)."""
     if views:
         vacancies = max(v.remaining for v in views)
         capacity = sum(v.capacity for v in views)
         status = vacancy_status(sum(v.remaining for v in views), capacity)
         available = vacancies >= max(1, len(units))
-        hours = opening_hours(e, day)
     else:
         vacancies = capacity = None
-        status, available, hours = "CLOSED", False, []
+        status, available = "CLOSED", False
+    hours = opening_hours(e, day)
     result: dict[str, Any] = {
         "localDate": day.isoformat(),
         "available": available,

@@ -815,8 +815,11 @@ def create_webhook(caller: Caller, url: str, event: str) -> dict[str, Any]:
         raise bad_request(f"event must be one of {', '.join(WEBHOOK_EVENTS)}")
     try:
         notifications.check_webhook_url(url)
-    except DomainError as exc:
-        raise bad_request(f"url: {exc.message}") from None
+    except DomainError as exc:  # its message is for the village's page; ours is plain
+        reason = exc.details.get("reason", "invalid")
+        raise bad_request(
+            f"url is not allowed ({reason}): webhooks go to https addresses on public hosts"
+        ) from None
     hook = OctoWebhook(
         uuid=new_uuid(),
         agency_id=caller.agency_id,
