@@ -126,6 +126,7 @@ GROUPS: tuple[frozenset[str], ...] = (
     frozenset({"price_min_vnd", "price_max_vnd"}),
     frozenset({"village", "village_name"}),
     frozenset({"recognised_traditional", "recognised_year"}),
+    frozenset({"duration_minutes", "duration_is_default"}),
 )
 #: Contact details a village gives (``Village.contact``); other keys already there are kept.
 CONTACT_KEYS: tuple[str, ...] = ("name", "phone", "email", "website", "zalo")
@@ -560,8 +561,6 @@ def _set(entity: str, obj: Any, values: Mapping[str, Any], session: Any) -> None
         if value is None and name in spec and spec[name].default is not None:
             value = spec[name].default
         setattr(obj, name, value)
-    if entity == "experience" and "duration_minutes" in values:
-        obj.duration_is_default = False  # a length someone recorded is no longer the default
     if entity == "village":
         obj.search_text = village_search_text(record_of("village", obj))
         for product in obj.products:
@@ -634,6 +633,9 @@ def edit(
     clean, problems = _validate(entity, current, raw, names, now)
     given = _source(source, problems)
     diff = _diff(current, clean, names)
+    if "duration_minutes" in diff and current.get("duration_is_default"):
+        # A length someone recorded is no longer the documented default (kept by a re-seed).
+        diff["duration_is_default"] = [True, False]
     if admin and diff and not given and _needs_source(diff) and "source" not in problems:
         problems["source"] = FieldProblem("source_required")
     if problems:

@@ -18,6 +18,7 @@ from tourplanner.web import (  # noqa: E402,F401
     agency_packages,
     auth,
     bookings,
+    catalogue_admin,
     handbook,
     planner,
     products_admin,
