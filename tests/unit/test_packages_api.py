@@ -729,3 +729,24 @@ def test_another_agencys_key_books_a_published_package_as_a_public_booking(clien
         select(Booking).where(Booking.reference == booking.get_json()["reference"])
     ).one()
     assert stored.source == "site"
+
+
+def test_the_write_endpoints_need_no_csrf_token_only_the_key(app, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    _owner, headers = new_agency("Sen")
+    # A page form without its token is refused...
+    assert (
+        client.post("/login", data={"email": "a@example.org", "password": "x"}).status_code == 400
+    )
+    # ...the API's writes act on the key alone.
+    slug = create(client, headers).get_json()["slug"]
+    saturday = next_day(5)
+    put_stops(client, headers, slug, 1, DAY_1, saturday)
+    put_stops(client, headers, slug, 2, DAY_2, saturday)
+    assert (
+        client.patch(f"/api/v1/agency/packages/{slug}", json={}, headers=headers).status_code == 200
+    )
+    assert client.post(f"/api/v1/agency/packages/{slug}/fill", headers=headers).status_code == 200
+    publish(client, headers, slug)
+    withdrawn = client.post(f"/api/v1/agency/packages/{slug}/withdraw", headers=headers)
+    assert withdrawn.status_code == 200
