@@ -58,6 +58,8 @@ def from_environment() -> dict:
             "task_always_eager": redis_url is None,
             "task_eager_propagates": True,
             "task_ignore_result": True,
+            # Plans go to the plan workers only (tasks/plans.py; the default worker: -Q celery).
+            "task_routes": {"tasks.plans.*": {"queue": "plans"}},
             "broker_connection_retry_on_startup": True,
             "timezone": "Asia/Ho_Chi_Minh",
         },
@@ -133,6 +135,12 @@ def _security_settings() -> dict[str, Any]:
         "HOLD_PLACES_PER_IP": int(env("HOLD_PLACES_PER_IP", "400")),
         # Plans computed at once per web process; beyond it 503 with Retry-After.
         "PLAN_CONCURRENCY": int(env("PLAN_CONCURRENCY", "2")),
+        # Production: plans run in the plan workers (Procfile `planner`, PLAN_WORKERS
+        # processes); at most PLAN_POOL_CAPACITY (default 2 x PLAN_WORKERS) in flight in the
+        # whole deployment, each waited for PLAN_WAIT_SECONDS; beyond either: 503.
+        "PLAN_WORKERS": int(env("PLAN_WORKERS", "1")),
+        "PLAN_POOL_CAPACITY": int(env("PLAN_POOL_CAPACITY", "0")) or None,
+        "PLAN_WAIT_SECONDS": float(env("PLAN_WAIT_SECONDS", "15")),
         "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH", str(256 * 1024))),
         "MAX_JSON_DEPTH": int(env("MAX_JSON_DEPTH", "20")),
         "BOOKING_HORIZON_DAYS": int(env("BOOKING_HORIZON_DAYS", "366")),

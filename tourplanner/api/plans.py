@@ -41,7 +41,7 @@ from tourplanner.domain.planning import (
 )
 from tourplanner.extensions import csrf
 from tourplanner.security.limits import limit, limiter, rate_limits_off
-from tourplanner.services import exports, planning
+from tourplanner.services import exports, plan_pool, planning
 from tourplanner.services.notifications import public_url
 
 
@@ -79,7 +79,7 @@ def plan_body(row: Plan, with_request: bool = False) -> dict[str, Any]:
 @limiter.limit(lambda: limit("RATE_LIMIT_PLANS"), exempt_when=rate_limits_off)
 @csrf.exempt
 def create_plan():
-    plan_id, _ = planning.create_plan(json_body())
+    plan_id, _ = plan_pool.create_plan(json_body())
     response = jsonify(plan_body(planning.get_plan(plan_id)))
     response.status_code = 201
     response.headers["Location"] = public_url("api.get_plan", plan_id=plan_id)

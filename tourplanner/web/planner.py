@@ -32,7 +32,7 @@ from tourplanner.domain.pricing import Party
 from tourplanner.i18n import current_lang
 from tourplanner.labels import MODE_LABELS, WEEKDAY_LABELS
 from tourplanner.security.limits import limit, limiter, rate_limits_off
-from tourplanner.services import booking_manage, catalogue, exports, planning
+from tourplanner.services import booking_manage, catalogue, exports, plan_pool, planning
 from tourplanner.services.notifications import public_url
 from tourplanner.web import bp
 
@@ -312,7 +312,7 @@ def _plan_or_form(data: dict[str, Any]):
     if errors:
         return _form_page(values, errors, 400)
     try:
-        plan_id, _result = planning.create_plan(data)
+        plan_id, _result = plan_pool.create_plan(data)
     except DomainError as exc:
         return _form_page(values, [exc], exc.status)
     return redirect(url_for("web.plan_page", plan_id=plan_id), code=303)
