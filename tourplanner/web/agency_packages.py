@@ -352,6 +352,8 @@ def _public(
     except NotFound:
         abort(404)
     values = {"key": secrets.token_hex(16), **data["party"], **(typed or {})}
+    if not values.get("date") and data["runs"]:
+        values["date"] = data["runs"][0]["date"]  # the first date it runs, until one is picked
     return render_template(
         "packages/package.html",
         **data,
