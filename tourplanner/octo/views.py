@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from tourplanner.octo import bodies
 from tourplanner.octo.http import current_caller
@@ -113,7 +114,18 @@ def webhook(webhook_id: str) -> Any:
 
 
 def unknown(unknown: str) -> Any:
-    current_caller()
+    """No such endpoint (404), or not with this method (405 with ``Allow``)."""
+    probe = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PATCH", "DELETE"):
+        try:
+            endpoint, _values = probe.match(request.path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != "octo.unknown":
+            allowed.append(method)
+    if allowed:
+        raise MethodNotAllowed(valid_methods=allowed)
     abort(404)
 
 
