@@ -516,12 +516,6 @@ def test_run_dates_stop_at_the_booking_horizon(app, owner):
     assert dates and all(d["date"] >= NOW.date().isoformat() for d in dates)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="services/packages.py run_dates: a start near date.max overflows "
-    "(day + timedelta(days=len(days) - 1)) before the horizon ends the loop",
-)
 def test_run_dates_far_beyond_the_horizon_are_none(owner):
     slug = make(owner, days=2)
     stops(owner, slug, 1, "bat-trang-workshop-pottery-wheel")

@@ -1129,9 +1129,11 @@ def run_dates(
             party=party.as_dict(),
         )
     out: list[dict[str, Any]] = []
+    # The last first date whose last day is still inside the horizon (no date arithmetic
+    # past it: a range near date.max must not overflow).
+    latest = min(end, last - timedelta(days=len(package.days) - 1))
     day = max(start, first)
-    days_long = len(package.days)
-    while day <= end and day + timedelta(days=days_long - 1) <= last:
+    while day <= latest:
         checks, _view = _check_package(package, day, party, planned=True, now=now)
         if all(c.ok for c in checks) and all(d.stops for d in package.days):
             left = [t.places_left for c in checks for t in c.stops if t.places_left is not None]
