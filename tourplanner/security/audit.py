@@ -39,10 +39,20 @@ EVENTS = (
     "signin_refused",
     "village_shop_changed",
     "village_videos_changed",
+    "octo_request",
     "package_created",
     "package_changed",
     "package_published",
     "package_withdrawn",
+    "route_created",
+    "route_changed",
+    "route_published",
+    "route_unpublished",
+    "route_photos_changed",
+    "catalogue_change_applied",
+    "catalogue_change_proposed",
+    "catalogue_change_approved",
+    "catalogue_change_rejected",
 )
 
 
