@@ -1,5 +1,10 @@
 """gunicorn settings read at start (``gunicorn --config gunicorn.conf.py``, and by default from
-the working directory): access-log lines without secret tokens.
+the working directory): threaded workers, and access-log lines without secret tokens.
+
+Threads (``gthread``, ``WEB_THREADS`` per worker, default 4): a plan request waits for the plan
+workers (:mod:`tourplanner.services.plan_pool`) for up to a second or so; with threads it holds
+one thread of a worker, not the whole worker, so bookings keep being answered meanwhile.
+Command-line options (``--workers``, ``--threads``, ``--worker-class``) override these.
 
 Booking-manage, village-decision and password-reset links carry a secret in ``?token=...``.
 The manage page moves its token into the session at once (a redirect to the clean URL), but
@@ -15,6 +20,7 @@ development server's log filter.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -38,3 +44,5 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
