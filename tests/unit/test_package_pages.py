@@ -515,3 +515,41 @@ def test_a_days_stops_follow_the_button_pressed(op, expected):
     stops = package_forms.stops(form)
     assert [s["experience"] for s in stops] == expected
     assert {s["experience"] for s in stops if s["locked"]} == {"b"} & set(expected)
+
+
+def test_the_public_page_shows_the_villages_product_photos(sen, client):
+    from tourplanner.adapters.orm import Product, Village
+
+    agency_id, _agency_client = sen
+    slug = _package(agency_id, publish=True)
+    village = db.session.scalars(select(Village).where(Village.slug == "van-phuc")).one()
+    db.session.add(
+        Product(
+            slug="van-phuc-silk-scarf",
+            village_id=village.id,
+            name_vi="Khăn lụa Vạn Phúc",
+            name_en="Van Phuc silk scarf",
+            images=["silk-scarf.jpg"],
+        )
+    )
+    db.session.commit()
+    html = client.get(f"/packages/{slug}?lang=en").get_data(as_text=True)
+    photos = re.search(r'id="photos">(.*?)</div>', html, re.S).group(1)
+    assert (
+        'src="/media/products/silk-scarf.jpg"' in photos and 'alt="Van Phuc silk scarf"' in photos
+    )
+    assert 'src="/media/products/silk-scarf.jpg"' in client.get("/packages").get_data(as_text=True)
+
+
+def test_the_calendar_is_laid_out_in_weeks_from_monday():
+    from datetime import date
+
+    from tourplanner.services.package_pages import calendar_weeks
+
+    weeks = calendar_weeks(date(2026, 12, 2), date(2026, 12, 8), [{"date": "2026-12-05"}])
+    assert [[d["day"] for d in w] for w in weeks] == [
+        [30, 1, 2, 3, 4, 5, 6],
+        [7, 8, 9, 10, 11, 12, 13],
+    ]
+    assert [d["date"] for w in weeks for d in w if d["run"]] == ["2026-12-05"]
+    assert [d["day"] for w in weeks for d in w if d["in_range"]] == [2, 3, 4, 5, 6, 7, 8]

@@ -276,6 +276,6 @@ def published() -> list[dict[str, Any]]:
     """The public list of packages, each with a photo of its villages when one exists."""
     out = []
     for p in packages.list_published():
-        found = photos([v["slug"] for v in p["villages"]][:3])
+        found = photos([v["slug"] for v in p["villages"]])
         out.append({**p, "photo": found[0] if found else None})
     return out
