@@ -113,6 +113,15 @@ def _build(server, page, lang: str, viewport) -> str:
     assert page.locator("#check-result.ok").is_visible()
     for experience in PICKS.values():  # the locked picks stay
         assert page.locator(f"#stop-{experience}").count() == 1
+    # A lock's box saves at once (package_builder.js; without JavaScript: "Save the locks").
+    lock = f"#stop-{PICKS[1]} input[name=locked]"
+    assert page.is_checked(lock)
+    with page.expect_navigation():
+        page.uncheck(lock)
+    assert not page.is_checked(lock)
+    with page.expect_navigation():
+        page.check(lock)
+    assert page.is_checked(lock)
     _narrow(page, viewport)
     with server.app.app_context():
         view = packages.get_for_agency(_agency_id(slug), slug, first_date=SATURDAY)
