@@ -39,47 +39,19 @@ if TYPE_CHECKING:  # the models' attributes are read; nothing here imports SQLAl
 
 
 CONTENT, PRICING, WEBHOOKS = "octo/content", "octo/pricing", "octo/webhooks"
-
-
 CAPABILITIES: tuple[str, ...] = (CONTENT, PRICING, WEBHOOKS)
-
-
 LANGS: tuple[str, ...] = ("vi", "en")
-
-
 OPTION_ID = "DEFAULT"
-
-
 CURRENCY = "VND"
-
-
 TIME_ZONE = "Asia/Ho_Chi_Minh"
-
-
 START_TIME, OPENING_HOURS = "START_TIME", "OPENING_HOURS"
-
-
 DEFAULT_HOLD_MINUTES = 30
-
-
 MAX_HOLD_MINUTES = 24 * 60
-
-
 DEFAULT_TEST_BOOKING_HOURS = 24
-
-
 MAX_CHECK_DAYS = 62
-
-
 MAX_CALENDAR_DAYS = 366
-
-
 WEBHOOK_CHANNEL = "octo_webhook"
-
-
 WEBHOOK_EVENTS: tuple[str, ...] = ("booking_update",)
-
-
 CHILD_MAX_AGE, SENIOR_MIN_AGE, MAX_AGE = 15, 60, 99
 
 

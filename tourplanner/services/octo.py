@@ -131,9 +131,6 @@ def _view(row: OctoBooking, caller: Caller, now: datetime) -> dict[str, Any]:
     return booking_view(row, caller, commission_bp(row.agency_id), now)
 
 
-log = logging.getLogger(__name__)
-
-
 def commission_bp(agency_id: int) -> int:
     value = db.session.scalar(select(Agency.commission_bp).where(Agency.id == agency_id))
     return int(value or 0)
@@ -632,7 +629,7 @@ def update_booking(
         return _change_hold(caller, row, change, now)
     if status not in ("CONFIRMED", "PENDING"):
         raise unprocessable(f"this booking is {status}; it cannot change")
-    if _moves(row, change, now):
+    if _moves(row, change):
         raise unprocessable(
             "the product, session and units of a confirmed booking cannot change; "
             "cancel it and book again"
@@ -640,17 +637,21 @@ def update_booking(
     return _change_details(caller, row, change, now)
 
 
-def _moves(row: OctoBooking, change: Change, now: datetime) -> bool:
+def _same_session(row: OctoBooking, value: str) -> bool:
+    moment = parse_availability_id(value)
+    return moment is not None and local_iso(moment) == availability_id(
+        row.experience, row.slot.start
+    )
+
+
+def _moves(row: OctoBooking, change: Change) -> bool:
     """Whether a change asks for something other than what the booking already has."""
     if not change.moves:
         return False
     return (
         (change.product_id is not None and change.product_id != row.experience.slug)
         or (change.option_id is not None and change.option_id != OPTION_ID)
-        or (
-            change.availability_id is not None
-            and change.availability_id != availability_id(row.experience, row.slot.start)
-        )
+        or (change.availability_id is not None and not _same_session(row, change.availability_id))
         or (
             change.unit_items is not None
             and sorted(u.unit_id for u in change.unit_items)
@@ -663,6 +664,8 @@ def _moves(row: OctoBooking, change: Change, now: datetime) -> bool:
 def _change_details(
     caller: Caller, row: OctoBooking, change: Change, now: datetime
 ) -> dict[str, Any]:
+    if change.unit_items is not None:  # the same units: their references and contacts
+        row.unit_items, _party = unit_items(row.experience, change.unit_items, row.unit_items)
     with unit_of_work() as session:
         row.contact = merge_contact(row.contact, change.contact)
         if change.notes is not None:
