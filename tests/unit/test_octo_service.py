@@ -344,6 +344,29 @@ def test_a_confirmed_booking_changes_its_contact_but_not_its_session(a):
     assert _error(octo.update_booking, a, held["uuid"], move).code == "UNPROCESSABLE_ENTITY"
 
 
+def test_a_confirmed_booking_names_its_guests_unit_by_unit(a):
+    held = _reserve(a, GROUP, units=["adult", "child"])
+    octo.confirm(a, held["uuid"], octo.Confirmation({"fullName": "A"}))
+    first, second = (u["uuid"] for u in held["unitItems"])
+    named = octo.update_booking(
+        a,
+        held["uuid"],
+        octo.Change(
+            unit_items=(
+                octo.UnitItemInput("adult", first, "T-1", {"fullName": "Lan"}),
+                octo.UnitItemInput("child", second, "T-2", {"fullName": "Minh"}),
+            )
+        ),
+    )
+    assert [
+        (u["uuid"], u["resellerReference"], u["contact"]["fullName"]) for u in named["unitItems"]
+    ] == [
+        (first, "T-1", "Lan"),
+        (second, "T-2", "Minh"),
+    ]
+    assert _taken(a, GROUP, held["availabilityId"]) == 2
+
+
 def test_cancelling_gives_the_places_back_and_tells_the_village(a):
     held = _reserve(a, GROUP)
     octo.confirm(a, held["uuid"], octo.Confirmation({"fullName": "A"}))
