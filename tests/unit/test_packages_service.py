@@ -73,6 +73,28 @@ def _raises(error_type, call, *args, **kwargs):
 # --- create and update -----------------------------------------------------------------------
 
 
+def test_two_packages_of_one_name_at_once_get_two_slugs_or_a_409(owner, monkeypatch):
+    first = make(owner)
+    # Both creates saw the name free: the second insert meets the unique slug.
+    monkeypatch.setattr(packages, "_unused_slug", lambda session, name: first)
+    error = _raises(Conflict, make, owner)
+    assert error.code == "slug_taken"
+    assert db.session.scalar(select(func.count(Package.id))) == 1
+
+
+def test_update_refuses_per_day_settings_together_with_settings_for_every_day(owner):
+    slug = make(owner, days=2)
+    error = _raises(
+        ValidationError,
+        packages.update,
+        owner,
+        slug,
+        {"lunch": False, "days": [{"number": 1, "day_end": "16:00"}]},
+        now=NOW,
+    )
+    assert (error.code, error.details["field"]) == ("ambiguous_days", "days")
+
+
 def test_create_makes_a_draft_with_the_builders_defaults(owner):
     view = packages.create(owner, {**BASE, "days": 2}, now=NOW)
     assert view["slug"] == "a-craft-village-day" and view["status"] == "draft"
@@ -412,6 +434,26 @@ def test_fill_of_an_empty_day_plans_it_and_locks_nothing(owner):
     assert day and not any(s["locked"] for s in day)
     assert view["fill"][0]["added"] == [s["experience"] for s in day]
     assert view["check"]["ok"] is True
+
+
+def test_fill_with_no_interests_prefers_workshops_to_short_visits(owner):
+    slug = make(owner, day_start="08:00", day_end="17:00")
+    view = packages.fill(owner, slug, first_date=SATURDAY, now=NOW, time_limit=0.1)
+    kinds = [s["kind"] for s in view["days"][0]["stops"]]
+    assert kinds.count("workshop") >= kinds.count("visit") and "workshop" in kinds
+
+
+def test_fill_takes_a_planning_place_and_is_503_when_none_is_left(app, owner):
+    from tourplanner.domain.errors import Unavailable
+    from tourplanner.services.planning import planning_place
+
+    app.config["PLAN_CONCURRENCY"] = 1
+    slug = make(owner)
+    with planning_place() as placed:
+        assert placed
+        error = _raises(Unavailable, packages.fill, owner, slug, first_date=SATURDAY, now=NOW)
+    assert error.code == "planner_busy" and error.details["retry_after"] > 0
+    assert packages.fill(owner, slug, first_date=SATURDAY, now=NOW, time_limit=0.05)["fill"]
 
 
 # --- publishing ------------------------------------------------------------------------------

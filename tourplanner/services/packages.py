@@ -32,12 +32,13 @@ package, like a missing one; the public functions see published packages only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tourplanner.adapters.orm import (
@@ -52,7 +53,13 @@ from tourplanner.adapters.orm import (
 from tourplanner.domain import packages as rules
 from tourplanner.domain.availability import LOCAL_TZ, local_today
 from tourplanner.domain.catalogue import slugify, windows_on
-from tourplanner.domain.errors import Conflict, NotFound, Unprocessable, ValidationError
+from tourplanner.domain.errors import (
+    Conflict,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+    ValidationError,
+)
 from tourplanner.domain.planning import MODES, in_hanoi
 from tourplanner.domain.pricing import PackagePrices, Party, package_prices, party_price
 from tourplanner.extensions import db
@@ -63,14 +70,16 @@ from tourplanner.services.availability import now_utc
 from tourplanner.services.booking_request import ItemRequest
 from tourplanner.services.unit_of_work import unit_of_work
 
+#: Tries at a free slug when packages of the same name are created at once.
+SLUG_ATTEMPTS = 3
 #: Most days asked of :func:`run_dates` at once.
 MAX_RUN_DATE_RANGE = 62
 #: The route engine fills a day up to this many stops (locked ones beyond it are kept).
 FILL_MAX_STOPS = 4
 #: Scores of the fill: a candidate of the package's interests, another one, the bonus of a
-#: stop the agency picked, and of a hands-on workshop; interest points given up per minute
-#: on the road (a 40-minute detour costs as much as a workshop's bonus).
-SCORE_INTEREST, SCORE_OTHER, SCORE_PICKED, SCORE_WORKSHOP = 10.0, 4.0, 6.0, 2.0
+#: stop the agency picked, and of a hands-on workshop (what packages are bought for: one
+#: workshop outranks two short visits); interest points given up per minute on the road.
+SCORE_INTEREST, SCORE_OTHER, SCORE_PICKED, SCORE_WORKSHOP = 10.0, 4.0, 6.0, 12.0
 TRAVEL_WEIGHT = 0.05
 #: English texts of the problem codes (the pages translate the codes themselves).
 PROBLEM_TEXT = {
@@ -360,17 +369,50 @@ def _stop_input(
     )
 
 
+@dataclass
+class _Memo:
+    """What :func:`run_dates` reads once for many first dates: each calendar date's sessions
+    of every workshop of the package, and each day's travel legs (they do not depend on the
+    date)."""
+
+    experiences: list[Experience]
+    now: datetime
+    sessions: dict[date, dict[int, tuple[rules.Session, ...]]] = field(default_factory=dict)
+    legs: dict[int, list[int]] = field(default_factory=dict)
+
+    def sessions_on(self, on: date) -> dict[int, tuple[rules.Session, ...]]:
+        if on not in self.sessions:
+            self.sessions[on] = _sessions(self.experiences, on, self.now)
+        return self.sessions[on]
+
+
+def _legs(day: PackageDay, mode: str) -> list[int]:
+    points = [(s.experience.village.lat, s.experience.village.lon) for s in day.stops]
+    return travel_legs((day.start_lat, day.start_lon), points, mode)
+
+
 def _check_day(
-    day: PackageDay, on: date, party: Party, mode: str, *, planned: bool, now: datetime
+    day: PackageDay,
+    on: date,
+    party: Party,
+    mode: str,
+    *,
+    planned: bool,
+    now: datetime,
+    memo: _Memo | None = None,
 ) -> rules.DayCheck:
     experiences = [s.experience for s in day.stops]
-    sessions = _sessions(experiences, on, now)
+    if memo is None:
+        sessions, legs = _sessions(experiences, on, now), _legs(day, mode)
+    else:
+        sessions = memo.sessions_on(on)
+        if day.number not in memo.legs:
+            memo.legs[day.number] = _legs(day, mode)
+        legs = memo.legs[day.number]
     stops = tuple(
         _stop_input(s.experience, on, sessions, s.start_minute if planned else None)
         for s in day.stops
     )
-    points = [(e.village.lat, e.village.lon) for e in experiences]
-    legs = travel_legs((day.start_lat, day.start_lon), points, mode)
     return rules.check_day(
         rules.DayInput(
             stops=stops,
@@ -422,12 +464,20 @@ def _problem(problem: rules.StopProblem) -> dict[str, Any]:
 
 
 def _check_package(
-    package: Package, first: date, party: Party, *, planned: bool, now: datetime
+    package: Package,
+    first: date,
+    party: Party,
+    *,
+    planned: bool,
+    now: datetime,
+    memo: _Memo | None = None,
 ) -> tuple[list[rules.DayCheck], dict[str, Any]]:
     checks, days = [], []
     for day in package.days:
         on = first + timedelta(days=day.number - 1)
-        result = _check_day(day, on, party, package.travel_mode, planned=planned, now=now)
+        result = _check_day(
+            day, on, party, package.travel_mode, planned=planned, now=now, memo=memo
+        )
         checks.append(result)
         days.append(_day_check_view(day, on, result))
     empty = [d["number"] for d in days if not d["stops"]]
@@ -530,6 +580,21 @@ def create(
     """A new draft from the builder's fields (names and the start point required)."""
     values = rules.parse_package(data, create=True, modes=MODES)
     now = now or now_utc()
+    for attempt in range(SLUG_ATTEMPTS):
+        try:
+            slug = _insert_package(agency_id, values, by)
+            break
+        except IntegrityError:
+            # Another package took the same slug between the check and the insert.
+            if attempt == SLUG_ATTEMPTS - 1:
+                raise Conflict(
+                    "another package was just given this name; try again",
+                    code="slug_taken",
+                ) from None
+    return get_for_agency(agency_id, slug, now=now)
+
+
+def _insert_package(agency_id: int, values: dict[str, Any], by: int | None) -> str:
     with unit_of_work() as session:
         agency = session.get(Agency, agency_id)
         if agency is None:
@@ -564,7 +629,7 @@ def create(
             agency_id=agency_id,
         )
         slug = package.slug
-    return get_for_agency(agency_id, slug, now=now)
+    return slug
 
 
 def _new_day(
@@ -673,6 +738,10 @@ def _apply_days(session: Session, package: Package, values: dict[str, Any]) -> N
             )
             package.days.append(copy)
     shared = {k: values[k] for k in ("start", "day_start", "day_end", "lunch") if k in values}
+    if shared and isinstance(days, list):
+        raise rules.bad(
+            "days", "give per-day settings or settings for every day, not both", "ambiguous_days"
+        )
     settings = (
         [{"number": d.number, **shared} for d in package.days]
         if shared
@@ -798,6 +867,40 @@ def fill(
     is checked on ``first_date`` and its times become the planned starts. Returns the agency
     view with ``fill``: per day, the stops the engine added and the locked stops it could not
     fit (kept, shown broken by the check)."""
+    from tourplanner.services.planning import BUSY_RETRY_SECONDS, planning_place
+
+    # The engine runs up to a time limit per day: it takes a planning place like a plan, so
+    # fills cannot crowd out the web workers (503 when every place is taken).
+    with planning_place() as placed:
+        if not placed:
+            raise Unavailable(
+                "Too many routes are being computed right now; try again in a few seconds.",
+                code="planner_busy",
+                retry_after=BUSY_RETRY_SECONDS,
+            )
+        return _fill(
+            agency_id,
+            slug,
+            first_date=first_date,
+            party=party,
+            by=by,
+            now=now,
+            time_limit=time_limit,
+            max_iterations=max_iterations,
+        )
+
+
+def _fill(
+    agency_id: int,
+    slug: str,
+    *,
+    first_date: date | None,
+    party: Party | None,
+    by: int | None,
+    now: datetime | None,
+    time_limit: float | None,
+    max_iterations: int | None,
+) -> dict[str, Any]:
     now = now or now_utc()
     on = _first_date(first_date, now)
     limit = time_limit if time_limit is not None else _fill_time_limit()
@@ -1133,8 +1236,9 @@ def run_dates(
     # past it: a range near date.max must not overflow).
     latest = min(end, last - timedelta(days=len(package.days) - 1))
     day = max(start, first)
+    memo = _Memo([s.experience for d in package.days for s in d.stops], now)
     while day <= latest:
-        checks, _view = _check_package(package, day, party, planned=True, now=now)
+        checks, _view = _check_package(package, day, party, planned=True, now=now, memo=memo)
         if all(c.ok for c in checks) and all(d.stops for d in package.days):
             left = [t.places_left for c in checks for t in c.stops if t.places_left is not None]
             out.append(
