@@ -104,7 +104,23 @@ def from_environment() -> dict:
         "API_PAGE_SIZE": 50,
         "API_MAX_PAGE_SIZE": 200,
         **_security_settings(),
+        **_octo_settings(),
     }
+
+
+def _octo_settings() -> dict[str, Any]:
+    """The OCTO reseller API (docs/octo.md); only the variables that are set (the API's own
+    defaults otherwise)."""
+    names = {
+        "RATE_LIMIT_OCTO": str,
+        "OCTO_HOLD_MINUTES": int,
+        "OCTO_TEST_BOOKING_HOURS": int,
+        "OCTO_SUPPLIER_ID": str,
+        "OCTO_SUPPLIER_NAME": str,
+        "OCTO_SUPPLIER_EMAIL": str,
+        "OCTO_SUPPLIER_TELEPHONE": str,
+    }
+    return {name: kind(os.environ[name]) for name, kind in names.items() if os.environ.get(name)}
 
 
 def _security_settings() -> dict[str, Any]:
