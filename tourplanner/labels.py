@@ -59,3 +59,20 @@ def init_app(app: Flask) -> None:
     @app.template_filter("vnd")
     def vnd(value: int | None) -> str:
         return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
+
+    @app.template_filter("money")
+    def money(value: int | None) -> str:
+        """In the page's language: "150.000 ₫" (vi), "150,000 VND" (en). ``vnd`` writes the
+        Vietnamese form on every page (the agency and package pages still use it)."""
+        from tourplanner.i18n import current_lang
+
+        return format_vnd(value, current_lang())
+
+
+def format_vnd(value: int | None, lang: str) -> str:
+    """Money as each language writes it: "150.000 ₫" in Vietnamese, "150,000 VND" in English."""
+    if value is None:
+        return ""
+    if lang == "en":
+        return f"{value:,} VND"
+    return f"{value:,}".replace(",", ".") + " ₫"

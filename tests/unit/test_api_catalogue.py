@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from tourplanner.domain.collation import vietnamese_key
+
 DATASET = Path(__file__).resolve().parents[2] / "tourplanner/data/hanoi_craft_villages.json"
 #: Hanoi's administrative area (after the 2008 expansion), with a little margin.
 HANOI = {"lat": (20.50, 21.42), "lon": (105.25, 106.05)}
@@ -242,7 +244,9 @@ def test_pagination_is_stable_and_complete(client):
     whole = client.get("/api/v1/villages?per_page=200").get_json()
     paged = _all(client, "/api/v1/villages", per_page=5)
     assert [v["slug"] for v in paged] == [v["slug"] for v in whole["items"]]
-    assert [v["slug"] for v in paged] == sorted(v["slug"] for v in paged)
+    # Vietnamese alphabetical order of the names (#9), not the slugs' order.
+    order = sorted(paged, key=lambda v: (vietnamese_key(v["name_vi"]), v["slug"]))
+    assert [v["slug"] for v in paged] == [v["slug"] for v in order]
     first = client.get("/api/v1/villages?per_page=5").get_json()
     assert first["pages"] == 16 and first["total"] == 78
     assert first["links"]["prev"] is None and "page=2" in first["links"]["next"]

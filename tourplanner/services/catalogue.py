@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from tourplanner.adapters.orm import Experience, Landmark, Product, Village
 from tourplanner.domain import inputs
 from tourplanner.domain.catalogue import CATEGORIES, fold
+from tourplanner.domain.collation import vietnamese_key
 from tourplanner.domain.errors import NotFound, ValidationError
 from tourplanner.extensions import db
 
@@ -227,9 +228,38 @@ def list_page(
         if name in filters:
             stmt = filters[name](stmt, value)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    stmt = stmt.order_by(model.slug).offset((page - 1) * per_page).limit(per_page)
-    stmt = _eager(model, stmt)
-    return Page(list(db.session.scalars(stmt)), page, per_page, total)
+    return Page(_in_name_order(model, stmt, page, per_page), page, per_page, total)
+
+
+#: The Vietnamese name each list is sorted by (Vietnamese alphabetical order, then the slug).
+NAME_COLUMNS = {
+    Village: Village.name_vi,
+    Product: Product.name_vi,
+    Experience: Experience.title_vi,
+    Landmark: Landmark.name_vi,
+}
+
+
+def _in_name_order(model, stmt: Select, page: int, per_page: int) -> list:
+    """One page of ``stmt``'s rows in Vietnamese alphabetical order of their names.
+
+    SQLite and PostgreSQL (without an ICU collation) cannot sort Vietnamese, so the ids and
+    names of every matching row are read and sorted here (O(n log n), n is the catalogue's
+    size: hundreds), then the page's rows are loaded.
+    """
+    name = NAME_COLUMNS[model]
+    rows = db.session.execute(stmt.with_only_columns(model.id, name, model.slug)).all()
+    rows.sort(key=lambda r: (vietnamese_key(r[1]), r[2]))
+    ids = [r[0] for r in rows[(page - 1) * per_page : page * per_page]]
+    loaded = {
+        o.id: o for o in db.session.scalars(_eager(model, select(model).where(model.id.in_(ids))))
+    }
+    return [loaded[i] for i in ids]
+
+
+def by_name(rows: list, attribute: str = "name_vi") -> list:
+    """``rows`` in Vietnamese alphabetical order of ``attribute`` (then the slug)."""
+    return sorted(rows, key=lambda r: (vietnamese_key(getattr(r, attribute)), r.slug))
 
 
 PUBLISHED = "published"
@@ -302,18 +332,16 @@ def get_landmark(slug: str) -> Landmark:
 
 
 def all_villages() -> list[Village]:
-    return list(
-        db.session.scalars(
-            select(Village).order_by(Village.slug).options(selectinload(Village.experiences))
-        )
+    """Every village in Vietnamese alphabetical order."""
+    return by_name(
+        list(db.session.scalars(select(Village).options(selectinload(Village.experiences))))
     )
 
 
 def villages_with_products() -> list[Village]:
     """Villages that have a published product: the choices of the catalogue's village filter."""
     ids = select(Product.village_id).where(Product.review_status == PUBLISHED)
-    stmt = select(Village).where(Village.id.in_(ids)).order_by(Village.slug)
-    return list(db.session.scalars(stmt))
+    return by_name(list(db.session.scalars(select(Village).where(Village.id.in_(ids)))))
 
 
 def mapped_villages() -> list[Village]:
@@ -327,7 +355,7 @@ def plannable_villages() -> list[Village]:
 
 
 def all_landmarks() -> list[Landmark]:
-    return list(db.session.scalars(select(Landmark).order_by(Landmark.slug)))
+    return by_name(list(db.session.scalars(select(Landmark))))
 
 
 def catalogue_version() -> str:

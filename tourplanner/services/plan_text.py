@@ -15,7 +15,13 @@ from tourplanner.domain.planning import PlanRequest
 
 
 def _vnd(value: int | None) -> str:
-    return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
+    """Money in the language the text is being written in (see ``labels.format_vnd``)."""
+    from flask_babel import get_locale
+
+    from tourplanner.labels import format_vnd
+
+    locale = get_locale()
+    return format_vnd(value, locale.language if locale else "vi")
 
 
 def _category(code: str) -> str:
