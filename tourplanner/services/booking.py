@@ -163,6 +163,8 @@ def hold(
             if idempotency_key:
                 _release_expired_key(session, idempotency_key, now)
             booking = _insert(session, request, terms, slots, idempotency_key, fingerprint, now)
+            instant = [i for i in booking.items if i.experience.instant_confirmation]
+            _confirm_at_once(session, booking, instant, now)  # before: it reloads the booking
             booking.manage_token_hash = token_hash
             rows = notifications.on_booking_requested(session, booking, token)
             session.flush()
@@ -184,6 +186,27 @@ def hold(
     _count_ip_places(ip_limit, client_ip, places)
     notifications.dispatch_after_commit(handover)
     return answer, False
+
+
+def _confirm_at_once(
+    session: Session, booking: Booking, items: list[BookingItem], now: datetime
+) -> None:
+    """Confirm ``items`` now: experiences whose village confirms automatically (the places
+    are taken with the rest, or the whole booking is refused). In the audit log like a
+    decision; the booking's summary follows."""
+    for item in items:
+        _move(session, item, rules.CONFIRMED, decided_at=now)
+        audit.record(
+            "booking_decided",
+            subject=booking.reference,
+            session=session,
+            item_id=item.id,
+            village_id=item.village_id,
+            decision="accept",
+            via="instant_confirmation",
+        )
+    if items:
+        _summarise(session, booking, now)
 
 
 def _key_cutoff(now: datetime) -> datetime:
@@ -848,19 +871,10 @@ def reseller_booking(
     """
     request = BookingRequest((ItemRequest(slot.id, party),), contact, lang)
     booking = _insert(session, request, terms, {slot.id: slot}, None, request.fingerprint(), now)
-    item = booking.items[0]
     if instant:
-        _move(session, item, rules.CONFIRMED, decided_at=now)
-        audit.record(
-            "booking_decided",
-            subject=booking.reference,
-            session=session,
-            item_id=item.id,
-            village_id=item.village_id,
-            decision="accept",
-            via="instant_confirmation",
-        )
-    _summarise(session, booking, now)
+        _confirm_at_once(session, booking, list(booking.items), now)
+    else:
+        _summarise(session, booking, now)
     rows = _village_rows(session, booking, "requested") if notify else []
     return booking, rows
 

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, User, Village
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.services.availability import now_utc
 from tourplanner.services.links import decision_token, new_webhook_secret
 from tourplanner.services.unit_of_work import unit_of_work
@@ -89,8 +90,9 @@ def decide_url(item: BookingItem) -> str:
 
 def _render(template: str, lang: str, **context: Any) -> str:
     with force_locale(lang):
+        # Times in Hanoi time: rows made in this request still hold the UTC they were given.
         return current_app.jinja_env.get_template(f"email/{template}.txt").render(
-            lang=lang, **context
+            lang=lang, tz=LOCAL_TZ, **context
         )
 
 
@@ -180,7 +182,12 @@ def _village_messages(
     session: Session, booking: Booking, items: list[BookingItem], event: str
 ) -> list[Notification]:
     village = items[0].village
-    links = {item.id: decide_url(item) for item in items} if event == "requested" else {}
+    # Only a pending item is answered; an instantly confirmed one needs no link.
+    links = (
+        {item.id: decide_url(item) for item in items if item.status == "pending"}
+        if event == "requested"
+        else {}
+    )
     subject = _subject(f"village_{event}", booking.reference, "vi")
     body = _render(
         "village",
