@@ -139,6 +139,45 @@ def explain_itinerary(
     return text
 
 
+def localise(itinerary: Mapping[str, Any], request: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """A saved itinerary with its explanations in ``lang``: plans keep the words of the
+    language they were made in, and a page shows them in its own (from the stored reasons)."""
+    interests = request.get("interests") or {}
+    stops = [
+        {
+            **stop,
+            "explanation": explain_stop(
+                stop.get("reasons") or [], interests, lang, stop.get("price_note")
+            ),
+        }
+        for stop in itinerary.get("stops", [])
+    ]
+    result = {**itinerary, "stops": stops}
+    result["explanation"] = explain_itinerary(result, request, lang)
+    return result
+
+
+def localise_reason(
+    found: Mapping[str, Any] | None, request: Mapping[str, Any], lang: str
+) -> Mapping[str, Any] | None:
+    """A saved plan's reason with its message in ``lang``."""
+    if not found:
+        return found
+    code = str(found.get("code"))
+    with force_locale(lang):
+        if code == "travel_limit" and "limit" in found:
+            message = gettext(
+                "No itinerary stays within %(limit)s minutes on the road: the nearest "
+                "open village is %(nearest)s minutes there and back. Allow more time on "
+                "the road, choose a more packed pace or start closer.",
+                limit=found["limit"],
+                nearest=found.get("nearest_round_trip"),
+            )
+        else:
+            message = _message(code, ", ".join(found.get("slugs", [])))
+    return {**found, "message": message}
+
+
 def reason(code: str, request: PlanRequest, **details: Any) -> dict[str, Any]:
     """A structured reason with its message in the request's language."""
     slugs = ", ".join(details.get("slugs", []))

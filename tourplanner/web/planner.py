@@ -32,7 +32,7 @@ from tourplanner.domain.pricing import Party
 from tourplanner.i18n import current_lang
 from tourplanner.labels import MODE_LABELS, WEEKDAY_LABELS
 from tourplanner.security.limits import limit, limiter, rate_limits_off
-from tourplanner.services import booking_manage, catalogue, exports, plan_pool, planning
+from tourplanner.services import booking_manage, catalogue, exports, plan_pool, plan_text, planning
 from tourplanner.services.notifications import public_url
 from tourplanner.web import bp
 
@@ -349,12 +349,15 @@ def plan_replan(plan_id: str):
 
 def _plan_context(plan_id: str) -> dict[str, Any]:
     row = planning.get_plan(plan_id)
-    itineraries = row.result.get("itineraries", [])
+    lang = current_lang()
+    itineraries = [
+        plan_text.localise(it, row.request, lang) for it in row.result.get("itineraries", [])
+    ]
     return {
         "plan": row,
         "req": row.request,
         "itineraries": itineraries,
-        "reason": row.result.get("reason"),
+        "reason": plan_text.localise_reason(row.result.get("reason"), row.request, lang),
         "directions": [exports.directions(row, i) for i in range(len(itineraries))],
         "villages": catalogue.plannable_villages(),
         "mode_labels": _mode_labels(),
