@@ -44,7 +44,9 @@ class Problem:
     Parameters
     ----------
     travel : n x n integer matrix
-        ``travel[i][j]`` is the travel time in ticks from node ``i`` to node ``j``.
+        ``travel[i][j]`` is the travel time in ticks from node ``i`` to node ``j``: nested
+        sequences or a numpy integer array (the planner's, cut from its cached matrix; the
+        solver then copies it once instead of row by row).
     service : length-n integers
         Visit duration of every node (ignored for the start and end nodes).
     windows : length-n lists of ``(open, close)``
@@ -120,11 +122,24 @@ class Problem:
             return float(score)
         return score - self.travel_weight * sum(self.tour_travel(t) for t in tours)
 
+    def _validate_travel(self) -> None:
+        """An n x n matrix of non-negative ticks; a numpy matrix is checked as a whole."""
+        n = self.n
+        if getattr(self.travel, "shape", None) is not None:
+            if tuple(self.travel.shape) != (n, n):  # type: ignore[attr-defined]
+                raise InvalidProblem("travel must be an n x n matrix")
+            if bool((self.travel < 0).any()):  # type: ignore[operator]
+                raise InvalidProblem("travel and service times must be non-negative")
+            return
+        if len(self.travel) != n or any(len(row) != n for row in self.travel):
+            raise InvalidProblem("travel must be an n x n matrix")
+        if any(t < 0 for row in self.travel for t in row):
+            raise InvalidProblem("travel and service times must be non-negative")
+
     def validate(self) -> None:
         """Raise :class:`InvalidProblem` if the arrays disagree or hold impossible values."""
         n = self.n
-        if len(self.travel) != n or any(len(row) != n for row in self.travel):
-            raise InvalidProblem("travel must be an n x n matrix")
+        self._validate_travel()
         for name in ("windows", "scores"):
             if len(getattr(self, name)) != n:
                 raise InvalidProblem(f"{name} must have one entry per node")
@@ -134,7 +149,7 @@ class Problem:
             raise InvalidProblem("start and end must be node indexes")
         if self.day_end < self.day_start:
             raise InvalidProblem("day_end is before day_start")
-        if any(d < 0 for d in self.service) or any(t < 0 for row in self.travel for t in row):
+        if any(d < 0 for d in self.service):
             raise InvalidProblem("travel and service times must be non-negative")
         if (
             self.travel_weight < 0

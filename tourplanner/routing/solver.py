@@ -97,12 +97,26 @@ class _Search:
     along a tour, which the insertion scan exploits.
     """
 
-    def __init__(self, problem: Problem, tours: int, rng: random.Random) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        tours: int,
+        rng: random.Random,
+        travel: tuple[list[list[int]], np.ndarray] | None = None,
+    ) -> None:
         self.p = problem
         self.m = tours
         self.rng = rng
         n = problem.n
-        self.T = [list(row) for row in problem.travel]
+        # ``travel``: the lists and array of a search on the same matrix (banned re-solves).
+        if travel is not None:
+            self.T, self.Tn = travel
+        elif isinstance(problem.travel, np.ndarray):
+            self.Tn = problem.travel.astype(np.int64, copy=False).reshape(n, n)
+            self.T = self.Tn.tolist()
+        else:
+            self.T = [list(row) for row in problem.travel]
+            self.Tn = np.array(self.T, dtype=np.int64).reshape(n, n)
         self.d = list(problem.service)
         self.d[problem.start] = 0
         self.d[problem.end] = 0
@@ -130,7 +144,6 @@ class _Search:
         )
         self.cands = [j for j in range(n) if self._candidate(j)]
         # Array copies for the compiled kernels: windows padded to the same count per node.
-        self.Tn = np.array(self.T, dtype=np.int64).reshape(n, n)
         self.d_np = np.array(self.d, dtype=np.int64)
         width = max(1, max(len(w) for w in self.wins))
         self.nwin = np.array([len(w) for w in self.wins], dtype=np.int64)
@@ -681,7 +694,7 @@ def _banned_alternatives(
         ban = frozenset(stops[(attempt * need + q) % len(stops)] for q in range(need))
         sub = replace(search.p, excluded=search.p.excluded | ban)
         share = (deadline - time.perf_counter()) / max(1, wanted - len(out))
-        trial = _Search(sub, search.m, random.Random(seed + attempt + 1))
+        trial = _Search(sub, search.m, random.Random(seed + attempt + 1), (search.T, search.Tn))
         routes, _ = _run(trial, _ElitePool(0), time.perf_counter() + share, cap)
         key = frozenset(j for r in routes for j in r[1:-1])
         if (
