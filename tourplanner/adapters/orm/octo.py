@@ -7,14 +7,30 @@ UPDATE as every booking (:func:`tourplanner.services.booking.take`); villages do
 Once the reseller confirms, a live reservation becomes a :class:`~.booking.Booking` (source
 "octo") that the village answers: the places move to its item and ``places`` drops to 0. A
 test-mode reservation (made with a test key) never holds places and never becomes a booking.
+
+A published package sold as a product (``package:<slug>``, migration 0008) holds several
+sessions at once: ``package_id`` and ``package_date`` name it, :class:`OctoBookingSession`
+rows hold the places of each session (``slot_id`` is the first of them, ``places`` the places
+held on each), and ``package_terms`` keeps the prices it was reserved at.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tourplanner.adapters.orm.booking import AwareDateTime, Booking, Slot
@@ -58,10 +74,39 @@ class OctoBooking(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
+    #: A package product's booking (0008): the package and its first date; None otherwise.
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"), index=True)
+    package_date: Mapped[date | None] = mapped_column(Date)
+    #: The package's prices for the party when reserved: ``retail_total_vnd``,
+    #: ``net_total_vnd``, ``commission_vnd`` and ``labels`` (slot id -> item label).
+    package_terms: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     experience: Mapped[Experience] = relationship()
     slot: Mapped[Slot] = relationship()
     booking: Mapped[Booking | None] = relationship()
+    sessions: Mapped[list[OctoBookingSession]] = relationship(
+        order_by="OctoBookingSession.slot_id", cascade="all, delete-orphan"
+    )
+
+
+class OctoBookingSession(db.Model):
+    """One session a package reservation holds: ``places`` taken on ``slot_id`` while it is
+    on hold (0 once confirmed, when the booking's items hold them, or expired, cancelled)."""
+
+    __tablename__ = "octo_booking_sessions"
+    __table_args__ = (
+        CheckConstraint("places >= 0", name="ck_octo_booking_sessions_places"),
+        UniqueConstraint("octo_booking_id", "slot_id", name="uq_octo_booking_sessions_slot"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    octo_booking_id: Mapped[int] = mapped_column(
+        ForeignKey("octo_bookings.id", ondelete="CASCADE"), index=True
+    )
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    places: Mapped[int] = mapped_column(Integer, default=0)
+
+    slot: Mapped[Slot] = relationship()
 
 
 class OctoWebhook(db.Model):
