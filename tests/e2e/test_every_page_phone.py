@@ -18,14 +18,9 @@ pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct horse battery staple 7"
 #: Endpoints that are not pages (files, redirects to other pages, sign-out).
-NOT_PAGES = {
-    "web.product_image",
-    "web.open_data_file",
-    "web.plan_ics",
-    "web.targets_csv",
-    "web.target_rows_csv",
-    "web.admin_home",
-}
+NOT_PAGES = {"web.product_image", "web.open_data_file", "web.admin_home"}
+#: Addresses of files to download (no layout).
+DOWNLOADS = (".csv", ".ics", ".geojson", ".json", ".zip")
 #: The role that may see each area; the rest are public.
 AREAS = (("/admin/", "admin"), ("/agency/", "agency"), ("/village/", "village"))
 PUBLIC_IN_AREAS = {"web.village_login", "web.password_reset_request", "web.password_reset"}
@@ -42,14 +37,22 @@ def site(live_server):
     """The live app with one user per role and the sample rows pages need (a plan, a booking)."""
     from tourplanner.adapters.orm import Experience, Village
     from tourplanner.extensions import db
-    from tourplanner.services import accounts, availability
+    from tourplanner.services import accounts, agencies, availability, packages, tour_routes
 
     app = live_server.app
     client = app.test_client()
     with app.app_context():
         accounts.create_user("city@example.org", PASSWORD, "admin")
         accounts.create_user("potter@example.org", PASSWORD, "village", "bat-trang")
-        users = {"admin": "city@example.org", "village": "potter@example.org"}
+        agency = agencies.create_agency("Hanoi Trails", "office@trails.example", slug="trails")
+        agencies.set_agency_account("agent@trails.example", PASSWORD, "agency_admin", "trails")
+        packages.seed_demo_package(agency["id"])  # published: its public and agency pages
+        tour_routes.seed_demo_routes()
+        users = {
+            "admin": "city@example.org",
+            "village": "potter@example.org",
+            "agency": "agent@trails.example",
+        }
         exp = db.session.scalars(
             select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
         ).one()
@@ -125,7 +128,7 @@ def _pages(site: dict) -> tuple[list[tuple[str | None, str]], list[str]]:
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if not rule.endpoint.startswith("web.") or "GET" not in rule.methods:
                 continue
-            if rule.endpoint in NOT_PAGES:
+            if rule.endpoint in NOT_PAGES or rule.rule.endswith(DOWNLOADS):
                 continue
             if rule.endpoint == "web.password_reset":
                 continue  # needs a mailed token: the request page is checked instead
