@@ -879,6 +879,32 @@ def reseller_booking(
     return booking, rows
 
 
+def reseller_package_booking(
+    session: Session,
+    request: BookingRequest,
+    terms: BookingTerms,
+    *,
+    notify: bool,
+    now: datetime,
+) -> tuple[Booking, list[Any]]:
+    """Inside the caller's transaction: the booking a reseller confirmed for a package, one
+    item per session of ``request``, and its villages' messages (``notify``).
+
+    Like :func:`reseller_booking`, capacity is not taken here (the reservation holds every
+    session already). Items whose experience confirms instantly are confirmed at once, the
+    others wait for their village, as in :func:`hold`.
+    """
+    ids = [i.slot_id for i in request.items]
+    slots = {s.id: s for s in session.scalars(select(Slot).where(Slot.id.in_(ids)))}
+    booking = _insert(session, request, terms, slots, None, request.fingerprint(), now)
+    instant = [i for i in booking.items if i.experience.instant_confirmation]
+    _confirm_at_once(session, booking, instant, now)
+    if not instant:
+        _summarise(session, booking, now)
+    rows = _village_rows(session, booking, "requested") if notify else []
+    return booking, rows
+
+
 def _village_rows(session: Session, booking: Booking, event: str) -> list[Any]:
     """The village's e-mail, webhook and SMS about a reseller's booking, without the tourist's
     e-mail (the reseller tells its customer)."""
