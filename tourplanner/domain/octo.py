@@ -578,7 +578,11 @@ def availability_view(
 
 def check_units(e: Experience, units: Iterable[UnitItemInput]) -> list[str]:
     """The unit ids a request names, each checked (INVALID_UNIT_ID)."""
-    allowed = unit_ids(e)
+    return check_unit_ids(unit_ids(e), units)
+
+
+def check_unit_ids(allowed: Sequence[str], units: Iterable[UnitItemInput]) -> list[str]:
+    """The unit ids a request names, each one of ``allowed`` (INVALID_UNIT_ID)."""
     chosen = []
     for item in units:
         if item.unit_id not in allowed:
@@ -656,13 +660,18 @@ def new_uuid() -> str:
 
 
 def unit_items(
-    e: Experience, items: Sequence[UnitItemInput] | None, previous: Sequence[Mapping] = ()
+    e: Experience | None,
+    items: Sequence[UnitItemInput] | None,
+    previous: Sequence[Mapping] = (),
+    *,
+    allowed: Sequence[str] | None = None,
 ) -> tuple[list[dict[str, Any]], Party]:
     """The stored unit items (each with its lower-case uuid, kept when the reseller sends it
-    again) and the party they make; none at all is UNPROCESSABLE_ENTITY."""
+    again) and the party they make; none at all is UNPROCESSABLE_ENTITY. The units allowed
+    are the experience's, or ``allowed`` (a package's)."""
     if not items:
         raise unprocessable("unitItems must list at least one unit")
-    check_units(e, items)
+    check_unit_ids(allowed if allowed is not None else unit_ids(e), items)
     known = {u.get("uuid"): u for u in previous}
     stored, seen = [], set()
     for item in items:
