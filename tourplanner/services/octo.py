@@ -47,7 +47,7 @@ from tourplanner.adapters.orm import (
     Slot,
     Village,
 )
-from tourplanner.adapters.orm.octo import OctoBooking, OctoWebhook
+from tourplanner.adapters.orm.octo import OctoBooking, OctoBookingSession, OctoWebhook
 from tourplanner.domain import booking as rules
 from tourplanner.domain.availability import LOCAL_TZ, booking_open, local_datetime, local_today
 from tourplanner.domain.errors import Conflict, DomainError
@@ -127,8 +127,23 @@ def _config(name: str, default: int) -> int:
 def _view(row: OctoBooking, caller: Caller, now: datetime) -> dict[str, Any]:
     """The OCTO booking, with the prices for the booking's agency and its session's places as
     they are now (capacity moves with UPDATEs the session does not track)."""
+    if row.package_id is not None:
+        return _packages().view_of(row, caller, now)
     db.session.refresh(row.slot)
     return booking_view(row, caller, commission_bp(row.agency_id), now)
+
+
+def _packages() -> Any:
+    """Published packages as products (``package:<slug>``): services/octo_packages.py."""
+    from tourplanner.services import octo_packages
+
+    return octo_packages
+
+
+def _is_package(product_id: object) -> bool:
+    from tourplanner.domain.octo_packages import package_slug
+
+    return package_slug(product_id) is not None
 
 
 def commission_bp(agency_id: int) -> int:
@@ -137,10 +152,13 @@ def commission_bp(agency_id: int) -> int:
 
 
 def list_products(caller: Caller) -> list[dict[str, Any]]:
-    """Every sellable experience, by slug (stable order)."""
+    """Every sellable experience (by slug) and published package (``package:<slug>``), in
+    the order of their ids."""
     rate = commission_bp(caller.agency_id)
     rows = db.session.scalars(select(Experience).order_by(Experience.slug))
-    return [product_view(e, caller, rate) for e in rows if sellable(e)]
+    products = [product_view(e, caller, rate) for e in rows if sellable(e)]
+    products += _packages().list_products(caller)
+    return sorted(products, key=lambda p: p["id"])
 
 
 def find_product(product_id: object) -> Experience:
@@ -158,6 +176,8 @@ def find_product(product_id: object) -> Experience:
 
 
 def get_product(caller: Caller, product_id: str) -> dict[str, Any]:
+    if _is_package(product_id):
+        return _packages().get_product(caller, product_id)
     return product_view(find_product(product_id), caller, commission_bp(caller.agency_id))
 
 
@@ -238,6 +258,8 @@ def check_availability(
     """``POST /availability``: sessions of a date range, or the ones ``availabilityIds`` name
     (exactly one of the two)."""
     now = now or now_utc()
+    if _is_package(query.product_id):
+        return _packages().check_availability(caller, query, now)
     e = find_product(query.product_id)
     check_option(query.option_id)
     units = check_units(e, query.units)
@@ -274,6 +296,8 @@ def calendar(
 ) -> list[dict[str, Any]]:
     """``POST /availability/calendar``: one entry per day of the range."""
     now = now or now_utc()
+    if _is_package(query.product_id):
+        return _packages().calendar(caller, query, now)
     e = find_product(query.product_id)
     check_option(query.option_id)
     units = check_units(e, query.units)
@@ -413,6 +437,8 @@ def reserve(caller: Caller, data: Reservation, *, now: datetime | None = None) -
         existing = _by_uuid(uid)
         if existing is not None:
             return _replay(caller, existing, now)
+    if _is_package(data.product_id):
+        return _packages().reserve(caller, data, uid, now)
     e = find_product(data.product_id)
     check_option(data.option_id)
     items, party = unit_items(e, data.unit_items)
@@ -479,13 +505,21 @@ def _expire(row: OctoBooking, now: datetime) -> bool:
     try:
         with unit_of_work() as session:
             _claim(session, row, now, status="expired", places=0)
-            booking.release(session, slot_id, held)
+            _give_back(session, row, slot_id, held)
             handover = notifications.queued(_webhook_rows(session, row, now))
     except OctoError:
         db.session.refresh(row)
         return False
     notifications.dispatch_after_commit(handover)
     return True
+
+
+def _give_back(session: Session, row: OctoBooking, slot_id: int, held: int) -> None:
+    """The places a reservation held: its session's, or every session of a package."""
+    if row.package_id is not None:
+        _packages().release(session, row)
+    else:
+        booking.release(session, slot_id, held)
 
 
 def _expire_if_due(row: OctoBooking, now: datetime) -> None:
@@ -513,6 +547,14 @@ def clean_test_bookings(*, now: datetime | None = None) -> int:
     now = now or now_utc()
     cutoff = now - timedelta(hours=_config("OCTO_TEST_BOOKING_HOURS", DEFAULT_TEST_BOOKING_HOURS))
     with unit_of_work() as session:
+        old = select(OctoBooking.id).where(
+            OctoBooking.test_mode.is_(True), OctoBooking.created_at < cutoff
+        )
+        session.execute(
+            delete(OctoBookingSession)
+            .where(OctoBookingSession.octo_booking_id.in_(old))
+            .execution_options(synchronize_session=False)
+        )
         gone = session.execute(
             delete(OctoBooking)
             .where(OctoBooking.test_mode.is_(True), OctoBooking.created_at < cutoff)
@@ -532,7 +574,10 @@ def extend(
         raise invalid_uuid(row.uuid)
     if row.status != "on_hold":
         raise unprocessable("only a reservation ON_HOLD can be extended")
-    new = max(row.expires_at, _expiry(row.experience, row.slot, minutes, now))
+    if row.package_id is not None:
+        new = max(row.expires_at, _packages().expiry(row, minutes, now))
+    else:
+        new = max(row.expires_at, _expiry(row.experience, row.slot, minutes, now))
     with unit_of_work() as session:
         _claim(session, row, now, expires_at=new)
         answer = _view(row, caller, now)
@@ -553,6 +598,8 @@ def confirm(
         return _view(row, caller, now)
     if row.status != "on_hold":
         raise invalid_uuid(row.uuid)
+    if row.package_id is not None:
+        return _packages().confirm(caller, row, data, now)
     e, slot = row.experience, row.slot
     if data.unit_items is not None:
         items, party = unit_items(e, data.unit_items, row.unit_items)
@@ -624,7 +671,9 @@ def update_booking(
     now = now or now_utc()
     row = _own(caller, value)
     _expire_if_due(row, now)
-    status = octo_status(row)
+    status = _status(row)
+    if row.package_id is not None:
+        return _packages().update_booking(caller, row, change, status, now)
     if status == "ON_HOLD":
         return _change_hold(caller, row, change, now)
     if status not in ("CONFIRMED", "PENDING"):
@@ -742,10 +791,10 @@ def cancel(
     now = now or now_utc()
     row = _own(caller, value)
     _expire_if_due(row, now)
-    status = octo_status(row)
+    status = _status(row)
     if status == "CANCELLED":
         return _view(row, caller, now)
-    if status == "CONFIRMED" and now >= free_until(row):
+    if status == "CONFIRMED" and now >= _free_until(row):
         raise unprocessable("the cancellation cut-off of this booking has passed")
     if status not in ("ON_HOLD", "CONFIRMED"):
         raise unprocessable(f"a {status} booking cannot be cancelled")
@@ -765,7 +814,7 @@ def cancel(
                 cancelled_at=now,
                 cancellation_reason=reason,
             )
-            booking.release(session, slot_id, held)
+            _give_back(session, row, slot_id, held)
         else:  # a confirmed test booking
             _cancel_test(session, row, reason, now)
         session.flush()
@@ -774,6 +823,14 @@ def cancel(
         answer = _view(row, caller, now)
     notifications.dispatch_after_commit(handover)
     return answer
+
+
+def _status(row: OctoBooking) -> str:
+    return _packages().status(row) if row.package_id is not None else octo_status(row)
+
+
+def _free_until(row: OctoBooking) -> datetime:
+    return _packages().free_until(row) if row.package_id is not None else free_until(row)
 
 
 def _cancel_test(session: Session, row: OctoBooking, reason: str | None, now: datetime) -> None:

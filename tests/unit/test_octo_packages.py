@@ -1,0 +1,327 @@
+"""Published packages sold through OCTO (services/octo_packages.py): the product
+``package:<slug>``, one availability per first date, a reservation holding every session of
+the package at once (all or nothing, freed by expiry and cancellation), confirmation into one
+package booking the villages answer item by item, and agencies kept apart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tourplanner.adapters.orm import Booking, BookingItem, Package, Slot
+from tourplanner.adapters.orm.octo import OctoBooking, OctoBookingSession
+from tourplanner.domain import booking as rules
+from tourplanner.domain import octo as shapes
+from tourplanner.domain.availability import local_today
+from tourplanner.domain.pricing import Party
+from tourplanner.extensions import db
+from tourplanner.services import agencies, booking, octo, packages
+
+
+@pytest.fixture
+def pkg(app):
+    app.config["PACKAGE_FILL_TIME_LIMIT"] = 0.05
+    octo.seed_demo()
+    agency = agencies.get_agency_by_slug("sample-agency")
+    slug = packages.seed_demo_package(agency["id"])
+    return {"slug": slug, "id": f"package:{slug}", "agency_id": agency["id"]}
+
+
+def _caller(agency_id: int, *, test: bool = False, caps=()) -> octo.Caller:
+    return octo.Caller(agency_id, None, test, frozenset(caps), "en", "http://tourplanner.test")
+
+
+@pytest.fixture
+def a(pkg) -> octo.Caller:
+    return _caller(pkg["agency_id"])
+
+
+@pytest.fixture
+def b(pkg) -> octo.Caller:
+    made = agencies.create_agency("Other agency", "other@agency.example", slug="other")
+    return _caller(made["id"])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _open_dates(caller: octo.Caller, product: str, n: int = 1) -> list[dict]:
+    today = local_today(_now())
+    query = octo.AvailabilityQuery(
+        product, "DEFAULT", start=today + timedelta(days=3), end=today + timedelta(days=45)
+    )
+    found = [v for v in octo.check_availability(caller, query) if v["status"] != "SOLD_OUT"]
+    assert len(found) >= n, "the sample package runs on some dates"
+    return found
+
+
+def _units(*ids: str) -> tuple[octo.UnitItemInput, ...]:
+    return tuple(octo.UnitItemInput(u) for u in ids)
+
+
+def _reserve(caller, pkg, availability, units=("adult", "adult"), **kw) -> dict:
+    data = octo.Reservation(pkg["id"], "DEFAULT", availability["id"], _units(*units), **kw)
+    return octo.reserve(caller, data)
+
+
+def _taken(slot_ids) -> list[int]:
+    db.session.expire_all()
+    return [db.session.get(Slot, s).taken for s in slot_ids]
+
+
+def _plan_slots(pkg, availability, size: int = 2) -> list[int]:
+    first = datetime.fromisoformat(availability["id"]).date()
+    plan = packages.booking_plan(pkg["slug"], first, Party(adults=size), now=_now())
+    return sorted(i.slot_id for i in plan.items)
+
+
+def _error(call, *args, **kwargs) -> octo.OctoError:
+    with pytest.raises(octo.OctoError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+def _row(uuid: str) -> OctoBooking:
+    db.session.expire_all()
+    return db.session.scalars(select(OctoBooking).where(OctoBooking.uuid == uuid)).one()
+
+
+def test_products_list_the_published_sample_package_apart_from_the_experiences(a, pkg):
+    priced = _caller(a.agency_id, caps=(shapes.PRICING, shapes.CONTENT))
+    products = {p["id"]: p for p in octo.list_products(priced)}
+    assert list(products) == sorted(products)
+    product = products[pkg["id"]]
+    assert product["availabilityType"] == "START_TIME"
+    assert product["instantConfirmation"] is False  # the villages answer the sample workshops
+    option = product["options"][0]
+    units = {u["id"]: u for u in option["units"]}
+    retail = packages.get_published(pkg["slug"])["prices"]["retail"]
+    assert set(units) == {u for u in ("adult", "child", "senior") if retail[u] is not None}
+    # Retail is the package's price per person; net the agency's rule (10 % commission).
+    adult = units["adult"]["pricingFrom"][0]
+    assert adult["retail"] == retail["adult"]
+    assert adult["net"] == retail["adult"] - round(retail["adult"] * 0.1)
+    assert option["availabilityLocalStartTimes"] == [
+        packages.get_published(pkg["slug"])["days"][0]["stops"][0]["start"]
+    ]
+    assert product["title"] == packages.get_published(pkg["slug"])["name"]["en"]
+    assert octo.get_product(priced, pkg["id"])["id"] == pkg["id"]
+    error = _error(octo.get_product, a, "package:no-such")
+    assert error.code == "INVALID_PRODUCT_ID"
+
+
+def test_an_availability_is_a_run_date_with_the_fewest_places_of_its_sessions(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    day = datetime.fromisoformat(first["id"]).date()
+    start = packages.get_published(pkg["slug"])["days"][0]["stops"][0]["start"]
+    assert first["id"] == f"{day.isoformat()}T{start}:00+07:00"
+    runs = packages.run_dates(pkg["slug"], Party(adults=1), day, day, now=_now())
+    assert first["vacancies"] == runs[0]["places_left"]
+    slots = [db.session.get(Slot, s) for s in _plan_slots(pkg, first)]
+    assert first["capacity"] == min(s.capacity for s in slots)
+    calendar = octo.calendar(
+        a, octo.AvailabilityQuery(pkg["id"], "DEFAULT", start=day - timedelta(days=1), end=day)
+    )
+    assert calendar[1]["status"] in ("AVAILABLE", "LIMITED") and calendar[1]["available"]
+    # The day before a run date is a Friday: the sample package runs on weekends only.
+    if not packages.run_dates(
+        pkg["slug"], Party(adults=1), day - timedelta(days=1), day - timedelta(days=1)
+    ):
+        assert calendar[0]["status"] == "CLOSED"
+
+
+def test_a_reservation_holds_every_session_of_the_package_at_once(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    held = _reserve(a, pkg, first)
+    assert held["status"] == "ON_HOLD" and held["productId"] == pkg["id"]
+    assert held["availabilityId"] == first["id"]
+    assert _taken(ids) == [t + 2 for t in before]
+    row = _row(held["uuid"])
+    assert [s.slot_id for s in row.sessions] == ids and {s.places for s in row.sessions} == {2}
+    # Another reservation sees the vacancies left.
+    again = octo.check_availability(
+        a, octo.AvailabilityQuery(pkg["id"], "DEFAULT", availability_ids=(first["id"],))
+    )
+    assert again[0]["vacancies"] == first["vacancies"] - 2
+
+
+def test_one_full_session_refuses_the_reservation_and_holds_nothing(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    last = db.session.get(Slot, ids[-1])
+    last.taken = last.capacity - 1  # one place left in the last session
+    db.session.commit()
+    before = _taken(ids)
+    error = _error(_reserve, a, pkg, first)
+    assert error.code == "UNPROCESSABLE_ENTITY"
+    assert _taken(ids) == before
+    assert (
+        db.session.scalars(select(OctoBooking).where(OctoBooking.package_id.is_not(None))).all()
+        == []
+    )
+    # Full: the date is SOLD_OUT, still listed.
+    last.taken = last.capacity
+    db.session.commit()
+    listed = octo.check_availability(
+        a, octo.AvailabilityQuery(pkg["id"], "DEFAULT", availability_ids=(first["id"],))
+    )
+    assert listed[0]["status"] == "SOLD_OUT" and listed[0]["vacancies"] == 0
+
+
+def test_a_race_on_the_last_places_of_one_session_holds_nothing_anywhere(a, pkg, monkeypatch):
+    first = _open_dates(a, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    real = booking.take
+
+    def others_took_the_last_session(session, slot_id, places, label=None):
+        if slot_id == ids[-1]:  # filled between the check and the UPDATE
+            slot = session.get(Slot, slot_id)
+            session.execute(
+                Slot.__table__.update().where(Slot.id == slot_id).values(taken=slot.capacity)
+            )
+        return real(session, slot_id, places, label)
+
+    monkeypatch.setattr(booking, "take", others_took_the_last_session)
+    error = _error(_reserve, a, pkg, first)
+    assert error.code == "UNPROCESSABLE_ENTITY"
+    assert _taken(ids) == before  # the first sessions' places went back with the rollback
+
+
+def test_expiry_frees_every_session(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    held = _reserve(a, pkg, first, expiration_minutes=5)
+    booking.expire_holds(now=_now() + timedelta(minutes=6))
+    assert _taken(ids) == before
+    row = _row(held["uuid"])
+    assert row.status == "expired" and {s.places for s in row.sessions} == {0}
+    assert octo.get_booking(a, held["uuid"])["status"] == "EXPIRED"
+
+
+def test_confirm_makes_one_package_booking_the_villages_answer_item_by_item(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    held = _reserve(a, pkg, first, units=("adult", "adult"))
+    done = octo.confirm(
+        a,
+        held["uuid"],
+        shapes.Confirmation(contact={"fullName": "Mai Trần", "emailAddress": "mai@example.org"}),
+    )
+    assert done["status"] == "PENDING"
+    assert _taken(ids) == [t + 2 for t in before]  # moved to the booking, not taken twice
+    row = _row(held["uuid"])
+    made = db.session.get(Booking, row.booking_id)
+    assert (
+        made.source == "octo"
+        and made.package_id
+        == db.session.scalars(select(Package.id).where(Package.slug == pkg["slug"])).one()
+    )
+    assert made.reference == held["supplierReference"]
+    assert sorted(i.slot_id for i in made.items) == ids
+    assert made.total_vnd == row.package_terms["retail_total_vnd"]
+    assert {s.places for s in row.sessions} == {0}
+    # Every village but one accepts: still PENDING; the last accepts: CONFIRMED.
+    items = sorted(made.items, key=lambda i: i.id)
+    for item in items[:-1]:
+        booking.decide(item.id, accept=True, village_id=None)
+    assert octo.get_booking(a, held["uuid"])["status"] == "PENDING"
+    booking.decide(items[-1].id, accept=True, village_id=None)
+    assert octo.get_booking(a, held["uuid"])["status"] == "CONFIRMED"
+
+
+def test_one_declined_item_makes_the_package_booking_rejected(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    held = _reserve(a, pkg, first)
+    octo.confirm(a, held["uuid"], shapes.Confirmation())
+    made = db.session.get(Booking, _row(held["uuid"]).booking_id)
+    items = sorted(made.items, key=lambda i: i.id)
+    booking.decide(items[0].id, accept=True, village_id=None)
+    booking.decide(items[1].id, accept=False, reason="closed", village_id=None)
+    assert octo.get_booking(a, held["uuid"])["status"] == "REJECTED"
+
+
+def test_cancel_frees_every_session_of_a_reservation_and_of_a_confirmed_booking(a, pkg):
+    dates = _open_dates(a, pkg["id"])
+    first = dates[-1]  # far enough ahead for free cancellation
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    held = _reserve(a, pkg, first)
+    assert octo.cancel(a, held["uuid"], "plans changed")["status"] == "CANCELLED"
+    assert _taken(ids) == before
+    held = _reserve(a, pkg, first)
+    octo.confirm(a, held["uuid"], shapes.Confirmation())
+    made = db.session.get(Booking, _row(held["uuid"]).booking_id)
+    for item in made.items:
+        booking.decide(item.id, accept=True, village_id=None)
+    assert octo.get_booking(a, held["uuid"])["cancellable"] is True
+    gone = octo.cancel(a, held["uuid"], "plans changed")
+    assert gone["status"] == "CANCELLED"
+    assert _taken(ids) == before
+    statuses = db.session.scalars(
+        select(BookingItem.status).where(BookingItem.booking_id == made.id)
+    ).all()
+    assert set(statuses) == {rules.CANCELLED}
+
+
+def test_a_package_booking_is_only_its_agencys(a, b, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    held = _reserve(a, pkg, first)
+    for call in (octo.get_booking, octo.extend):
+        args = (b, held["uuid"]) if call is octo.get_booking else (b, held["uuid"], 10)
+        assert _error(call, *args).code == "INVALID_BOOKING_UUID"
+    error = _error(octo.cancel, b, held["uuid"], None)
+    assert error.code == "INVALID_BOOKING_UUID"
+    # Another agency may still sell the published package (its own booking).
+    mine = _reserve(b, pkg, first, units=("adult",))
+    assert octo.get_booking(b, mine["uuid"])["status"] == "ON_HOLD"
+
+
+def test_a_package_reservation_keeps_its_date_and_units_but_changes_its_details(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    held = _reserve(a, pkg, first)
+    changed = octo.update_booking(
+        a, held["uuid"], shapes.Change(notes="Vegetarian", expiration_minutes=60)
+    )
+    assert changed["notes"] == "Vegetarian" and changed["status"] == "ON_HOLD"
+    error = _error(
+        octo.update_booking,
+        a,
+        held["uuid"],
+        shapes.Change(unit_items=_units("adult")),
+    )
+    assert error.code == "UNPROCESSABLE_ENTITY"
+    error = _error(
+        octo.confirm,
+        a,
+        held["uuid"],
+        shapes.Confirmation(unit_items=_units("adult")),
+    )
+    assert error.code == "UNPROCESSABLE_ENTITY"
+
+
+def test_a_test_key_reserves_a_package_without_holding_places(pkg):
+    caller = _caller(pkg["agency_id"], test=True)
+    first = _open_dates(caller, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    held = _reserve(caller, pkg, first)
+    assert held["testMode"] is True and _taken(ids) == before
+    assert octo.confirm(caller, held["uuid"], shapes.Confirmation())["status"] == "PENDING"
+    assert _row(held["uuid"]).booking_id is None
+    assert octo.clean_test_bookings(now=_now() + timedelta(days=2)) >= 1
+    assert db.session.scalars(select(OctoBookingSession)).all() == []
+
+
+def test_an_unknown_date_of_a_package_is_an_invalid_availability(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    wrong = first["id"].replace(first["id"][11:16], "03:17")
+    data = octo.Reservation(pkg["id"], "DEFAULT", wrong, _units("adult"))
+    assert _error(octo.reserve, a, data).code == ("INVALID_AVAILABILITY_ID")
