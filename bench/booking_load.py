@@ -7,8 +7,8 @@ Starts, from this load-generator process, the servers as production runs them:
   ``BENCH_WORKERS`` (4) workers serving ``wsgi:app`` as ``gunicorn.conf.py`` sets them up
   (threads; ``BENCH_WORKER_CLASS=sync`` for one-thread sync workers), one Celery worker
   (``--pool solo``, queue ``celery``) and, as the Procfile's ``planner``, the plan workers
-  (``BENCH_PLAN_WORKERS``, 1, queue ``plans``, at ``nice`` ``BENCH_PLAN_NICE``, 10), migrated
-  and seeded with ``flask db upgrade`` and ``flask seed --demo``;
+  (``BENCH_PLAN_WORKERS``, 1, queue ``plans``, at ``PLAN_WORKER_NICE`` ``BENCH_PLAN_NICE``,
+  10), migrated and seeded with ``flask db upgrade`` and ``flask seed --demo``;
 * beside it, on the same database and with the same gunicorn settings, the bare endpoint
   (``bench/bare_booking_app.py``): one transaction with the conditional ``UPDATE`` and one
   ``INSERT``, the most the web stack and the database allow a booking.
@@ -37,6 +37,7 @@ enforced). Run: ``make bench`` or ``.venv/bin/python bench/booking_load.py``.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import platform
@@ -48,9 +49,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, timedelta
@@ -102,14 +106,8 @@ function init(args)
   kind = os.getenv("BENCH_KIND")
   slot = os.getenv("BENCH_SLOT")
   tag = os.getenv("BENCH_TAG")
-  fixed = os.getenv("BENCH_BODY")
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
-  if kind == "plan" then
-    -- A planner comes back seconds later, after the server closed an idle keep-alive
-    -- connection: a new connection per plan (wrk would count the closed one as an error).
-    wrk.headers["Connection"] = "close"
-  end
 end
 function request()
   n = n + 1
@@ -121,24 +119,10 @@ function request()
     body = string.format(
       '{"items": [{"slot_id": %s, "party": {"adults": 1}}], '
       .. '"contact": {"name": "Bench", "email": "%s"}}', slot, email)
-  else
-    body = fixed
   end
   return wrk.format(nil, nil, nil, body)
 end
--- Planners wait what a 503 asks (Retry-After) before their next plan: one wait queued per
--- answer, taken by the connection that sends next (wrk asks delay() before each request).
-if os.getenv("BENCH_KIND") == "plan" then
-  waits = {}
-  function delay()
-    return table.remove(waits, 1) or 0
-  end
-end
 function response(status, headers, body)
-  if waits then
-    local after = status == 503 and tonumber(headers["Retry-After"] or "") or 0
-    table.insert(waits, after * 1000)
-  end
   local key = tostring(status)
   statuses[key] = (statuses[key] or 0) + 1
   answered = answered + 1
@@ -376,7 +360,6 @@ def wrk(
     seconds: int,
     slot: int = 0,
     max_requests: int = MAX_REQUESTS,
-    body: str = "",
 ) -> subprocess.Popen:
     threads = min(WRK_THREADS, clients)
     env = dict(
@@ -385,12 +368,71 @@ def wrk(
         BENCH_SLOT=str(slot),
         BENCH_TAG=secrets.token_hex(4),
         BENCH_PER_THREAD=str(max(1, max_requests // threads)),
-        BENCH_BODY=body,
     )
     args = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s"]
     return subprocess.Popen(
         [*args, "-s", str(script), url], env=env, stdout=subprocess.PIPE, text=True
     )
+
+
+class Planners:
+    """``clients`` planners posting ``POST /api/v1/plans`` one after another for ``seconds``.
+
+    Each waits the ``Retry-After`` of a 503 before it connects again, as a polite client does
+    (wrk cannot: its delay comes after it has connected, and an idle open connection holds a
+    sync worker for the whole delay). One connection per plan. :meth:`result` has the shape of
+    :func:`result`'s.
+    """
+
+    def __init__(self, url: str, body: str, clients: int, seconds: float) -> None:
+        self.url = urllib.parse.urlsplit(url)
+        self.body = body.encode()
+        self.deadline = time.monotonic() + seconds
+        self.answers: list[tuple[int, float]] = []
+        self.errors = 0
+        self.began = time.monotonic()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self) -> None:
+        headers = {"Content-Type": "application/json", "Connection": "close"}
+        while time.monotonic() < self.deadline:
+            began = time.monotonic()
+            conn = http.client.HTTPConnection(self.url.hostname, self.url.port, timeout=30)
+            try:
+                conn.request("POST", self.url.path, self.body, headers)
+                response = conn.getresponse()
+                response.read()
+                self.answers.append((response.status, time.monotonic() - began))
+                wait = response.getheader("Retry-After") if response.status == 503 else None
+            except OSError:
+                self.errors += 1
+                wait = "0.1"
+            finally:
+                conn.close()
+            if wait:
+                time.sleep(max(0.0, min(float(wait), self.deadline - time.monotonic())))
+
+    def result(self) -> dict:
+        for thread in self.threads:
+            thread.join()
+        seconds = time.monotonic() - self.began
+        times = sorted(t * 1000 for _, t in self.answers) or [0.0]
+
+        def pct(q: float) -> float:
+            return times[min(len(times) - 1, int(q * len(times)))]
+
+        return {
+            "requests": len(self.answers),
+            "seconds": seconds,
+            "rps": len(self.answers) / seconds if seconds else 0.0,
+            "p50_ms": pct(0.50),
+            "p95_ms": pct(0.95),
+            "p99_ms": pct(0.99),
+            "socket_errors": self.errors,
+            "statuses": dict(Counter(str(status) for status, _ in self.answers)),
+        }
 
 
 def result(proc: subprocess.Popen) -> dict:
@@ -428,8 +470,8 @@ def start_workers(stack: ExitStack, env: dict[str, str], tmp: Path, label: str) 
         planner = [*celery, "-Q", "plans", "-n", "planner@%h", "--concurrency", str(PLAN_WORKERS)]
         stack.enter_context(
             process(
-                ["nice", "-n", str(PLAN_NICE), *planner, "--prefetch-multiplier", "1", *quiet],
-                env,
+                [*planner, "--prefetch-multiplier", "1", *quiet],
+                {**env, "PLAN_WORKER_NICE": str(PLAN_NICE)},
                 tmp / f"{label}-planner.log",
             )
         )
@@ -483,22 +525,17 @@ def run(label: str, database_url: str, tmp: Path, *, production: bool) -> dict:
         def book(url: str, kind: str, slot: int, **kw) -> subprocess.Popen:
             return wrk(url, script, kind=kind, clients=CLIENTS, seconds=SECONDS, slot=slot, **kw)
 
-        def plan(clients: int, seconds: int) -> subprocess.Popen:
-            return wrk(
-                plans_url, script, kind="plan", clients=clients, seconds=seconds, body=plan_body()
-            )
-
         def with_planners() -> tuple[dict, dict]:
-            planners = plan(PLANNERS, SECONDS + 2)
+            planners = Planners(plans_url, plan_body(), PLANNERS, SECONDS + 2)
             time.sleep(1)  # the planners busy before the bookings start
             mixed = result(book(bookings, "booking", ample))
-            return mixed, result(planners)
+            return mixed, planners.result()
 
         # Warm-up: every worker connected to the database, modules, templates and the solver's
         # kernels loaded (in the plan workers, or in the web process when embedded).
         for url, kind, slot in ((bookings, "booking", ample), (bare_bookings, "bare", bare_ample)):
             result(wrk(url, script, kind=kind, clients=CLIENTS, seconds=2, slot=slot))
-        result(plan(2, 3))
+        Planners(plans_url, plan_body(), 2, 3).result()
         ours = result(book(bookings, "booking", ample))
         baseline = result(book(bare_bookings, "bare", bare_ample))
         pairs = []

@@ -6,7 +6,10 @@ notifications and maintenance) and the plan workers (``-Q plans``: :mod:`tasks.p
 bounded planning pool of :mod:`tourplanner.services.plan_pool`).
 """
 
+import os
 import sys
+from contextlib import suppress
+from pathlib import Path
 
 from celery.signals import setup_logging, worker_process_init
 
@@ -30,13 +33,30 @@ def _logging(**_: object) -> None:
 
 
 @worker_process_init.connect
-def _warm_plan_worker(**_: object) -> None:
-    """A plan worker's processes load the solver's compiled kernels before the first plan
-    (from the disk cache: well under a second), so no caller waits for it."""
-    if PLAN_QUEUE in celery_app.amqp.queues.consume_from:
-        from tourplanner.routing.kernels import warm_up
+def _prepare_plan_worker(**_: object) -> None:
+    """A plan worker's processes run at ``PLAN_WORKER_NICE`` and load the solver's compiled
+    kernels before the first plan (from the disk cache: well under a second)."""
+    if PLAN_QUEUE not in celery_app.amqp.queues.consume_from:
+        return
+    lower_priority(int(flask_app.config.get("PLAN_WORKER_NICE") or 0))
+    from tourplanner.routing.kernels import warm_up
 
-        warm_up()
+    warm_up()
+
+
+def lower_priority(nice: int) -> None:
+    """``nice`` this process, and its session's autogroup when the session is this worker's
+    own (a process manager such as honcho or the benchmark starts each process in a session
+    of its own). With autogroups (Linux's default scheduler set-up outside cgroups) a nice
+    value only counts against processes of the same session, so ``nice`` alone would leave
+    the plan workers level with the web processes. Under systemd, give the unit a lower
+    ``CPUWeight=`` instead (docs/deploy.md)."""
+    if nice <= 0:
+        return
+    os.nice(nice)
+    if os.getsid(0) in (os.getpid(), os.getppid()):  # the session is this worker's own
+        with suppress(OSError):  # no autogroups here: the nice value alone counts
+            Path("/proc/self/autogroup").write_text(f"{nice}\n")
 
 
 celery_app.conf.beat_schedule = maintenance.beat_schedule(flask_app.config)

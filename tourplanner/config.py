@@ -157,6 +157,8 @@ def _security_settings() -> dict[str, Any]:
         "PLAN_WORKERS": int(env("PLAN_WORKERS", "1")),
         "PLAN_POOL_CAPACITY": int(env("PLAN_POOL_CAPACITY", "0")) or None,
         "PLAN_WAIT_SECONDS": float(env("PLAN_WAIT_SECONDS", "15")),
+        # The plan workers' CPU priority (nice, 0-19; make prod: 10): bookings come first.
+        "PLAN_WORKER_NICE": int(env("PLAN_WORKER_NICE", "0")),
         "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH", str(256 * 1024))),
         "MAX_JSON_DEPTH": int(env("MAX_JSON_DEPTH", "20")),
         "BOOKING_HORIZON_DAYS": int(env("BOOKING_HORIZON_DAYS", "366")),
