@@ -5,8 +5,8 @@
 # Redis: $REDIS_URL, or a local redis-server (append-only file, so queued tasks survive a
 # restart). Then migrate, seed, and run the Procfile with honcho: gunicorn ($WEB_CONCURRENCY
 # workers of $WEB_THREADS threads on $WEB_BIND), the Celery worker, the plan workers
-# ($PLAN_WORKERS, default half the cores, at nice $PLAN_WORKER_NICE) and one beat. Ctrl-C stops
-# every process started here.
+# ($PLAN_WORKERS, default half the cores, at nice $PLAN_WORKER_NICE, which they set
+# themselves) and one beat. Ctrl-C stops every process started here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
