@@ -59,12 +59,9 @@ def _stop(builder: _Builder, node: Node, stop: Stop) -> dict[str, Any]:
 
 def _leg(builder: _Builder, a: int, b: int) -> dict[str, Any]:
     """Leg between solver nodes ``a`` and ``b`` (0 = start; a lunch node is at its village)."""
-    if a == 0 or b == 0:
-        p = builder.point_of(b or a)
-        minutes, km = builder.start_minutes[p], builder.start_km[p]
-    else:
-        pa, pb = builder.point_of(a), builder.point_of(b)
-        minutes, km = builder.minutes[pa][pb], builder.km[pa][pb]
+    minutes, km = builder.leg(
+        None if a == 0 else builder.point_of(a), None if b == 0 else builder.point_of(b)
+    )
     return {
         "from": START if a == 0 else _place(builder, a),
         "to": START if b == 0 else _place(builder, b),
@@ -133,7 +130,7 @@ def _lunch(builder: _Builder, schedule: list[Stop]) -> dict[str, Any] | None:
 
 def _travel(builder: _Builder, a: int | None, b: int) -> int:
     """Minutes from point ``a`` (None: the start) to point ``b``."""
-    return builder.start_minutes[b] if a is None else builder.minutes[a][b]
+    return builder.leg(a, b)[0]
 
 
 def _arrive_for_lunch(stops: list[dict[str, Any]], lunch: dict[str, Any] | None) -> None:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import secrets
 import threading
 import time as clock
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -44,7 +45,7 @@ from tourplanner.domain.planning import (
 )
 from tourplanner.extensions import db
 from tourplanner.routing import MustVisitInfeasible, Problem, Solution, solve
-from tourplanner.services import plan_text
+from tourplanner.services import catalogue_graph, plan_alternatives, plan_text
 from tourplanner.services.catalogue import catalogue_version
 from tourplanner.services.geocoding import locate
 from tourplanner.services.unit_of_work import unit_of_work
@@ -79,13 +80,29 @@ class StartPoint:
 
 @dataclass
 class Node:
-    """One experience offered to the party on the date, with its windows and map data."""
+    """One experience offered to the party on the date, with its windows and map data.
+
+    ``exp`` is the graph's cached :class:`~tourplanner.services.catalogue_graph.ExperiencePlace`
+    (or, on the per-request path, the ORM row: the same attribute names)."""
 
     offer: Offer
-    exp: Experience
+    exp: Any
     windows: list[tuple[int, int]]
     slots: dict[int, int] = field(default_factory=dict)  # start minute -> slot id
-    point: int = 0  # index into the village points
+    point: int = 0  # index into the village points of the request
+
+
+@dataclass
+class DayTravel:
+    """The travel of one request, cut from the cached graph: its matrix and the start row.
+
+    ``start_minutes`` / ``start_km`` are indexed by graph point (entries for the points the
+    request uses); ``graph`` holds the whole matrix.
+    """
+
+    graph: catalogue_graph.CatalogueGraph
+    start_minutes: np.ndarray
+    start_km: np.ndarray
 
 
 @dataclass
@@ -215,38 +232,91 @@ def resolve_start(request: PlanRequest) -> StartPoint:
 def plan(
     request: PlanRequest, start: StartPoint, *, now: datetime, stats: Stats | None = None
 ) -> dict[str, Any]:
-    """The itineraries for a validated request (not saved)."""
+    """The itineraries for a validated request (not saved).
+
+    With ``PLANNER_GRAPH`` (the default) everything static comes from the cached craft-village
+    graph (``services/catalogue_graph.py``): the experiences' facts, the candidates reachable
+    and back within the day from the start and the travel matrix; off, the catalogue and the
+    matrix are read per request as before the graph (kept for side-by-side benchmarks).
+    """
     stats = stats if stats is not None else Stats()
+    if not current_app.config.get("PLANNER_GRAPH", True):
+        return _plan_per_request(request, start, now=now, stats=stats)
+    graph = catalogue_graph.get(request.mode)
+    must_ids, exclude_ids = _resolve_slugs(request, graph.slugs)
+    nodes, dropped, far, travel = _graph_offers(request, graph, start, exclude_ids, must_ids, now)
+    stats.nodes = len(nodes)
+    if not nodes:
+        return _nothing_reachable(request, far, travel, must_ids, dropped, now)
+    builder = _Builder(request, start, nodes, travel)
+    musts, reason = _must_nodes(request, nodes, must_ids, dropped)
+    solution, musts, late = _solve(builder, musts, stats)
+    found: list[Any] = _kept(builder, [solution, *solution.alternatives])
+    if request.alternatives == 1 and found:
+        found = [plan_alternatives.Labelled(found[0], "best")]
+    elif found:
+        chosen = frozenset(choices[0] for choices in musts.values())
+        found = plan_alternatives.by_kind(
+            builder,
+            found,
+            chosen,
+            time_limit() * plan_alternatives.KIND_SHARE,
+            lambda problem, seconds, iterations: _solve_quietly(
+                problem, seconds, iterations, stats
+            ),
+        )
+    return _result(builder, found, reason or late)
+
+
+def _plan_per_request(
+    request: PlanRequest, start: StartPoint, *, now: datetime, stats: Stats
+) -> dict[str, Any]:
+    """The planner before the graph: catalogue rows and travel matrix read per request."""
     experiences = _load_experiences()
-    must_ids, exclude_ids = _resolve_slugs(request, experiences)
+    must_ids, exclude_ids = _resolve_slugs(request, _slug_index(experiences))
     nodes, dropped = _offers(request, experiences, exclude_ids, must_ids, now)
     stats.nodes = len(nodes)
     if not nodes:
         return {"itineraries": [], "reason": plan_text.reason("nothing_open", request)}
     builder = _Builder(request, start, nodes)
-    musts, reason = _must_nodes(request, nodes, must_ids, experiences, dropped)
+    musts, reason = _must_nodes(request, nodes, must_ids, dropped)
     solution, musts, late = _solve(builder, musts, stats)
-    reason = reason or late
-    limit = request.travel_limit
-    # The solver keeps every tour within the limit; this only guards the promise made to
-    # the tourist ("every itinerary stays within max_travel_minutes").
-    itineraries = [
-        builder.itinerary(s)
-        for s in builder.distinct([solution, *solution.alternatives])
-        if s.tours[0] and sum(s.travel) <= limit
-    ]
+    return _result(builder, _kept(builder, [solution, *solution.alternatives]), reason or late)
+
+
+def _kept(builder: _Builder, solutions: list[Solution]) -> list[Solution]:
+    """Distinct solutions with a stop, within the road-time limit. The solver keeps every
+    tour within it; this only guards the promise made to the tourist ("every itinerary stays
+    within max_travel_minutes")."""
+    limit = builder.request.travel_limit
+    return [s for s in builder.distinct(solutions) if s.tours[0] and sum(s.travel) <= limit]
+
+
+def _result(builder: _Builder, solutions: list[Any], reason: dict | None) -> dict[str, Any]:
+    """The result: itineraries (with their kind and one-line reason when ``solutions`` are
+    :class:`plan_alternatives.Labelled`) and why it is empty or partial."""
+    request = builder.request
+    chosen = solutions[: request.alternatives]
+    labelled = [s for s in chosen if isinstance(s, plan_alternatives.Labelled)]
+    itineraries = [builder.itinerary(getattr(s, "solution", s)) for s in chosen]
+    if labelled and len(labelled) == len(chosen):
+        whys = plan_alternatives.reasons(builder, labelled, itineraries)
+        for it, item, why in zip(itineraries, labelled, whys, strict=True):
+            it["kind"], it["why"] = item.kind, why
     result: dict[str, Any] = {"itineraries": itineraries}
     if reason:
         result["reason"] = reason
     elif not itineraries:
-        nearest = builder.nearest_round_trip()
-        if nearest > limit:
-            result["reason"] = plan_text.reason(
-                "travel_limit", request, limit=limit, nearest_round_trip=nearest
-            )
-        else:
-            result["reason"] = plan_text.reason("nothing_fits", request)
+        result["reason"] = _empty_reason(request, builder.nearest_round_trip())
     return result
+
+
+def _empty_reason(request: PlanRequest, nearest: int) -> dict[str, Any]:
+    """Why no itinerary: the road-time limit (with the nearest round trip) or nothing fits."""
+    limit = request.travel_limit
+    if nearest > limit:
+        return plan_text.reason("travel_limit", request, limit=limit, nearest_round_trip=nearest)
+    return plan_text.reason("nothing_fits", request)
 
 
 # --- catalogue, slugs and offers --------------------------------------------------------
@@ -266,14 +336,19 @@ def _load_experiences() -> list[Experience]:
     )
 
 
-def _resolve_slugs(
-    request: PlanRequest, experiences: Sequence[Experience]
-) -> tuple[dict[str, set[int]], set[int]]:
-    """Map must-include / exclude slugs (village or experience) to experience ids."""
+def _slug_index(experiences: Sequence[Experience]) -> dict[str, set[int]]:
+    """Village or experience slug -> experience ids (a village slug: all its experiences)."""
     by_slug: dict[str, set[int]] = {}
     for e in experiences:
         by_slug.setdefault(e.slug, set()).add(e.id)
         by_slug.setdefault(e.village.slug, set()).add(e.id)
+    return by_slug
+
+
+def _resolve_slugs(
+    request: PlanRequest, by_slug: Mapping[str, Iterable[int]]
+) -> tuple[dict[str, set[int]], set[int]]:
+    """Map must-include / exclude slugs (village or experience) to experience ids."""
     must: dict[str, set[int]] = {}
     for name, slugs in (("must_include", request.must_include), ("exclude", request.exclude)):
         for slug in slugs:
@@ -282,7 +357,7 @@ def _resolve_slugs(
                     name, f"no village or experience {slug!r}", code="unknown_slug", slug=slug
                 )
             if name == "must_include":
-                must[slug] = by_slug[slug]
+                must[slug] = set(by_slug[slug])
     excluded = {i for slug in request.exclude for i in by_slug[slug]}
     return must, excluded
 
@@ -333,6 +408,103 @@ def _offers(
     return nodes, dropped
 
 
+def _graph_offers(
+    request: PlanRequest,
+    graph: catalogue_graph.CatalogueGraph,
+    start: StartPoint,
+    excluded: set[int],
+    must_ids: dict[str, set[int]],
+    now: datetime,
+) -> tuple[list[Node], dict[int, str], list[tuple[Offer, Any]], DayTravel]:
+    """Nodes for the experiences offered to the party that are *candidates*: reachable and
+    back within the day (with the visit) and within the road-time limit from the start (one
+    vectorised start row), worth something and within the budget; must-includes always are.
+    Sessions are asked for the candidate workshops only. Returns the nodes, why others were
+    dropped, the offers left out (their availability not asked) and the request's travel."""
+    wanted = {i for ids in must_ids.values() for i in ids}
+    offers: list[tuple[Offer, Any]] = []
+    dropped: dict[int, str] = {}
+    for e in graph.experiences:
+        if e.id in excluded:
+            continue
+        offer, why = make_offer(e.facts, request, must=e.id in wanted)
+        if offer is None:
+            dropped[e.id] = why or "not_offered"
+        else:
+            offers.append((offer, e))
+    size = len(graph.points)
+    start_minutes, start_km = np.zeros(size, dtype=np.int64), np.zeros(size)
+    point = np.fromiter((e.point for _o, e in offers), dtype=np.int64, count=len(offers))
+    used = np.unique(point)
+    if len(used):
+        start_minutes[used], start_km[used] = graph.start_row((start.lat, start.lon), used)
+    trip = 2 * start_minutes[point]
+    minutes = np.fromiter((o.duration for o, _e in offers), dtype=np.int64, count=len(offers))
+    must = np.fromiter((e.id in wanted for _o, e in offers), dtype=bool, count=len(offers))
+    budget = request.budget_vnd
+    # A stop worth nothing is never proposed (the solver skips it), nor one over the budget.
+    worth = np.fromiter(
+        (o.score > 0 and (budget is None or o.price_vnd <= budget) for o, _e in offers),
+        dtype=bool,
+        count=len(offers),
+    )
+    near = ((trip <= request.travel_limit) & (trip + minutes <= request.day_minutes)) | must
+    near &= worth | must
+    chosen = [offers[k] for k in np.flatnonzero(near)]
+    far = [offers[k] for k in np.flatnonzero(~near)]
+    with _kept_after_commit():
+        slots = _slots(request, [e for _o, e in chosen if e.bookable], now)
+    nodes: list[Node] = []
+    for offer, e in chosen:
+        node = _node(offer, e, request, slots.get(e.id, []))
+        if node.windows:
+            nodes.append(node)
+        else:
+            dropped[e.id] = "closed" if e.kind == "visit" else "no_free_slot"
+    return nodes, dropped, far, DayTravel(graph, start_minutes, start_km)
+
+
+def _nothing_reachable(
+    request: PlanRequest,
+    far: list[tuple[Offer, Any]],
+    travel: DayTravel,
+    must_ids: dict[str, set[int]],
+    dropped: dict[int, str],
+    now: datetime,
+) -> dict[str, Any]:
+    """No candidate at all: say why as the full search would (nothing open at all; a
+    must-include not available; the road-time limit with the nearest open round trip)."""
+    with _kept_after_commit():
+        slots = _slots(request, [e for _o, e in far if e.bookable], now)
+    open_points = [e.point for o, e in far if _node(o, e, request, slots.get(e.id, [])).windows]
+    if not open_points:
+        return {"itineraries": [], "reason": plan_text.reason("nothing_open", request)}
+    _musts, reason = _must_nodes(request, [], must_ids, dropped)
+    if reason is None:
+        nearest = min(2 * int(travel.start_minutes[p]) for p in open_points)
+        reason = _empty_reason(request, nearest)
+    return {"itineraries": [], "reason": reason}
+
+
+@contextmanager
+def _kept_after_commit() -> Iterator[None]:
+    """Keep the session's objects loaded across the commit of the slots' materialisation.
+
+    ``slots_for_day`` commits the sessions it creates, which expires every loaded object,
+    and then reads each workshop's booking cut-off again: one SELECT per workshop (most of
+    the time of a plan on a large catalogue). The graph path loads nothing else before it
+    (the catalogue's facts come from the graph), and the slots it returns are read after the
+    commit, so keeping the objects loaded changes no value, only the round trips.
+    """
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
+
+
 def slots_provider() -> SlotsForDay:
     """The availability contract ``slots_for_day`` (injected in tests via app.extensions)."""
     injected = current_app.extensions.get(SLOTS_KEY)
@@ -343,9 +515,7 @@ def slots_provider() -> SlotsForDay:
     return slots_for_day
 
 
-def _slots(
-    request: PlanRequest, workshops: Sequence[Experience], now: datetime
-) -> dict[int, list[Any]]:
+def _slots(request: PlanRequest, workshops: Sequence[Any], now: datetime) -> dict[int, list[Any]]:
     if not workshops:
         return {}
     return slots_provider()([e.id for e in workshops], request.day, now=now)
@@ -356,7 +526,7 @@ def _minutes(moment: datetime, day: date) -> int:
     return int((moment.astimezone(HANOI) - midnight).total_seconds() // 60)
 
 
-def _node(offer: Offer, e: Experience, request: PlanRequest, slots: Iterable[Any]) -> Node:
+def _node(offer: Offer, e: Any, request: PlanRequest, slots: Iterable[Any]) -> Node:
     if e.kind == "workshop":
         node = Node(offer, e, [])
         for slot in sorted(slots, key=lambda s: (s.start, s.id)):
@@ -376,7 +546,6 @@ def _must_nodes(
     request: PlanRequest,
     nodes: Sequence[Node],
     must_ids: dict[str, set[int]],
-    experiences: Sequence[Experience],
     dropped: dict[int, str],
 ) -> tuple[dict[str, list[int]], dict | None]:
     """Per must-include slug, the candidate node indexes (1-based), workshops first."""
@@ -447,6 +616,21 @@ def _solve(
         return solution, musts, reason
 
 
+def _solve_quietly(
+    problem: Problem, seconds: float, iterations: int, stats: Stats
+) -> Solution | None:
+    """One extra solver run (an alternative of another kind): None when its must-visits do
+    not fit. Stops at ``seconds`` or ``iterations``, whichever comes first."""
+    started = clock.perf_counter()
+    try:
+        return solve(problem, time_limit=max(seconds, 1e-3), seed=0, max_iterations=iterations)
+    except MustVisitInfeasible:
+        return None
+    finally:
+        stats.solver_seconds += clock.perf_counter() - started
+        stats.solves += 1
+
+
 #: The score of the lunch break: above any day's interest points (at most 10 stops of 2 and
 #: the road time's price), so a day with a lunch that fits always ranks above one without.
 LUNCH_SCORE = 100.0
@@ -463,22 +647,53 @@ class _Builder:
     cannot fit; its score puts a day with lunch above any day without.
     """
 
-    def __init__(self, request: PlanRequest, start: StartPoint, nodes: list[Node]) -> None:
+    def __init__(
+        self,
+        request: PlanRequest,
+        start: StartPoint,
+        nodes: list[Node],
+        day: DayTravel | None = None,
+    ) -> None:
         self.request = request
         self.start = start
         self.nodes = nodes
-        points: dict[tuple[float, float], int] = {}
-        self.point_village: dict[int, Village] = {}
+        self.day = day
+        # The request's village points, in order of first use; a key is the graph's point
+        # (distinct positions) or, on the per-request path, the position itself.
+        points: dict[Any, int] = {}
+        self.point_village: dict[int, Any] = {}
         for node in nodes:
-            key = (node.exp.village.lat, node.exp.village.lon)
+            village = node.exp.village
+            key = node.exp.point if day is not None else (village.lat, village.lon)
             node.point = points.setdefault(key, len(points))
-            self.point_village.setdefault(node.point, node.exp.village)
+            self.point_village.setdefault(node.point, village)
         self.points = list(points)
         self.lunch = request.lunch_break
         self.lunch_points = list(range(len(self.points))) if self.lunch else []
-        self.minutes, self.km, self.start_minutes, self.start_km = travel(
-            (start.lat, start.lon), self.points, request.mode
-        )
+        self.matrix: np.ndarray | None = None
+        self._full: dict[str, Any] | None = None  # the problem's arrays, built once
+        if day is None:
+            self.minutes, self.km, self.start_minutes, self.start_km = travel(
+                (start.lat, start.lon), self.points, request.mode
+            )
+        else:
+            # Fancy indexing of the cached matrix: nothing is computed but the start row.
+            g = np.asarray(self.points, dtype=np.int64)
+            self.graph_points = g
+            self.matrix = day.graph.minutes[np.ix_(g, g)]
+            self.minutes, self.km = self.matrix, day.graph.km[np.ix_(g, g)]
+            self.start_minutes, self.start_km = day.start_minutes[g], day.start_km[g]
+
+    def leg(self, a: int | None, b: int | None) -> tuple[int, float]:
+        """Minutes and km from village point ``a`` to ``b`` of the request (None: the start)."""
+        if a is None or b is None:
+            p = b if a is None else a
+            return int(self.start_minutes[p]), float(self.start_km[p])  # type: ignore[index]
+        return int(self.minutes[a][b]), float(self.km[a][b])
+
+    def graph_point(self, node: int) -> int:
+        """The graph's point of solver node ``node`` (the graph path only)."""
+        return int(self.graph_points[self.point_of(node)])
 
     @property
     def first_lunch(self) -> int:
@@ -503,44 +718,118 @@ class _Builder:
         lunch = base + 1
         return [0, *prices, *[lunch] * len(self.lunch_points)], base + lunch
 
+    def node_count(self) -> int:
+        """Solver nodes: the start, the experiences and the lunch nodes."""
+        return 1 + len(self.nodes) + len(self.lunch_points)
+
+    def _travel(self) -> Any:
+        """The problem's travel matrix: cut from the cached graph matrix by fancy indexing
+        (numpy), or built row by row on the per-request path. O(n^2)."""
+        pts = [n.point for n in self.nodes] + self.lunch_points
+        if self.matrix is not None:
+            idx = np.asarray(pts, dtype=np.int64)
+            travel = np.zeros((len(idx) + 1, len(idx) + 1), dtype=np.int64)
+            row = np.asarray(self.start_minutes, dtype=np.int64)[idx]
+            travel[0, 1:], travel[1:, 0] = row, row
+            travel[1:, 1:] = self.matrix[np.ix_(idx, idx)]
+            return travel
+        row = [0] + [self.start_minutes[p] for p in pts]
+        inner = self.minutes
+        return [row] + [[self.start_minutes[p], *(inner[p][q] for q in pts)] for p in pts]
+
+    def _arrays(self) -> dict[str, Any]:
+        """The whole day's node arrays (travel, service, windows, scores, costs, names),
+        built once per request."""
+        if self._full is None:
+            req = self.request
+            day_start = req.start_time.hour * 60 + req.start_time.minute
+            lunches = len(self.lunch_points)
+            opens, closes, minutes = self.lunch or (0, 0, 0)
+            costs, budget = self._money()
+            self._full = {
+                "travel": self._travel(),
+                "service": [0] + [n.offer.duration for n in self.nodes] + [minutes] * lunches,
+                "windows": [[(day_start, day_start)]]
+                + [n.windows for n in self.nodes]
+                + [[(opens, closes)]] * lunches,
+                "scores": [0.0] + [n.offer.score for n in self.nodes] + [LUNCH_SCORE] * lunches,
+                "costs": costs,
+                "budget": budget,
+                "names": ["start"]
+                + [n.offer.village for n in self.nodes]
+                + [f"lunch:{self.point_village[p].slug}" for p in self.lunch_points],
+            }
+        return self._full
+
     def problem(self, must: frozenset[int]) -> Problem:
         """Node 0 = start and end; node k = ``nodes[k - 1]``, then the lunch nodes. O(n^2)."""
+        return self._problem(None, must, self.request.stop_limit, self.request.travel_limit)
+
+    def subproblem(
+        self, must: frozenset[int], keep: Iterable[int], *, stop_limit: int, max_travel: int
+    ) -> tuple[Problem, list[int]]:
+        """The day with only the nodes ``keep`` (and the start, node 0), a stop limit and a
+        road-time limit of its own: the alternatives of other kinds. Returns the problem and
+        the day's node of each of its nodes (see :meth:`lift`). O(k^2) for k nodes kept."""
+        index = [0, *sorted(set(keep) | set(must))]
+        local = {node: k for k, node in enumerate(index)}
+        chosen = frozenset(local[m] for m in must)
+        return self._problem(index, chosen, stop_limit, max_travel), index
+
+    def _problem(
+        self, index: list[int] | None, must: frozenset[int], stop_limit: int, max_travel: int
+    ) -> Problem:
         req = self.request
-        pts = [0] + [n.point for n in self.nodes] + self.lunch_points
-        row = [0] + [self.start_minutes[p] for p in pts[1:]]
-        inner = self.minutes
-        travel_rows = [row] + [
-            [self.start_minutes[p], *(inner[p][q] for q in pts[1:])] for p in pts[1:]
-        ]
-        day_start = req.start_time.hour * 60 + req.start_time.minute
-        lunches = len(self.lunch_points)
-        opens, closes, minutes = self.lunch or (0, 0, 0)
-        costs, budget = self._money()
+        full = self._arrays()
+        pick = (
+            (lambda values: list(values))
+            if index is None
+            else (lambda values: [values[k] for k in index])
+        )
+        travel = full["travel"]
+        if index is not None:
+            travel = (
+                travel[np.ix_(index, index)]
+                if isinstance(travel, np.ndarray)
+                else [[travel[a][b] for b in index] for a in index]
+            )
+        nodes = range(self.node_count()) if index is None else index
+        lunches = sum(1 for k in nodes if self.is_lunch(k))
         return Problem(
-            travel=travel_rows,
-            service=[0] + [n.offer.duration for n in self.nodes] + [minutes] * lunches,
-            windows=[[(day_start, day_start)]]
-            + [n.windows for n in self.nodes]
-            + [[(opens, closes)]] * lunches,
-            scores=[0.0] + [n.offer.score for n in self.nodes] + [LUNCH_SCORE] * lunches,
-            costs=costs,
-            budget=budget,
+            travel=travel,
+            service=pick(full["service"]),
+            windows=pick(full["windows"]),
+            scores=pick(full["scores"]),
+            costs=pick(full["costs"]),
+            budget=full["budget"],
             start=0,
             end=0,
-            day_start=day_start,
+            day_start=req.start_time.hour * 60 + req.start_time.minute,
             day_end=req.end_time.hour * 60 + req.end_time.minute,
             must_visit=must,
-            max_stops=req.stop_limit + (1 if lunches else 0),
+            max_stops=stop_limit + (1 if lunches else 0),
             finish_within_window=True,
-            names=["start"]
-            + [n.offer.village for n in self.nodes]
-            + [f"lunch:{self.point_village[p].slug}" for p in self.lunch_points],
+            names=pick(full["names"]),
             # Interest points per minute on the road, and the pace's / the tourist's limit.
             travel_weight=req.pace_rules.travel_weight,
-            max_travel=req.travel_limit,
+            max_travel=max_travel,
             # A day trip keeps its best stop even if the drive out costs more than it scores
             # (and a lunch alone is not a day trip).
             min_stops=2 if lunches else 1,
+        )
+
+    @staticmethod
+    def lift(solution: Solution, index: Sequence[int]) -> Solution:
+        """A solution of :meth:`subproblem` in the day's node numbers."""
+        return Solution(
+            tours=[[index[k] for k in tour] for tour in solution.tours],
+            score=solution.score,
+            schedule=[[replace(s, node=index[s.node]) for s in tour] for tour in solution.schedule],
+            returns=list(solution.returns),
+            cost=solution.cost,
+            iterations=solution.iterations,
+            travel=list(solution.travel),
+            objective=solution.objective,
         )
 
     def distinct(self, solutions: Iterable[Solution]) -> list[Solution]:
@@ -557,7 +846,7 @@ class _Builder:
     def nearest_round_trip(self, indexes: Iterable[int] | None = None) -> int:
         """Fewest minutes on the road of a day with one stop (of ``indexes``, 1-based)."""
         chosen = range(1, len(self.nodes) + 1) if indexes is None else indexes
-        return min((2 * self.start_minutes[self.point_of(k)] for k in chosen), default=0)
+        return min((2 * int(self.start_minutes[self.point_of(k)]) for k in chosen), default=0)
 
     def itinerary(self, solution: Solution) -> dict[str, Any]:
         from tourplanner.services.plan_output import itinerary
