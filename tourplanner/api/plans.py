@@ -264,6 +264,16 @@ ITINERARY = _obj(
     ),
     leave=ISO,
     explanation={"type": "string"},
+    kind={
+        "type": "string",
+        "enum": ["best", "lighter", "elsewhere", "other"],
+        "description": "What the itinerary is beside the best day: lighter (fewer stops and "
+        "less driving), elsewhere (in one other part of the city) or another of the search",
+    },
+    why={
+        "type": "object",
+        "description": "Why it is offered, in one line: code (= kind) and text {vi, en}",
+    },
     lunch={
         "type": ["object", "null"],
         "description": "The lunch break (null: asked for but none fits the day; absent: "
