@@ -1,10 +1,13 @@
 """gunicorn settings read at start (``gunicorn --config gunicorn.conf.py``, and by default from
-the working directory): threaded workers, and access-log lines without secret tokens.
+the working directory): access-log lines without secret tokens, and ``WEB_THREADS``.
 
-Threads (``gthread``, ``WEB_THREADS`` per worker, default 4): a plan request waits for the plan
-workers (:mod:`tourplanner.services.plan_pool`) for up to a second or so; with threads it holds
-one thread of a worker, not the whole worker, so bookings keep being answered meanwhile.
-Command-line options (``--workers``, ``--threads``, ``--worker-class``) override these.
+Workers are gunicorn's sync workers unless ``WEB_THREADS`` (default 1) is above 1, which makes
+them ``gthread`` workers. A plan request holds its worker while it waits for the plan workers
+(:mod:`tourplanner.services.plan_pool`), but at most ``PLAN_POOL_CAPACITY`` requests wait in
+the whole deployment, so give each web instance more workers than that. Threads were measured
+(docs/performance.md): the same bookings per second, but about twice the booking p95 (threads
+of one process take turns on the GIL, and keep-alive connections stay with the process that
+accepted them), so sync workers are the default. Command-line options override these.
 
 Booking-manage, village-decision and password-reset links carry a secret in ``?token=...``.
 The manage page moves its token into the session at once (a redirect to the clean URL), but
@@ -44,5 +47,4 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
-worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = int(os.environ.get("WEB_THREADS", "1"))

@@ -5,7 +5,7 @@ Starts, from this load-generator process, the servers as production runs them:
 * PostgreSQL 15 in a throw-away cluster (``initdb``/``pg_ctl`` from /usr/lib/postgresql/15/bin,
   as the postgres user when run as root), ``redis-server`` on a free port, gunicorn with
   ``BENCH_WORKERS`` (4) workers serving ``wsgi:app`` as ``gunicorn.conf.py`` sets them up
-  (threads; ``BENCH_WORKER_CLASS=sync`` for one-thread sync workers), one Celery worker
+  (sync; ``BENCH_WEB_THREADS=4`` for gthread workers of 4 threads), one Celery worker
   (``--pool solo``, queue ``celery``) and, as the Procfile's ``planner``, the plan workers
   (``BENCH_PLAN_WORKERS``, 1, queue ``plans``, at ``PLAN_WORKER_NICE`` ``BENCH_PLAN_NICE``,
   10), migrated and seeded with ``flask db upgrade`` and ``flask seed --demo``;
@@ -73,8 +73,8 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "20000"))
 SMALL_CAPACITY = int(os.environ.get("BENCH_SMALL_CAPACITY", "60"))
 MIXED_REPEAT = max(1, int(os.environ.get("BENCH_MIXED_REPEAT", "3")))
-# "sync": gunicorn's one-thread sync workers instead of gunicorn.conf.py's threaded ones.
-WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "")
+# Threads per gunicorn worker (above 1: gthread workers); unset: as gunicorn.conf.py says.
+WEB_THREADS = os.environ.get("BENCH_WEB_THREADS", "")
 PLAN_WORKERS = int(os.environ.get("BENCH_PLAN_WORKERS", "1"))
 PLAN_NICE = int(os.environ.get("BENCH_PLAN_NICE", "10"))
 ONLY = os.environ.get("BENCH_ONLY", "")
@@ -451,11 +451,9 @@ def other_answers(found: dict, allowed: tuple[str, ...] = ("201", "409")) -> int
 
 
 def gunicorn_args(workers: int) -> list[str]:
-    """gunicorn as gunicorn.conf.py sets it up (threads), or one-thread sync workers."""
+    """gunicorn as gunicorn.conf.py sets it up, or with ``BENCH_WEB_THREADS`` threads."""
     args = [str(BIN / "gunicorn"), "--workers", str(workers)]
-    if WORKER_CLASS == "sync":
-        args += ["--worker-class", "sync", "--threads", "1"]
-    return args
+    return [*args, "--threads", WEB_THREADS] if WEB_THREADS else args
 
 
 def start_workers(stack: ExitStack, env: dict[str, str], tmp: Path, label: str) -> None:
@@ -574,7 +572,7 @@ def _ratio(pair: dict) -> float:
 
 
 def setup_line(row: dict) -> str:
-    kind = "sync, 1 thread" if WORKER_CLASS == "sync" else "as gunicorn.conf.py (threads)"
+    kind = f"{WEB_THREADS} thread(s)" if WEB_THREADS else "as gunicorn.conf.py"
     web = f"gunicorn {row['workers']} worker(s) [{kind}] serving {APP}"
     if row["label"] == "sqlite":
         return f"{web}; plans in the web process (embedded)"

@@ -4,7 +4,7 @@
 # PostgreSQL: $DATABASE_URL, or a throw-away local cluster (PostgreSQL 15 from Debian).
 # Redis: $REDIS_URL, or a local redis-server (append-only file, so queued tasks survive a
 # restart). Then migrate, seed, and run the Procfile with honcho: gunicorn ($WEB_CONCURRENCY
-# workers of $WEB_THREADS threads on $WEB_BIND), the Celery worker, the plan workers
+# workers on $WEB_BIND), the Celery worker, the plan workers
 # ($PLAN_WORKERS, default half the cores, at nice $PLAN_WORKER_NICE, which they set
 # themselves) and one beat. Ctrl-C stops every process started here.
 set -euo pipefail
@@ -12,12 +12,14 @@ cd "$(dirname "$0")/.."
 
 export VENV_BIN=${VENV_BIN:-.venv/bin}
 export PROD_STATE_DIR=${PROD_STATE_DIR:-instance/prod}
-export WEB_CONCURRENCY=${WEB_CONCURRENCY:-2} WORKER_CONCURRENCY=${WORKER_CONCURRENCY:-2}
-export WEB_THREADS=${WEB_THREADS:-4}
 # The plans pool: the web processes read PLAN_WORKERS too (capacity 2 x PLAN_WORKERS).
 half_cores=$(( $(nproc) / 2 ))
 export PLAN_WORKERS=${PLAN_WORKERS:-$(( half_cores > 0 ? half_cores : 1 ))}
 export PLAN_WORKER_NICE=${PLAN_WORKER_NICE:-10}
+# A plan request holds a sync web worker while it waits: two more workers than the pool has
+# places, so bookings always have workers (4 on 2 cores).
+export WEB_CONCURRENCY=${WEB_CONCURRENCY:-$(( 2 * PLAN_WORKERS + 2 ))}
+export WORKER_CONCURRENCY=${WORKER_CONCURRENCY:-2}
 export WEB_BIND=${WEB_BIND:-127.0.0.1:8000}
 export APP_ENV=production FLASK_APP=wsgi.py
 PG_BIN=/usr/lib/postgresql/15/bin

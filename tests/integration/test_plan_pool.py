@@ -112,7 +112,8 @@ def pool(postgres_cluster, redis, smtp, tmp_path_factory) -> Iterator[Deployment
     group = Processes(tmp_path_factory.mktemp("plan-pool"))
     client = redis_client.Redis.from_url(env["REDIS_URL"])
     try:
-        base = start_web(group, env, workers=2)
+        # More sync workers than places: a waiting plan holds its worker.
+        base = start_web(group, env, workers=CAPACITY + 2)
         start_worker(group, env)  # deployment.py's worker: no -Q, the default queue only
         _start_planner(group, env)
         yield Deployment(base, env, group, client, database)
@@ -167,8 +168,8 @@ def test_plans_are_computed_by_the_plan_worker_and_never_by_the_default_worker(p
 
 
 def test_beyond_capacity_a_plan_request_is_a_503_with_retry_after_at_once(pool):
-    with ThreadPoolExecutor(8) as run:
-        answers = list(run.map(lambda _: _post_plan(pool.base, _plan_body()), range(8)))
+    with ThreadPoolExecutor(6) as run:
+        answers = list(run.map(lambda _: _post_plan(pool.base, _plan_body()), range(6)))
     statuses = Counter(status for status, *_ in answers)
     assert set(statuses) <= {201, 503}, statuses
     assert statuses[201] >= CAPACITY and statuses[503] >= 1, statuses
@@ -252,7 +253,7 @@ def test_without_a_plan_worker_a_plan_waits_its_time_then_503_and_leaves_no_plac
 
 
 def test_a_killed_web_process_holds_its_places_only_until_their_leases_end(pool):
-    other = start_web(pool.processes, pool.env, name="web-killed", workers=1)
+    other = start_web(pool.processes, pool.env, name="web-killed", workers=CAPACITY)
     _stop(pool.processes, "planner")  # the plans wait, so the places stay taken
     saved = _plans_saved(pool.database)
     run = ThreadPoolExecutor(CAPACITY)
