@@ -303,3 +303,15 @@ def test_leaving_out_what_is_out_of_reach_never_plans_a_worse_day(app, client, o
     assert after["totals"]["score"] >= before["totals"]["score"]
     must = set(overrides.get("must_include", []))
     assert must <= {s["village"] for s in after["stops"]}
+
+
+def test_neighbours_are_the_villages_within_the_minutes_nearest_first(app):
+    graph = catalogue_graph.get("car")
+    near = catalogue_graph.neighbours(graph, "bat-trang", 30)
+    slugs = [slug for slug, _m in near]
+    assert {"giang-cao", "kim-lan"} <= set(slugs) and "bat-trang" not in slugs
+    minutes = [m for _s, m in near]
+    assert minutes == sorted(minutes) and all(m <= 30 for m in minutes)
+    for slug, m in near:
+        assert m == graph.minutes[graph.villages["bat-trang"].point, graph.villages[slug].point]
+    assert catalogue_graph.neighbours(graph, "no-such-village", 30) == []
