@@ -111,20 +111,22 @@ class BookingPlan:
 # --- loading ---------------------------------------------------------------------------------
 
 
+#: A package with its agency, days, stops, experiences and villages, loaded in four queries.
+_WHOLE_PACKAGE = (
+    joinedload(Package.agency),
+    selectinload(Package.days)
+    .selectinload(PackageDay.stops)
+    .joinedload(PackageStop.experience)
+    .joinedload(Experience.village),
+)
+
+
 def _load(session: Session, slug: str, *, agency_id: int | None, public: bool) -> Package:
     """The package ``slug``: the agency's own (``agency_id``), or a published one (``public``).
     Anything else, another agency's included, is 404."""
     package = (
         session.scalars(
-            select(Package)
-            .where(Package.slug == slug)
-            .options(
-                joinedload(Package.agency),
-                selectinload(Package.days)
-                .selectinload(PackageDay.stops)
-                .joinedload(PackageStop.experience)
-                .joinedload(Experience.village),
-            )
+            select(Package).where(Package.slug == slug).options(*_WHOLE_PACKAGE)
         ).first()
         if isinstance(slug, str)
         else None
@@ -542,13 +544,7 @@ def list_for_agency(agency_id: int) -> list[dict[str, Any]]:
     rows = db.session.scalars(
         select(Package)
         .where(Package.agency_id == agency_id)
-        .options(
-            joinedload(Package.agency),
-            selectinload(Package.days)
-            .selectinload(PackageDay.stops)
-            .joinedload(PackageStop.experience)
-            .joinedload(Experience.village),
-        )
+        .options(*_WHOLE_PACKAGE)
         .order_by(Package.updated_at.desc(), Package.id.desc())
     )
     return [_summary(p, for_agency=True) for p in rows]
@@ -1180,13 +1176,7 @@ def list_published() -> list[dict[str, Any]]:
     rows = db.session.scalars(
         select(Package)
         .where(Package.status == "published")
-        .options(
-            joinedload(Package.agency),
-            selectinload(Package.days)
-            .selectinload(PackageDay.stops)
-            .joinedload(PackageStop.experience)
-            .joinedload(Experience.village),
-        )
+        .options(*_WHOLE_PACKAGE)
         .join(Package.agency)
         .where(Agency.active.is_(True))
         .order_by(Package.is_sample, Package.name_vi, Package.id)
