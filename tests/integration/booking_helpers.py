@@ -56,10 +56,14 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float = 30.0, what: str
         time.sleep(0.05)
 
 
-def http_json(url: str, body: dict | None = None) -> tuple[int, dict]:
+def http_json(
+    url: str, body: dict | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict]:
     """``(status, JSON body)`` of a GET (or a POST of ``body``) to a server started by a test."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())

@@ -73,15 +73,22 @@ def _looking_at(database_url: str) -> Iterator[None]:
             db.engine.dispose()
 
 
+def _booking_request(slot_id: int, n: int, adults: int = 1) -> dict:
+    return {
+        "items": [{"slot_id": slot_id, "party": {"adults": adults}}],
+        "lang": "en",
+        "contact": {"name": f"Drill {n}", "email": f"drill-{n}-{time.time_ns()}@example.org"},
+    }
+
+
+def _post_booking(base: str, request: dict, key: str = "") -> tuple[int, dict]:
+    """Post a booking request, with an Idempotency-Key when ``key`` is given."""
+    headers = {"Idempotency-Key": key} if key else None
+    return http_json(f"{base}/api/v1/bookings", request, headers)
+
+
 def _book(base: str, slot_id: int, n: int, adults: int = 1) -> tuple[int, dict]:
-    return http_json(
-        f"{base}/api/v1/bookings",
-        {
-            "items": [{"slot_id": slot_id, "party": {"adults": adults}}],
-            "lang": "en",
-            "contact": {"name": f"Drill {n}", "email": f"drill-{n}-{time.time_ns()}@example.org"},
-        },
-    )
+    return _post_booking(base, _booking_request(slot_id, n, adults))
 
 
 def _rows(references: list[str]) -> list[Notification]:
@@ -221,19 +228,21 @@ def test_postgres_restart_under_load_gives_503_never_500_and_writes_nothing_half
             base = start_web(processes, env, workers=2)
             start_worker(processes, env)
             start_beat(processes, env)
-            answers: list[tuple[float, int, dict]] = []
+            # (when, status, answer, request, Idempotency-Key)
+            answers: list[tuple[float, int, dict, dict, str]] = []
             stop = threading.Event()
 
             def load(n: int) -> None:
                 for i in itertools.count():
                     if stop.is_set():
                         return
+                    request, key = _booking_request(slot.id, n * 10_000 + i), f"drill-{n}-{i}"
                     try:
                         time.sleep(0.05)  # a steady load, not a flood the worker lags behind
-                        status, body = _book(base, slot.id, n * 10_000 + i)
+                        status, body = _post_booking(base, request, key)
                     except OSError as exc:
                         status, body = -1, {"error": str(exc)}
-                    answers.append((time.monotonic(), status, body))
+                    answers.append((time.monotonic(), status, body, request, key))
 
             threads = [threading.Thread(target=load, args=(n,)) for n in range(6)]
             for thread in threads:
@@ -251,17 +260,27 @@ def test_postgres_restart_under_load_gives_503_never_500_and_writes_nothing_half
             for thread in threads:
                 thread.join(timeout=30)
 
-            statuses = Counter(status for _, status, _ in answers)
+            statuses = Counter(status for _, status, *_ in answers)
             assert set(statuses) <= {201, 503}, statuses
-            outage = [b for t, s, b in answers if s == 503]
+            outage = [(b, request, key) for _, s, b, request, key in answers if s == 503]
             assert outage, "no request saw the outage"
-            assert {b["error"]["code"] for b in outage} == {"database_unavailable"}
-            assert any(s == 201 for t, s, _ in answers if t > up + 1), "the pool did not recover"
-            assert any(down <= t <= up for t, s, _ in answers)
+            assert {b["error"]["code"] for b, *_ in outage} == {"database_unavailable"}
+            assert any(s == 201 for t, s, *_ in answers if t > up + 1), "the pool did not recover"
+            assert any(down <= t <= up for t, *_ in answers)
 
-            created = [b["reference"] for _, s, b in answers if s == 201]
+            # A commit that reached the database just before its connection broke is answered
+            # 503 though it was made: the client cannot tell, and learns it by retrying with
+            # the same Idempotency-Key, which replays that booking or makes it now, once.
+            created = [b["reference"] for _, s, b, *_ in answers if s == 201]
+            for _, request, key in outage:
+                status, body = _post_booking(base, request, key)
+                assert status == 201, (status, body)
+                created.append(body["reference"])
+            assert len(set(created)) == len(created), "a retry booked twice"
             db.session.expire_all()
-            stored = db.session.scalars(select(Booking.reference)).all()
+            stored = db.session.scalars(  # the drill's own: the demo data has bookings too
+                select(Booking.reference).join(BookingItem).where(BookingItem.slot_id == slot.id)
+            ).all()
             assert sorted(stored) == sorted(created), "a booking is lost or half-written"
             taken = db.session.scalar(
                 select(func.sum(BookingItem.adults)).where(BookingItem.slot_id == slot.id)

@@ -72,14 +72,17 @@ def register_error_handlers(app: Flask) -> None:
 
 def _database_unavailable(exc: Exception):
     """The database does not answer (restart, failover): 503, never a 500. The pool checks
-    each connection before use (pool_pre_ping), so requests recover by themselves."""
+    each connection before use (pool_pre_ping), so requests recover by themselves. A commit
+    whose connection broke may still have been made, so the answer tells a client to retry a
+    write with the same Idempotency-Key (made at most once, replayed if it was)."""
     log.warning("database unavailable on %s: %s", request.path, exc.__class__.__name__)
     db.session.rollback()
     if _wants_json():
         response = error_response(
             503,
             "database_unavailable",
-            "The database is not answering; try again shortly.",
+            "The database is not answering; try again shortly. Retry a booking with the same "
+            "Idempotency-Key: it is made at most once, and replayed if it was made.",
             {"retry_after": DB_RETRY_SECONDS},
         )
     else:
