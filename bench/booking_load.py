@@ -72,7 +72,8 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 MAX_REQUESTS = int(os.environ.get("BENCH_MAX_REQUESTS", "20000"))
 SMALL_CAPACITY = int(os.environ.get("BENCH_SMALL_CAPACITY", "60"))
-MIXED_REPEAT = max(1, int(os.environ.get("BENCH_MIXED_REPEAT", "3")))
+# 0 skips the mixed phase (a quicker run when only the booking path is being measured).
+MIXED_REPEAT = max(0, int(os.environ.get("BENCH_MIXED_REPEAT", "3")))
 # Threads per gunicorn worker (above 1: gthread workers); unset: as gunicorn.conf.py says.
 WEB_THREADS = os.environ.get("BENCH_WEB_THREADS", "")
 PLAN_WORKERS = int(os.environ.get("BENCH_PLAN_WORKERS", "1"))
@@ -87,6 +88,9 @@ APP_PATH = os.environ.get("BENCH_APP_PATH", "")
 AMPLE_CAPACITY = 10_000_000
 WRK_THREADS = 2
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+#: The throw-away cluster's postmaster, for the CPU accounting (None: no cluster running).
+POSTMASTER: dict[str, int] = {}
 
 # Per-thread counters give every request its own contact; wrk copies each thread's status
 # counts back in done(), which prints one JSON line for the parent to read.
@@ -193,6 +197,7 @@ def postgres_server() -> Iterator[str]:
     ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data)]
     start = [*ctl, "-l", str(base / "log"), "-o", options, "-w", "start"]
     subprocess.run(_as_postgres(start), **quiet)
+    POSTMASTER["pid"] = int((data / "postmaster.pid").read_text().split()[0])
     try:
         import psycopg
 
@@ -202,6 +207,7 @@ def postgres_server() -> Iterator[str]:
             conn.execute("CREATE DATABASE bench")
         yield f"postgresql://postgres@127.0.0.1:{port}/bench"
     finally:
+        POSTMASTER.clear()
         subprocess.run(_as_postgres([*ctl, "-m", "fast", "-w", "stop"]), stdout=subprocess.DEVNULL)
         shutil.rmtree(base, ignore_errors=True)
 
@@ -224,16 +230,19 @@ def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
             proc.wait()
 
 
+REDIS: dict[str, int] = {}
+
+
 def redis_server(stack: ExitStack, workdir: Path) -> str:
     port = free_port()
     args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    stack.enter_context(
+    REDIS["pid"] = stack.enter_context(
         process(
             [*args, "--appendonly", "no", "--dir", str(workdir)],
             dict(os.environ),
             workdir / "redis.log",
         )
-    )
+    ).pid
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -445,6 +454,44 @@ def result(proc: subprocess.Popen) -> dict:
     raise SystemExit(f"wrk gave no result:\n{out}")
 
 
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU time (user + system) used so far by each root process and its descendants.
+
+    Every server here shares the same 2 cores, so what a booking costs the machine is the sum
+    over all of them (web, notification worker, PostgreSQL, Redis), not the web's share only.
+    """
+    parent: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        pid = int(stat.parent.name)
+        parent[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    totals = dict.fromkeys(roots, 0.0)
+    owner = {pid: role for role, pid in roots.items()}
+    for pid, seconds in used.items():
+        node, seen = pid, 0
+        while node not in owner and node in parent and seen < 64:
+            node, seen = parent[node], seen + 1
+        if node in owner:
+            totals[owner[node]] += seconds
+    return totals
+
+
+def measured(roots: dict[str, int], proc: subprocess.Popen) -> dict:
+    """:func:`result` of ``proc``, with the CPU each server used meanwhile, per request."""
+    before = cpu_seconds(roots)
+    found = result(proc)
+    after = cpu_seconds(roots)
+    answered = max(1, found["requests"])
+    found["cpu_ms"] = {role: (after[role] - before[role]) * 1000 / answered for role in roots}
+    return found
+
+
 def other_answers(found: dict, allowed: tuple[str, ...] = ("201", "409")) -> int:
     bad = sum(n for status, n in found["statuses"].items() if status not in allowed)
     return bad + found["socket_errors"]
@@ -456,23 +503,27 @@ def gunicorn_args(workers: int) -> list[str]:
     return [*args, "--threads", WEB_THREADS] if WEB_THREADS else args
 
 
-def start_workers(stack: ExitStack, env: dict[str, str], tmp: Path, label: str) -> None:
-    """The Celery worker (queue ``celery``) and, as the Procfile runs them, the plan workers."""
+def start_workers(stack: ExitStack, env: dict[str, str], tmp: Path, label: str) -> dict[str, int]:
+    """The Celery worker (queue ``celery``) and, as the Procfile runs them, the plan workers;
+    their process ids by role."""
     celery = [str(BIN / "celery"), "-A", "tasks.worker", "worker"]
     quiet = ["--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
     queue = ["-Q", "celery", "-n", "worker@%h"] if HAS_PLAN_POOL else []
-    stack.enter_context(
-        process([*celery, "--pool", "solo", *queue, *quiet], env, tmp / f"{label}-worker.log")
-    )
+    roots = {
+        "worker": stack.enter_context(
+            process([*celery, "--pool", "solo", *queue, *quiet], env, tmp / f"{label}-worker.log")
+        ).pid
+    }
     if HAS_PLAN_POOL:
         planner = [*celery, "-Q", "plans", "-n", "planner@%h", "--concurrency", str(PLAN_WORKERS)]
-        stack.enter_context(
+        roots["planner"] = stack.enter_context(
             process(
                 [*planner, "--prefetch-multiplier", "1", *quiet],
                 {**env, "PLAN_WORKER_NICE": str(PLAN_NICE)},
                 tmp / f"{label}-planner.log",
             )
-        )
+        ).pid
+    return roots
 
 
 def run(label: str, database_url: str, tmp: Path, *, production: bool) -> dict:
@@ -492,7 +543,8 @@ def run(label: str, database_url: str, tmp: Path, *, production: bool) -> dict:
         workers = WORKERS if production else 1
         ports = {"app": free_port(), "bare": free_port()}
         gunicorn = gunicorn_args(workers)
-        stack.enter_context(
+        roots: dict[str, int] = {}
+        roots["web"] = stack.enter_context(
             process(
                 [
                     *gunicorn,
@@ -504,13 +556,16 @@ def run(label: str, database_url: str, tmp: Path, *, production: bool) -> dict:
                 env,
                 tmp / f"{label}-app.log",
             )
-        )
+        ).pid
         bare = [*gunicorn, "--bind", f"127.0.0.1:{ports['bare']}", "--pythonpath", "bench"]
-        stack.enter_context(
+        roots["bare web"] = stack.enter_context(
             process([*bare, "bare_booking_app:app"], env, tmp / f"{label}-bare.log")
-        )
+        ).pid
         if production:
-            start_workers(stack, env, tmp, label)
+            roots.update(start_workers(stack, env, tmp, label))
+            roots["redis"] = REDIS["pid"]
+        if POSTMASTER and production:
+            roots["postgresql"] = POSTMASTER["pid"]
         app_url = f"http://127.0.0.1:{ports['app']}"
         bare_url = f"http://127.0.0.1:{ports['bare']}"
         wait_for(f"{app_url}/healthz", "gunicorn (app)")
@@ -534,8 +589,8 @@ def run(label: str, database_url: str, tmp: Path, *, production: bool) -> dict:
         for url, kind, slot in ((bookings, "booking", ample), (bare_bookings, "bare", bare_ample)):
             result(wrk(url, script, kind=kind, clients=CLIENTS, seconds=2, slot=slot))
         Planners(plans_url, plan_body(), 2, 3).result()
-        ours = result(book(bookings, "booking", ample))
-        baseline = result(book(bare_bookings, "bare", bare_ample))
+        ours = measured(roots, book(bookings, "booking", ample))
+        baseline = measured(roots, book(bare_bookings, "bare", bare_ample))
         pairs = []
         for n in range(MIXED_REPEAT):
             if n % 2:  # planners first: an order effect shows up as a spread
@@ -605,16 +660,21 @@ def report(row: dict) -> None:
         f"ratio ours/bare requests/s: {ratio:.2f} (target >= 0.5); booking p95 "
         f"{ours['p95_ms']:.1f} ms (target <= 100)"
     )
+    for name, r in (("booking (ours)", ours), ("bare endpoint", bare)):
+        cpu = r.get("cpu_ms", {})
+        spent = ", ".join(f"{role} {ms:.1f}" for role, ms in cpu.items() if ms >= 0.05)
+        print(f"CPU ms per request, {name}: {sum(cpu.values()):.1f} in all ({spent})")
     ratios = [_ratio(p) for p in row["pairs"]]
     each = ", ".join(
         f"{r:.2f}{' (planners first)' if p['planners_first'] else ''}"
         for r, p in zip(ratios, row["pairs"], strict=True)
     )
-    print(
-        f"booking p95 with planners / alone: median {statistics.median(ratios):.2f}, "
-        f"range {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} pair(s): {each} "
-        "(target <= 2)"
-    )
+    if ratios:
+        print(
+            f"booking p95 with planners / alone: median {statistics.median(ratios):.2f}, "
+            f"range {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} pair(s): {each} "
+            "(target <= 2)"
+        )
     print(
         f"contested slot: {small['capacity']} places, taken {small['taken']}, held by items "
         f"{small['held']} (201 answers wrk saw {contested['statuses'].get('201', 0)}: it drops "
