@@ -51,8 +51,10 @@ run: $(VENV)/.runtime translations db
 prod: $(VENV)/.runtime translations
 	bash scripts/prod.sh
 
+# One worker for a development machine with REDIS_URL: notifications and plans (both queues)
+# and the beat. Production runs them apart (Procfile).
 worker: $(VENV)/.runtime
-	$(BIN)/celery -A tasks.worker worker --beat --loglevel INFO
+	$(BIN)/celery -A tasks.worker worker -Q celery,plans --beat --loglevel INFO
 
 system-deps:
 	bash scripts/install-system-deps.sh

@@ -89,6 +89,19 @@ def test_beyond_plan_concurrency_a_plan_request_is_a_503_with_retry_after(app, c
     assert client.post("/api/v1/plans", json=_plan_body()).status_code == 201
 
 
+def test_a_503_keeps_its_own_retry_after_and_a_201_has_none_under_rate_limits(app, client):
+    from tourplanner.services.planning import BUSY_RETRY_SECONDS, planning_place
+
+    app.config.update(PLAN_CONCURRENCY=1, RATE_LIMIT_PLANS="100 per hour")
+    with planning_place() as placed:
+        assert placed
+        busy = client.post("/api/v1/plans", json=_plan_body())
+    made = client.post("/api/v1/plans", json=_plan_body())
+    assert busy.status_code == 503 and busy.headers["X-RateLimit-Limit"] == "100"
+    assert busy.headers["Retry-After"] == str(BUSY_RETRY_SECONDS)  # not the hour's reset
+    assert made.status_code == 201 and "Retry-After" not in made.headers
+
+
 def test_a_failed_plan_gives_its_place_back(app, client):
     app.config["PLAN_CONCURRENCY"] = 1
     bad = {**_plan_body(), "start_time": "18:00", "end_time": "08:00"}

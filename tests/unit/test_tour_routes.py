@@ -14,7 +14,7 @@ from tests.catalogue_zip import make_png
 from tourplanner.adapters.orm import AuditEvent, TourRoute, Village
 from tourplanner.domain.tour_routes import RouteInvalid, RouteNotPublishable
 from tourplanner.extensions import db
-from tourplanner.services import accounts, planning, route_plans, stats, tour_routes
+from tourplanner.services import accounts, plan_pool, planning, route_plans, stats, tour_routes
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 ADMIN = ("city@example.org", "correct horse 3")
@@ -381,6 +381,22 @@ def test_planning_a_route_asks_for_its_stops_of_that_day_and_notes_the_order(cli
     assert sorted(villages) == ["kim-hoang", "son-dong"]
     page = client.get(location).get_data(as_text=True)
     assert 'id="route-note"' in page and 'id="route-next-day"' in page
+
+
+def test_a_route_plan_waits_for_the_plans_pool_like_any_plan(client, monkeypatch):
+    class FullPool:
+        def admit(self, token: str, settings: object) -> bool:
+            return False
+
+    tour_routes.seed_demo_routes()
+    monkeypatch.setattr(plan_pool, "embedded", lambda: False)  # as in production
+    monkeypatch.setattr(plan_pool, "redis_pool", lambda: FullPool())
+    response = client.post(
+        "/routes/sample-red-river-ceramics/plan?lang=en",
+        data={"date": _day(), "landmark": "hoan-kiem-lake", "adults": "2"},
+    )
+    assert response.status_code == 503  # never solved in the web process
+    assert "Try again in a few seconds." in response.get_data(as_text=True)
 
 
 def test_a_route_plan_on_a_past_date_is_refused_next_to_the_date(client):

@@ -328,9 +328,10 @@ add_paths(
                 "details.field naming the field; rules the schema cannot express are 400s "
                 "too: end_time after start_time (end_before_start), date from today to one "
                 "year ahead (date_in_past), no slug both in must_include and exclude, an "
-                "unknown landmark. Rate-limited per client address (RATE_LIMIT_PLANS); at "
-                "most PLAN_CONCURRENCY plans are computed at once per server process, beyond "
-                "that 503 planner_busy with Retry-After.",
+                "unknown landmark. Rate-limited per client address (RATE_LIMIT_PLANS). Plans "
+                "are computed in a bounded pool (PLAN_POOL_CAPACITY places for the plan "
+                "workers; PLAN_CONCURRENCY per process in the embedded set-up): beyond it, or "
+                "when the pool does not answer in time, 503 planner_busy with Retry-After.",
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": ref("PlanRequest")}},

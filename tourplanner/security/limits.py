@@ -16,7 +16,7 @@ per-account and per-contact limits do the fine work.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, jsonify, request
+from flask import Flask, Response, current_app, has_request_context, jsonify, request
 from flask_limiter import Limiter
 from limits import parse
 from werkzeug.exceptions import SecurityError
@@ -42,10 +42,31 @@ def init_app(app: Flask) -> None:
     proxies = int(config.get("TRUSTED_PROXIES") or 0)
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    # Flask-Limiter sets Retry-After on every response of a limited route to its window's
+    # reset: a 201 would carry one, and a 503's own "retry in 2 s" would become "in 60 s".
+    # Hooks run in reverse order of registration: _restore runs after the limiter's hook,
+    # _remember before it; only a 429 keeps the limiter's value.
+    app.after_request(_restore_retry_after)
     limiter.init_app(app)
+    app.after_request(_remember_retry_after)
     # A Host outside TRUSTED_HOSTS fails before any URL can be built, so the usual error pages
     # (which link to other pages) cannot render: answer in the API's error shape, no template.
     app.register_error_handler(SecurityError, _untrusted_host)
+
+
+def _remember_retry_after(response: Response) -> Response:
+    response.own_retry_after = response.headers.get("Retry-After")  # type: ignore[attr-defined]
+    return response
+
+
+def _restore_retry_after(response: Response) -> Response:
+    if response.status_code != 429:
+        own = getattr(response, "own_retry_after", None)
+        if own is None:
+            response.headers.pop("Retry-After", None)
+        else:
+            response.headers["Retry-After"] = own
+    return response
 
 
 def _untrusted_host(exc: SecurityError):

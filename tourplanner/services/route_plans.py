@@ -28,7 +28,7 @@ from tourplanner.domain import tour_routes as rules
 from tourplanner.domain.errors import ValidationError
 from tourplanner.domain.planning import PACES
 from tourplanner.extensions import db
-from tourplanner.services import catalogue, planning
+from tourplanner.services import catalogue, plan_pool
 from tourplanner.services.tour_routes import CENTRE, crafts, get_published
 
 TRAVEL_KEY = "tourplanner.route_travel"
@@ -216,13 +216,14 @@ def road_minutes(route: TourRoute, day: int = 1) -> int | None:
 def plan_on_date(
     slug: str, given: Mapping[str, Any], *, now: datetime | None = None
 ) -> tuple[str, dict[str, Any]]:
-    """Plan a published route on a date: ``(plan id, result)`` from the planner."""
+    """Plan a published route on a date: ``(plan id, result)`` from the planner, in the plans
+    pool like every other plan (never a solve in a web process outside the embedded set-up)."""
     route = get_published(slug)
     day = given.get("day") or 1
     if not isinstance(day, int) or not 1 <= day <= rules.LENGTH_DAYS[route.length]:
         raise ValidationError("day: not a day of this route", code="invalid_field", field="day")
     request = plan_request(route, given, road_minutes(route, day))
-    return planning.create_plan(request, now=now)
+    return plan_pool.create_plan(request, now=now)
 
 
 def order_note(route: TourRoute, itinerary: Mapping[str, Any], day: int = 1) -> dict[str, Any]:
