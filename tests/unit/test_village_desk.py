@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import BookingItem, Experience, Slot
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.extensions import db
 from tourplanner.services import accounts, availability, village_desk
 from tourplanner.services import booking as service
@@ -141,8 +142,11 @@ def test_the_back_office_hides_the_tourist_menu_and_counts_new_requests(client, 
 
 
 def _started(item: BookingItem) -> None:
-    """Move a confirmed item's session to an hour ago (bookings refuse sessions in the past)."""
-    start = availability.now_utc() - timedelta(hours=1)
+    """Move a confirmed item's session to an hour ago, or to Hanoi's midnight when that is
+    closer (still today's session just after midnight). Bookings refuse sessions in the past."""
+    now = availability.now_utc()
+    midnight = datetime.combine(now.astimezone(LOCAL_TZ).date(), time(), LOCAL_TZ)
+    start = max(now - timedelta(hours=1), midnight)
     slot = db.session.get(Slot, item.slot_id)
     slot.start, slot.end = start, start + timedelta(minutes=90)
     item.start, item.end = slot.start, slot.end
