@@ -52,7 +52,16 @@ RENDITION_NAME_RE = re.compile(r"([0-9a-f]{64})-(\d{2,4})\.(jpg|png|webp)")
 
 
 class ImageProblem(ValueError):
-    """Why a file is not an acceptable product photo (the message names the reason)."""
+    """Why a file is not an acceptable product photo (the message names the reason).
+
+    ``code`` and ``params`` say it for pages that word it in their own language: "too_big"
+    (size, limit), "not_an_image", "too_small" (width, height, limit), "too_large" (width,
+    height) or "damaged"."""
+
+    def __init__(self, message: str, code: str = "damaged", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -95,11 +104,16 @@ def rendition_name(stored_name: str, width: int) -> str:
     return f"{stem}-{width}.{extension}"
 
 
-def check_image(data: bytes) -> CheckedImage:
+def check_image(data: bytes, *, max_bytes: int = MAX_BYTES) -> CheckedImage:
     """Validate one photo, decode it and re-encode it upright without metadata, with its
     narrower copies; raises ImageProblem with the reason."""
-    if len(data) > MAX_BYTES:
-        raise ImageProblem(f"the file is {len(data):,} bytes; at most {MAX_BYTES:,} are accepted")
+    if len(data) > max_bytes:
+        raise ImageProblem(
+            f"the file is {len(data):,} bytes; at most {max_bytes:,} are accepted",
+            "too_big",
+            size=len(data),
+            limit=max_bytes,
+        )
     if data.startswith(b"\xff\xd8\xff"):
         fmt, (width, height) = "jpeg", _jpeg_size(data)
     elif data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -107,15 +121,25 @@ def check_image(data: bytes) -> CheckedImage:
     elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         fmt, (width, height) = "webp", _webp_size(data)
     else:
-        raise ImageProblem("not a JPEG, PNG or WebP image")
+        raise ImageProblem("not a JPEG, PNG or WebP image", "not_an_image")
+    size = {"width": width, "height": height}
     if min(width, height) < MIN_SIDE:
-        raise ImageProblem(f"{width}×{height} pixels; each side needs at least {MIN_SIDE}")
+        raise ImageProblem(
+            f"{width}×{height} pixels; each side needs at least {MIN_SIDE}",
+            "too_small",
+            limit=MIN_SIDE,
+            **size,
+        )
     if max(width, height) > MAX_SIDE:
-        raise ImageProblem(f"{width}×{height} pixels; no side may exceed {MAX_SIDE}")
+        raise ImageProblem(
+            f"{width}×{height} pixels; no side may exceed {MAX_SIDE}", "too_large", **size
+        )
     if width * height > MAX_PIXELS:
         raise ImageProblem(
             f"{width}×{height} pixels ({width * height / 1e6:.0f} million); "
-            f"at most {MAX_PIXELS // 1_000_000} million are accepted"
+            f"at most {MAX_PIXELS // 1_000_000} million are accepted",
+            "too_large",
+            **size,
         )
     picture = _decode(data, fmt, (width, height))
     return _encode_all(picture, fmt)
@@ -167,7 +191,12 @@ def _decode(data: bytes, fmt: str, size: tuple[int, int]) -> Image.Image:
     except ImageProblem:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageProblem(f"{size[0]}×{size[1]} pixels: too large to decode") from None
+        raise ImageProblem(
+            f"{size[0]}×{size[1]} pixels: too large to decode",
+            "too_large",
+            width=size[0],
+            height=size[1],
+        ) from None
     except _DECODE_ERRORS:
         raise ImageProblem(f"damaged {name}: the picture data cannot be decoded") from None
     return image

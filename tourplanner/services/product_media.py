@@ -1,5 +1,8 @@
-"""Where product photos live: content-addressed files under ``MEDIA_ROOT`` (default
-``instance/media/products``), named by the SHA-256 of their (metadata-free) bytes.
+"""Where stored photos live: content-addressed objects in the configured store
+(``services.media_storage``: a folder under ``MEDIA_ROOT``, default ``instance/media``, or an
+S3-compatible bucket), named by the SHA-256 of their (metadata-free) bytes, in a collection:
+"products" (product photos, video stills, tour-route photos) or "photos" (village and
+experience photos, ``services.photos``).
 
 Files are written before the database transaction that references them commits; if that
 transaction fails, the written files are removed again (:func:`staged`), so an import that
@@ -12,24 +15,34 @@ the pages' ``srcset``. Photos stored before the copies existed simply have none.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import current_app
+from flask import Response, abort, current_app, redirect, send_from_directory
 from PIL import Image
 
 from tourplanner.domain.images import RENDITION_NAME_RE, WIDTHS, CheckedImage, rendition_name
 from tourplanner.domain.records import IMAGE_NAME_RE
+from tourplanner.services import media_storage
+
+PRODUCTS = "products"
+PHOTOS = "photos"
+COLLECTIONS = (PRODUCTS, PHOTOS)
 
 
-def media_dir() -> Path:
-    root = current_app.config.get("MEDIA_ROOT") or Path(current_app.instance_path) / "media"
-    path = Path(root) / "products"
+def media_dir(collection: str = PRODUCTS) -> Path:
+    """The collection's folder in the local store (the embedded set-up)."""
+    path = media_storage.media_root() / collection
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _key(name: str, collection: str) -> str:
+    if collection not in COLLECTIONS:
+        raise ValueError(f"unknown media collection {collection!r}")
+    return f"{collection}/{name}"
 
 
 def is_stored_name(name: str) -> bool:
@@ -40,71 +53,91 @@ def is_stored_name(name: str) -> bool:
     return bool(match) and int(match.group(2)) in WIDTHS
 
 
-def exists(name: str) -> bool:
-    return is_stored_name(name) and (media_dir() / name).is_file()
+def exists(name: str, collection: str = PRODUCTS) -> bool:
+    return is_stored_name(name) and media_storage.store().exists(_key(name, collection))
 
 
-#: Pixel sizes of stored photos by path: files are content-addressed, so never change.
-_SIZES: dict[Path, tuple[int, int]] = {}
+#: Pixel sizes of stored photos by where they are: objects are content-addressed, so never
+#: change. (Photos of ``services.photos`` record their sizes in the database instead.)
+_SIZES: dict[str, tuple[int, int]] = {}
 
 
-def _size(path: Path) -> tuple[int, int] | None:
-    if path not in _SIZES:
+def _size(store: media_storage.MediaStore, key: str) -> tuple[int, int] | None:
+    path = store.local_path(key)
+    where = str(path) if path else (store.public_url(key) or f"s3:{id(type(store))}:{key}")
+    if where not in _SIZES:
         try:
-            with Image.open(path) as image:  # reads the header only
-                _SIZES[path] = image.size
+            if path is not None:
+                with Image.open(path) as image:  # reads the header only
+                    _SIZES[where] = image.size
+            else:
+                data = store.get(key)
+                if data is None:
+                    return None
+                with Image.open(io.BytesIO(data)) as image:
+                    _SIZES[where] = image.size
         except (OSError, ValueError):
             return None  # not (yet) there: not remembered
-    return _SIZES[path]
+    return _SIZES[where]
 
 
-def sources(name: str) -> list[tuple[str, int, int]]:
+def sources(name: str, collection: str = PRODUCTS) -> list[tuple[str, int, int]]:
     """``(file name, width, height)`` of a stored photo and its narrower copies, narrowest
     first; empty when the photo is not stored."""
-    folder = media_dir()
-    if not is_stored_name(name) or not (main := _size(folder / name)):
+    store = media_storage.store()
+    if not is_stored_name(name) or not (main := _size(store, _key(name, collection))):
         return []
     out = []
     for width in WIDTHS:
         candidate = rendition_name(name, width)
-        if width < main[0] and (size := _size(folder / candidate)):
+        if width < main[0] and (size := _size(store, _key(candidate, collection))):
             out.append((candidate, *size))
     return [*out, (name, *main)]
 
 
-def _write_file(target: Path, data: bytes) -> bool:
-    """Write the file atomically; False when it was already there."""
-    if target.exists():
-        return False
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
+def _write(image: CheckedImage, collection: str) -> list[str]:
+    """The photo and its narrower copies; returns the keys this call created."""
+    store = media_storage.store()
+    files = [(image.stored_name, image.data)]
+    files += [(image.rendition_name(r.width), r.data) for r in image.renditions]
+    added = []
+    for name, data in files:
+        key = _key(name, collection)
+        if store.put(key, data):
+            added.append(key)
+    return added
 
 
-def _write(image: CheckedImage) -> list[Path]:
-    """The photo and its narrower copies; returns the files this call created."""
-    folder = media_dir()
-    files = [(folder / image.stored_name, image.data)]
-    files += [(folder / image.rendition_name(r.width), r.data) for r in image.renditions]
-    return [target for target, data in files if _write_file(target, data)]
+def send(name: str, collection: str = PRODUCTS) -> Response:
+    """The HTTP answer for a stored photo: the file, a redirect to the public bucket, or the
+    bytes streamed from the bucket; 404 for anything that is not a stored name."""
+    if not is_stored_name(name):
+        abort(404)
+    store = media_storage.store()
+    key = _key(name, collection)
+    if (url := store.public_url(key)) is not None:
+        return redirect(url, code=301)  # content-addressed: the address never changes
+    if store.local_path(key) is not None:
+        response = send_from_directory(media_dir(collection), name, max_age=31536000)
+    else:
+        data = store.get(key)
+        if data is None:
+            abort(404)
+        response = current_app.response_class(data, mimetype=media_storage.content_type(key))
+        response.headers["Cache-Control"] = media_storage.CACHE_CONTROL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 class Stage:
     """Files written during one import; removed again if the import fails."""
 
     def __init__(self) -> None:
-        self.added: list[Path] = []
+        self.added: list[str] = []
 
-    def write(self, images: list[CheckedImage]) -> None:
+    def write(self, images: list[CheckedImage], collection: str = PRODUCTS) -> None:
         for image in images:
-            self.added.extend(_write(image))
+            self.added.extend(_write(image, collection))
 
 
 @contextmanager
@@ -115,6 +148,7 @@ def staged() -> Iterator[Stage]:
     try:
         yield stage
     except BaseException:
-        for path in stage.added:
-            path.unlink(missing_ok=True)
+        store = media_storage.store()
+        for key in stage.added:
+            store.delete(key)
         raise

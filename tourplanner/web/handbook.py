@@ -3,7 +3,7 @@ a product and its photos."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template, request, send_from_directory
+from flask import abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from tourplanner.domain.catalogue import CATEGORIES, video_embed
@@ -148,11 +148,7 @@ def product(slug: str):
 @bp.get("/media/products/<name>")
 def product_image(name: str):
     """A stored product photo (content-addressed: the name is the SHA-256 of its bytes)."""
-    if not product_media.is_stored_name(name):
-        abort(404)
-    response = send_from_directory(product_media.media_dir(), name, max_age=31536000)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return product_media.send(name)
 
 
 @bp.get("/open-data")
