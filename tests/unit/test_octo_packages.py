@@ -284,27 +284,115 @@ def test_a_package_booking_is_only_its_agencys(a, b, pkg):
     assert octo.get_booking(b, mine["uuid"])["status"] == "ON_HOLD"
 
 
-def test_a_package_reservation_keeps_its_date_and_units_but_changes_its_details(a, pkg):
+def test_a_package_reservation_changes_its_details_and_its_hold(a, pkg):
     first = _open_dates(a, pkg["id"])[0]
     held = _reserve(a, pkg, first)
     changed = octo.update_booking(
         a, held["uuid"], shapes.Change(notes="Vegetarian", expiration_minutes=60)
     )
     assert changed["notes"] == "Vegetarian" and changed["status"] == "ON_HOLD"
+    assert changed["utcExpiresAt"] > held["utcExpiresAt"]
+
+
+def test_a_package_reservation_takes_more_units_on_every_session_of_its_date(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    held = _reserve(a, pkg, first)
+    more = octo.update_booking(
+        a, held["uuid"], shapes.Change(unit_items=_units("adult", "adult", "adult"), notes="3")
+    )
+    assert more["status"] == "ON_HOLD" and len(more["unitItems"]) == 3 and more["notes"] == "3"
+    assert more["availabilityId"] == first["id"]
+    assert _taken(ids) == [t + 3 for t in before]
+    row = _row(held["uuid"])
+    assert [s.slot_id for s in row.sessions] == ids and {s.places for s in row.sessions} == {3}
+    assert row.package_terms["retail_total_vnd"] == 3 * row.package_terms["retail"]["adult"]
+    fewer = octo.update_booking(a, held["uuid"], shapes.Change(unit_items=_units("adult")))
+    assert len(fewer["unitItems"]) == 1
+    assert _taken(ids) == [t + 1 for t in before]
+
+
+def test_a_package_reservation_moves_to_another_first_date(a, pkg):
+    dates = _open_dates(a, pkg["id"], 2)
+    first, second = dates[0], dates[1]
+    old, new = _plan_slots(pkg, first), _plan_slots(pkg, second)
+    before_old, before_new = _taken(old), _taken(new)
+    held = _reserve(a, pkg, first)
+    moved = octo.update_booking(a, held["uuid"], shapes.Change(availability_id=second["id"]))
+    assert moved["availabilityId"] == second["id"] and moved["status"] == "ON_HOLD"
+    assert _taken(old) == before_old and _taken(new) == [t + 2 for t in before_new]
+    assert _row(held["uuid"]).package_date.isoformat() == second["id"][:10]
+
+
+def test_a_move_that_does_not_fit_keeps_what_the_reservation_held(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    held = _reserve(a, pkg, first)
+    last = db.session.get(Slot, ids[-1])
+    last.taken = last.capacity  # the reservation's 2 places and everyone else's
+    db.session.commit()
+    before = _taken(ids)
     error = _error(
-        octo.update_booking,
-        a,
-        held["uuid"],
-        shapes.Change(unit_items=_units("adult")),
+        octo.update_booking, a, held["uuid"], shapes.Change(unit_items=_units(*["adult"] * 3))
     )
     assert error.code == "UNPROCESSABLE_ENTITY"
-    error = _error(
-        octo.confirm,
-        a,
-        held["uuid"],
-        shapes.Confirmation(unit_items=_units("adult")),
+    assert _taken(ids) == before
+    row = _row(held["uuid"])
+    assert len(row.unit_items) == 2 and {s.places for s in row.sessions} == {2}
+
+
+def test_confirm_with_other_units_books_them_on_every_session(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    held = _reserve(a, pkg, first)
+    done = octo.confirm(
+        a, held["uuid"], shapes.Confirmation(unit_items=_units("adult", "adult", "adult"))
     )
+    assert done["status"] == "PENDING" and len(done["unitItems"]) == 3
+    assert _taken(ids) == [t + 3 for t in before]
+    made = db.session.get(Booking, _row(held["uuid"]).booking_id)
+    assert {i.adults for i in made.items} == {3}
+    assert made.total_vnd == _row(held["uuid"]).package_terms["retail_total_vnd"]
+    # Confirmed: its units and date stay (cancel and reserve again).
+    error = _error(octo.update_booking, a, held["uuid"], shapes.Change(unit_items=_units("adult")))
     assert error.code == "UNPROCESSABLE_ENTITY"
+
+
+def test_a_package_reservation_moves_to_an_experience_and_back(a, pkg):
+    first = _open_dates(a, pkg["id"])[0]
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    held = _reserve(a, pkg, first)
+    wheel = "bat-trang-workshop-group-pottery"
+    today = local_today(_now())
+    session = octo.check_availability(
+        a,
+        octo.AvailabilityQuery(
+            wheel, "DEFAULT", start=today + timedelta(days=9), end=today + timedelta(days=9)
+        ),
+    )[0]
+    left = session["vacancies"]
+    moved = octo.update_booking(
+        a, held["uuid"], shapes.Change(product_id=wheel, availability_id=session["id"])
+    )
+    assert moved["productId"] == wheel and moved["availabilityId"] == session["id"]
+    assert _taken(ids) == before  # every session of the package given back
+    row = _row(held["uuid"])
+    assert row.package_id is None and row.sessions == [] and row.places == 2
+    again = octo.check_availability(
+        a, octo.AvailabilityQuery(wheel, "DEFAULT", availability_ids=(session["id"],))
+    )
+    assert again[0]["vacancies"] == left - 2
+    back = octo.update_booking(
+        a, held["uuid"], shapes.Change(product_id=pkg["id"], availability_id=first["id"])
+    )
+    assert back["productId"] == pkg["id"] and _taken(ids) == [t + 2 for t in before]
+    after = octo.check_availability(
+        a, octo.AvailabilityQuery(wheel, "DEFAULT", availability_ids=(session["id"],))
+    )
+    assert after[0]["vacancies"] == left
 
 
 def test_a_test_key_reserves_a_package_without_holding_places(pkg):

@@ -735,6 +735,12 @@ def _change_details(
 
 
 def _change_hold(caller: Caller, row: OctoBooking, change: Change, now: datetime) -> dict:
+    """A reservation on hold moves to another product, session or units in one transaction;
+    a package's reservation to an experience gives back every session of the package (a move
+    to a package: ``octo_packages.move_hold``)."""
+    if _is_package(change.product_id):
+        return _packages().move_hold(caller, row, change, now)
+    was_package = row.package_id is not None
     e = find_product(change.product_id) if change.product_id is not None else row.experience
     check_option(change.option_id if change.option_id is not None else OPTION_ID)
     if change.unit_items is not None:
@@ -744,7 +750,7 @@ def _change_hold(caller: Caller, row: OctoBooking, change: Change, now: datetime
         items, party = list(row.unit_items), party_of(row.unit_items)
     if change.availability_id is not None:
         slot = find_session(e, change.availability_id, now)
-    elif e.id != row.experience_id:
+    elif e.id != row.experience_id or was_package:
         raise invalid_availability("")
     else:
         slot = row.slot
@@ -754,6 +760,7 @@ def _change_hold(caller: Caller, row: OctoBooking, change: Change, now: datetime
     else:
         expires = min(row.expires_at, _hold_limit(e, slot))
     held, old_slot = row.places, row.slot_id
+    unpackaged = {"package_id": None, "package_date": None, "package_terms": None}
     with unit_of_work() as session:
         _claim(
             session,
@@ -771,11 +778,14 @@ def _change_hold(caller: Caller, row: OctoBooking, change: Change, now: datetime
                 else (change.reseller_reference or None)
             ),
             expires_at=expires,
+            **(unpackaged if was_package else {}),
         )
+        if was_package:
+            _packages().drop_sessions(session, row, give_back=not caller.test_mode)
         if caller.test_mode:
             _fits(slot, party.size)
         else:
-            changes = {old_slot: -held}
+            changes = {} if was_package else {old_slot: -held}
             changes[slot.id] = changes.get(slot.id, 0) + party.size
             _taking(session, changes)
         answer = _view(row, caller, now)

@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ from tourplanner.domain.octo import (
     Change,
     Confirmation,
     Reservation,
+    UnitItemInput,
     bad_request,
     check_option,
     check_range,
@@ -256,11 +257,13 @@ def calendar(caller: Caller, query: AvailabilityQuery, now: datetime) -> list[di
 # --- reservations ------------------------------------------------------------------------
 
 
-def _terms(product: PackageProduct, plan: packages.BookingPlan) -> dict[str, Any]:
-    """What the booking keeps of the package as reserved (prices, terms, how it is shown)."""
+def _terms(product: PackageProduct, plan: packages.BookingPlan, rate: int) -> dict[str, Any]:
+    """What the booking keeps of the package as reserved (prices, the reseller's commission
+    rate ``rate`` for its net prices, terms, how it is shown)."""
     return {
         "owner": plan.agency_id,
         "retail": dict(product.retail),
+        "commission_bp": rate,
         "retail_total_vnd": plan.retail_total_vnd,
         "net_total_vnd": plan.net_total_vnd,
         "commission_vnd": plan.commission_vnd,
@@ -332,7 +335,7 @@ def reserve(caller: Caller, data: Reservation, uid: str | None, now: datetime) -
         updated_at=now,
         package_id=plan.package_id,
         package_date=first,
-        package_terms=_terms(product, plan),
+        package_terms=_terms(product, plan, core.commission_bp(caller.agency_id)),
     )
     row.sessions = [
         OctoBookingSession(slot_id=sid, places=0 if caller.test_mode else wanted[sid])
@@ -368,6 +371,19 @@ def release(session: Session, row: OctoBooking) -> None:
     for _id, slot_id, places in held:
         booking.release(session, slot_id, places)
     _zero(session, row)
+
+
+def drop_sessions(session: Session, row: OctoBooking, *, give_back: bool = True) -> None:
+    """The reservation holds no package any more: give its sessions' places back (unless a
+    test reservation, which held none) and delete their rows, in the caller's transaction."""
+    if give_back:
+        release(session, row)
+    session.execute(
+        delete(OctoBookingSession)
+        .where(OctoBookingSession.octo_booking_id == row.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(row, ["sessions"])
 
 
 def _zero(session: Session, row: OctoBooking) -> None:
@@ -439,6 +455,13 @@ def status(row: OctoBooking) -> str:
     return shapes.reservation_status(row, replaced)
 
 
+def rate_of(row: OctoBooking) -> int:
+    """The commission rate of a package reservation's net prices: the agency's when it
+    reserved (a later change of its terms does not reprice it), else its rate today."""
+    stored = (row.package_terms or {}).get("commission_bp")
+    return int(stored) if stored is not None else core.commission_bp(row.agency_id)
+
+
 def view_of(row: OctoBooking, caller: Caller, now: datetime) -> dict[str, Any]:
     state = status(row)
     cancellable = state == "ON_HOLD" or (state == "CONFIRMED" and now < free_until(row))
@@ -448,7 +471,7 @@ def view_of(row: OctoBooking, caller: Caller, now: datetime) -> dict[str, Any]:
         _held_date(row),
         state,
         caller,
-        core.commission_bp(row.agency_id),
+        rate_of(row),
         cancellable=cancellable,
     )
 
@@ -458,22 +481,25 @@ def view_of(row: OctoBooking, caller: Caller, now: datetime) -> dict[str, Any]:
 
 def confirm(caller: Caller, row: OctoBooking, data: Confirmation, now: datetime) -> dict[str, Any]:
     """The reservation becomes one package booking (source ``octo``) over every session; its
-    villages are asked (or confirm at once). The units' number cannot change here."""
+    villages are asked (or confirm at once). Other units first move the hold to the package's
+    plan for them (:func:`_rehold`), in the same transaction."""
     product = _stored_product(row)
     party = party_of(row.unit_items)
     items = list(row.unit_items)
+    moved = None
     if data.unit_items is not None:
         items, new = unit_items(None, data.unit_items, row.unit_items, allowed=product.units())
         if new != party:
-            raise unprocessable(
-                "the units of a package reservation cannot change; cancel it and reserve again"
-            )
-    slots = [s.slot for s in row.sessions]
-    for slot in slots:
-        core._open(slot, party, now)
-    instant = all(slot.experience.instant_confirmation for slot in slots)
+            today = _published(product.slug)[0]
+            moved, party = (today, _replan(row, today, row.package_date, new, now)), new
     rows: list[Any] = []
     with unit_of_work() as session:
+        if moved is not None:
+            _rehold(session, row, caller, moved[0], moved[1], items, party, now)
+        slots = [s.slot for s in row.sessions]
+        for slot in slots:
+            core._open(slot, party, now)
+        instant = all(slot.experience.instant_confirmation for slot in slots)
         core._claim(
             session,
             row,
@@ -535,8 +561,10 @@ def _package_booking(
 def update_booking(
     caller: Caller, row: OctoBooking, change: Change, state: str, now: datetime
 ) -> dict[str, Any]:
-    """A package booking changes its contact, notes, references and (on hold) its expiry;
-    its product, date and units are fixed (cancel and reserve again)."""
+    """A package reservation ON_HOLD can change everything (another first date, other units,
+    another product: :func:`move_hold`, or an experience: ``octo._change_hold``); a pending or
+    confirmed package booking only its contact, notes and references (cancel and reserve
+    again for the rest)."""
     if state not in ("ON_HOLD", "CONFIRMED", "PENDING"):
         raise unprocessable(f"this booking is {state}; it cannot change")
     product = _stored_product(row)
@@ -553,9 +581,13 @@ def update_booking(
             != sorted(u["unitId"] for u in row.unit_items)
         )
     )
+    if moves and state == "ON_HOLD":
+        if change.product_id is not None and shapes.package_slug(change.product_id) is None:
+            return core._change_hold(caller, row, change, now)  # to an experience
+        return move_hold(caller, row, change, now)
     if moves:
         raise unprocessable(
-            "the product, date and units of a package booking cannot change; "
+            "the product, date and units of a confirmed package booking cannot change; "
             "cancel it and reserve again"
         )
     if change.expiration_minutes is not None:
@@ -569,3 +601,154 @@ def update_booking(
             None, change.unit_items, row.unit_items, allowed=product.units()
         )[0]
     return core._change_details(caller, row, replace(change, unit_items=None), now)
+
+
+def move_hold(caller: Caller, row: OctoBooking, change: Change, now: datetime) -> dict[str, Any]:
+    """A reservation on hold (of a package or of an experience) moves to a package: the
+    package of ``change.product_id`` (else its own), the first date of
+    ``change.availability_id`` (else its own) and ``change.unit_items`` (else its own), with
+    every other field of the change, in one transaction (:func:`_rehold`)."""
+    own = shapes.product_id(_stored_product(row).slug) if row.package_id is not None else None
+    target = change.product_id if change.product_id is not None else own
+    product, view = _published(shapes.package_slug(target) or "")
+    check_option(change.option_id if change.option_id is not None else OPTION_ID)
+    if change.unit_items is not None:
+        items, party = unit_items(None, change.unit_items, row.unit_items, allowed=product.units())
+    else:
+        check_unit_ids(product.units(), [UnitItemInput(u["unitId"]) for u in row.unit_items])
+        items, party = list(row.unit_items), party_of(row.unit_items)
+    if change.availability_id is not None:
+        first = product.first_date_of(change.availability_id)
+        if first is None or first not in dates(product, view, first, first, now):
+            raise invalid_availability(change.availability_id)
+    elif target == own:
+        first = row.package_date
+    else:
+        raise invalid_availability("")
+    plan = _replan(row, product, first, party, now)
+    with unit_of_work() as session:
+        _rehold(
+            session,
+            row,
+            caller,
+            product,
+            plan,
+            items,
+            party,
+            now,
+            minutes=change.expiration_minutes,
+            contact=merge_contact(row.contact, change.contact),
+            notes=row.notes if change.notes is None else (change.notes or None),
+            reseller_reference=(
+                row.reseller_reference
+                if change.reseller_reference is None
+                else (change.reseller_reference or None)
+            ),
+        )
+        answer = view_of(row, caller, now)
+    return answer
+
+
+def _replan(
+    row: OctoBooking, product: PackageProduct, first: date, party: Party, now: datetime
+) -> packages.BookingPlan:
+    """The plan a reservation moves to, worked out before its transaction (a check of
+    availability commits the slots it creates). On its own package and date the sessions are
+    the ones it holds: its own places must not count against it, so the places are checked by
+    the move's conditional UPDATEs alone; elsewhere the package's check for ``party``."""
+    same = row.package_id is not None and first == row.package_date
+    if not same or _stored_product(row).slug != product.slug:
+        return _plan(product, first, party, now)
+    try:
+        package = packages._load(db.session, product.slug, agency_id=None, public=True)
+    except NotFound:
+        raise shapes.invalid_product(product.id) from None
+    totals = packages._prices(package).party_totals(party)
+    if totals is None:
+        raise unprocessable("the package has no price for every unit of the party")
+    labels = (row.package_terms or {}).get("labels") or {}
+    return packages.BookingPlan(
+        package_id=package.id,
+        agency_id=package.agency_id,
+        slug=package.slug,
+        first_date=first,
+        items=tuple(ItemRequest(s.slot_id, party) for s in row.sessions),
+        labels={int(k): v for k, v in labels.items()},
+        retail_total_vnd=totals["retail_vnd"],
+        net_total_vnd=totals["net_vnd"],
+        commission_vnd=totals["commission_vnd"],
+    )
+
+
+def _rehold(
+    session: Session,
+    row: OctoBooking,
+    caller: Caller,
+    product: PackageProduct,
+    plan: packages.BookingPlan,
+    items: list[dict[str, Any]],
+    party: Party,
+    now: datetime,
+    *,
+    minutes: int | None = None,
+    **values: Any,
+) -> None:
+    """In the caller's transaction: the reservation (of a package or an experience) holds
+    ``plan``'s sessions instead of what it held. The differences per session are taken and
+    given back in slot-id order by conditional UPDATEs; one that does not fit is
+    UNPROCESSABLE_ENTITY and the whole transaction rolls back: the reservation keeps what it
+    held."""
+    if row.package_id is not None:
+        old = {s.slot_id: s.places for s in row.sessions}
+    else:
+        old = {row.slot_id: row.places}
+    wanted: Counter[int] = Counter()
+    for item in plan.items:
+        wanted[item.slot_id] += item.party.size
+    if not wanted:
+        raise unprocessable("this package has no workshop to hold on that date")
+    # First, so that an expiry or a confirmation meanwhile refuses the move (INVALID_BOOKING_UUID).
+    core._claim(
+        session, row, now, places=0 if caller.test_mode else party.size, unit_items=items, **values
+    )
+    slots = {s.id: s for s in session.scalars(select(Slot).where(Slot.id.in_(list(wanted))))}
+    for slot in slots.values():
+        core._open(slot, party, now)
+    if caller.test_mode:
+        for sid in sorted(wanted):
+            core._fits(slots[sid], wanted[sid])
+    else:
+        changes = {sid: wanted.get(sid, 0) - old.get(sid, 0) for sid in set(wanted) | set(old)}
+        core._taking(session, {sid: n for sid, n in changes.items() if n})
+    if minutes is not None:
+        expires = min(core._expiry(s.experience, s, minutes, now) for s in slots.values())
+    else:
+        limits = [core._hold_limit(s.experience, s) for s in slots.values()]
+        expires = min([row.expires_at, *limits])
+    first_slot = slots[plan.items[0].slot_id]
+    session.execute(
+        delete(OctoBookingSession)
+        .where(OctoBookingSession.octo_booking_id == row.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.add_all(
+        OctoBookingSession(
+            octo_booking_id=row.id, slot_id=sid, places=0 if caller.test_mode else wanted[sid]
+        )
+        for sid in sorted(wanted)
+    )
+    session.execute(
+        update(OctoBooking)
+        .where(OctoBooking.id == row.id)
+        .values(
+            experience_id=first_slot.experience_id,
+            slot_id=first_slot.id,
+            package_id=plan.package_id,
+            package_date=plan.first_date,
+            package_terms=_terms(product, plan, core.commission_bp(caller.agency_id)),
+            expires_at=expires,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    session.expire(row)
