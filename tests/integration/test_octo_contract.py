@@ -340,6 +340,7 @@ def server(template_db, tmp_path_factory, receiver) -> Iterator[Server]:
         TESTING=False,  # the embedded maintenance thread runs: expiry and webhooks
         HOLD_EXPIRY_CHECK_SECONDS=0.5,
         WEBHOOK_ALLOW_PRIVATE=True,
+        PACKAGE_FILL_TIME_LIMIT=0.05,
     )
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{httpd.server_port}"
@@ -363,9 +364,10 @@ def server(template_db, tmp_path_factory, receiver) -> Iterator[Server]:
 def _set_up() -> dict[str, str]:
     from tourplanner.adapters.orm import Village
     from tourplanner.extensions import db
-    from tourplanner.services import agencies, octo
+    from tourplanner.services import agencies, octo, packages
 
     octo.seed_demo()
+    packages.seed_demo_package(agencies.get_agency_by_slug("sample-agency")["id"])
     for village in db.session.scalars(select(Village)):
         village.booking_email = f"requests@{village.slug}.example"
     db.session.commit()
@@ -841,3 +843,359 @@ def test_the_openapi_document_of_octo_is_valid_and_linked_from_the_api(server):
     assert "/octo/bookings/{uuid}/confirm" in document["paths"]
     api = requests.get(server.url + "/api/v1/openapi.json", timeout=30).json()
     assert api["externalDocs"]["url"] == server.url + "/octo/openapi.json"
+
+
+# --- a published package as a product ---------------------------------------------------------
+
+SLUG = "two-craft-village-days-around-hanoi-sample"  # the sample agency's, two days, six workshops
+PACKAGE = f"package:{SLUG}"
+
+
+def package_dates(server: Server, first: int = 3, last: int = 45, **body: Any) -> list[dict]:
+    response = server.call(
+        "POST",
+        "/octo/availability",
+        json={
+            "productId": PACKAGE,
+            "optionId": "DEFAULT",
+            "localDateStart": _day(first),
+            "localDateEnd": _day(last),
+            **body,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return check(arr(AVAILABILITY), response.json())
+
+
+def package_date(server: Server, availability_id: str, **body: Any) -> dict:
+    response = server.call(
+        "POST",
+        "/octo/availability",
+        json={
+            "productId": PACKAGE,
+            "optionId": "DEFAULT",
+            "availabilityIds": [availability_id],
+            **body,
+        },
+    )
+    return check(arr(AVAILABILITY, minItems=1, maxItems=1), response.json())[0]
+
+
+def plan_sessions(server: Server, availability_id: str) -> list[int]:
+    """The sessions (slot ids) the package's plan holds from that first date."""
+    from datetime import date
+
+    from tourplanner.domain.pricing import Party
+    from tourplanner.services import packages
+
+    def plan() -> list[int]:
+        first = date.fromisoformat(availability_id[:10])
+        return sorted(i.slot_id for i in packages.booking_plan(SLUG, first, Party(adults=1)).items)
+
+    return server.run(plan)
+
+
+def taken(server: Server, slot_ids: list[int]) -> list[int]:
+    from tourplanner.adapters.orm import Slot
+    from tourplanner.extensions import db
+
+    def read() -> list[int]:
+        found = db.session.execute(select(Slot.id, Slot.taken).where(Slot.id.in_(slot_ids)))
+        rows = {r[0]: r[1] for r in found}
+        return [rows[i] for i in slot_ids]
+
+    return server.run(read)
+
+
+def held_sessions(server: Server, uuid: str) -> dict[int, int]:
+    from tourplanner.adapters.orm.octo import OctoBooking, OctoBookingSession
+    from tourplanner.extensions import db
+
+    def read() -> dict[int, int]:
+        found = db.session.execute(
+            select(OctoBookingSession.slot_id, OctoBookingSession.places)
+            .join(OctoBooking, OctoBooking.id == OctoBookingSession.octo_booking_id)
+            .where(OctoBooking.uuid == uuid)
+        )
+        return {r[0]: r[1] for r in found}
+
+    return server.run(read)
+
+
+def commission(retail: int, bp: int) -> int:
+    """``bp`` basis points of ``retail``, half up (docs/packages.md, Prices)."""
+    return (retail * bp + 5_000) // 10_000
+
+
+def sample_rate(server: Server) -> int:
+    from tourplanner.services import agencies
+
+    return server.run(lambda: agencies.get_agency_by_slug("sample-agency")["commission_bp"])
+
+
+def test_a_package_product_answers_in_the_specifications_shape(server):
+    listed = {p["id"]: p for p in check(arr(PRODUCT), server.call("GET", "/octo/products").json())}
+    assert PACKAGE in listed and list(listed) == sorted(listed)
+    product = check(PRODUCT, server.call("GET", f"/octo/products/{PACKAGE}").json())
+    assert product == listed[PACKAGE]
+    assert (product["id"], product["reference"]) == (PACKAGE, SLUG)
+    assert product["availabilityType"] == "START_TIME" and product["timeZone"] == "Asia/Ho_Chi_Minh"
+    assert product["instantConfirmation"] is False  # the sample workshops' villages answer
+    option = product["options"][0]
+    assert option["id"] == "DEFAULT" and len(option["availabilityLocalStartTimes"]) == 1
+    rate = sample_rate(server)
+    units = {u["id"]: u for u in option["units"]}
+    assert {"adult", "senior"} <= set(units) <= {"adult", "child", "senior"}
+    for unit in units.values():
+        price = check(arr(PRICING, minItems=1), unit["pricingFrom"])[0]
+        assert price["currency"] == "VND" and price["currencyPrecision"] == 0
+        assert price["net"] == price["retail"] - commission(price["retail"], rate), unit["id"]
+    assert product["categoryLabels"] == ["multi-day-tours"] and product["title"]
+
+
+def test_a_packages_calendar_and_availability_answer_in_the_specifications_shape(server):
+    calendar = server.call(
+        "POST",
+        "/octo/availability/calendar",
+        json={
+            "productId": PACKAGE,
+            "optionId": "DEFAULT",
+            "localDateStart": _day(0),
+            "localDateEnd": _day(30),
+            "units": [{"id": "adult", "quantity": 2}],
+        },
+    ).json()
+    check(arr(CALENDAR_DAY, minItems=31, maxItems=31), calendar)
+    statuses = {d["status"] for d in calendar}
+    assert "CLOSED" in statuses and statuses & {"AVAILABLE", "LIMITED"}, statuses
+    assert all(d["openingHours"] == [] for d in calendar)
+    closed = [d for d in calendar if d["status"] == "CLOSED"]
+    assert all(d["available"] is False and d["vacancies"] is None for d in closed)
+
+    found = package_dates(server, units=[{"id": "adult", "quantity": 2}])
+    assert found, "the sample package runs on some dates"
+    start = found[0]["id"][11:16]
+    for availability in found:
+        check(obj(names("unitPricing pricing"), **WITH_PRICING), availability)
+        assert availability["allDay"] is False and availability["id"][11:16] == start
+        assert availability["localDateTimeStart"] == availability["id"]
+        assert availability["localDateTimeEnd"][:10] > availability["id"][:10], "two days"
+        cutoff = datetime.fromisoformat(availability["utcCutoffAt"].replace("Z", "+00:00"))
+        assert cutoff <= datetime.fromisoformat(availability["localDateTimeStart"])
+    runs = {d["localDate"] for d in calendar if d["status"] in ("AVAILABLE", "LIMITED")}
+    assert runs <= {a["id"][:10] for a in package_dates(server, 0, 30)}
+    one = package_date(server, found[0]["id"])
+    assert one["id"] == found[0]["id"] and one["vacancies"] == found[0]["vacancies"]
+    # An availability of another time, or a date the package does not run, is not one.
+    wrong = found[0]["id"].replace(f"T{start}", "T03:17")
+    reserve_wrong = server.call(
+        "POST",
+        "/octo/bookings",
+        json={
+            "productId": PACKAGE,
+            "optionId": "DEFAULT",
+            "availabilityId": wrong,
+            "unitItems": [{"unitId": "adult"}],
+        },
+    )
+    assert check_error(reserve_wrong, "INVALID_AVAILABILITY_ID")["availabilityId"] == wrong
+
+
+def test_a_package_reservation_holds_every_session_and_moves_them_until_cancelled(server):
+    found = [a for a in package_dates(server, 5) if a["status"] != "SOLD_OUT"]
+    first, second = found[0]["id"], found[1]["id"]
+    old, new = plan_sessions(server, first), plan_sessions(server, second)
+    assert len(old) == len(new) == 6 and not set(old) & set(new)
+    before_old, before_new = taken(server, old), taken(server, new)
+    vacancies_before = package_date(server, first)["vacancies"]
+
+    held = reserve(server, PACKAGE, ["adult", "adult"], availabilityId=first, notes="hi")
+    assert (held["status"], held["productId"], held["availabilityId"]) == (
+        "ON_HOLD",
+        PACKAGE,
+        first,
+    )
+    assert held["utcExpiresAt"] and held["cancellable"] is True
+    uuid = held["uuid"]
+    assert taken(server, old) == [t + 2 for t in before_old], "every session at once"
+    assert held_sessions(server, uuid) == dict.fromkeys(old, 2)
+    assert package_date(server, first)["vacancies"] == vacancies_before - 2
+
+    extended = server.call("POST", f"/octo/bookings/{uuid}/extend", json={"expirationMinutes": 90})
+    assert check(BOOKING, extended.json())["utcExpiresAt"] > held["utcExpiresAt"]
+
+    more = server.call(
+        "PATCH", f"/octo/bookings/{uuid}", json={"unitItems": [{"unitId": "adult"}] * 3}
+    )
+    assert len(check(BOOKING, more.json())["unitItems"]) == 3
+    assert taken(server, old) == [t + 3 for t in before_old]
+    moved = server.call("PATCH", f"/octo/bookings/{uuid}", json={"availabilityId": second})
+    assert check(BOOKING, moved.json())["availabilityId"] == second
+    assert taken(server, old) == before_old and taken(server, new) == [t + 3 for t in before_new]
+    assert held_sessions(server, uuid) == dict.fromkeys(new, 3)
+
+    confirmed = server.call(
+        "POST",
+        f"/octo/bookings/{uuid}/confirm",
+        json={
+            "resellerReference": "PKG-2001",
+            "contact": {"fullName": "Jane Doe", "emailAddress": "jane@example.com"},
+        },
+    )
+    booking = check(BOOKING, confirmed.json())
+    assert (booking["status"], booking["resellerReference"]) == ("PENDING", "PKG-2001")
+    assert booking["cancellable"] is False and booking["utcExpiresAt"] is None
+    assert taken(server, new) == [t + 3 for t in before_new], "moved to the booking, not twice"
+    listed = server.call("GET", "/octo/bookings?resellerReference=PKG-2001").json()
+    assert [b["uuid"] for b in check(arr(BOOKING), listed)] == [uuid]
+    assert listed[0]["productId"] == PACKAGE
+    # Confirmed: its details change, its date and units do not (cancel and reserve again).
+    noted = server.call("PATCH", f"/octo/bookings/{uuid}", json={"notes": "vegetarian"})
+    assert check(BOOKING, noted.json())["notes"] == "vegetarian"
+    fixed = server.call("PATCH", f"/octo/bookings/{uuid}", json={"availabilityId": first})
+    check_error(fixed, "UNPROCESSABLE_ENTITY")
+    check_error(server.call("POST", f"/octo/bookings/{uuid}/cancel"), "UNPROCESSABLE_ENTITY")
+
+    server.run(_accept_every_item, uuid)
+    assert server.call("GET", f"/octo/bookings/{uuid}").json()["status"] == "CONFIRMED"
+    cancelled = server.call("POST", f"/octo/bookings/{uuid}/cancel", json={"reason": "ill"})
+    booking = check(BOOKING, cancelled.json())
+    assert booking["status"] == "CANCELLED" and booking["cancellation"]["reason"] == "ill"
+    assert taken(server, new) == before_new, "every session's places are back"
+
+
+def _accept_every_item(uuid: str) -> None:
+    from tourplanner.adapters.orm.octo import OctoBooking
+    from tourplanner.extensions import db
+    from tourplanner.services import booking
+
+    row = db.session.scalars(select(OctoBooking).where(OctoBooking.uuid == uuid)).one()
+    for item_id in sorted(i.id for i in row.booking.items):
+        booking.decide(item_id, accept=True, village_id=None)
+
+
+def test_a_full_session_makes_the_package_date_sold_out_and_refuses_a_reservation(server):
+    from tourplanner.adapters.orm import Slot
+    from tourplanner.extensions import db
+
+    availability_id = package_dates(server, 20)[-1]["id"]
+    sessions_of = plan_sessions(server, availability_id)
+    before = taken(server, sessions_of)
+    full = sessions_of[len(sessions_of) // 2]
+
+    def fill(places: int | None) -> None:
+        slot = db.session.get(Slot, full)
+        slot.taken = slot.capacity if places is None else places
+        db.session.commit()
+
+    server.run(fill, None)
+    try:
+        sold_out = package_date(server, availability_id)
+        assert (sold_out["status"], sold_out["available"], sold_out["vacancies"]) == (
+            "SOLD_OUT",
+            False,
+            0,
+        )
+        day = server.call(
+            "POST",
+            "/octo/availability/calendar",
+            json={
+                "productId": PACKAGE,
+                "optionId": "DEFAULT",
+                "localDateStart": availability_id[:10],
+                "localDateEnd": availability_id[:10],
+            },
+        ).json()
+        assert check(arr(CALENDAR_DAY), day)[0]["status"] == "SOLD_OUT"
+        refused = server.call(
+            "POST",
+            "/octo/bookings",
+            json={
+                "productId": PACKAGE,
+                "optionId": "DEFAULT",
+                "availabilityId": availability_id,
+                "unitItems": [{"unitId": "adult"}],
+            },
+        )
+        check_error(refused, "UNPROCESSABLE_ENTITY")
+        others = [s for s in sessions_of if s != full]
+        assert taken(server, others) == [
+            t for s, t in zip(sessions_of, before, strict=True) if s != full
+        ]
+    finally:
+        server.run(fill, before[sessions_of.index(full)])
+
+
+def set_sample_rate(bp: int) -> None:
+    from tourplanner.adapters.orm import Agency
+    from tourplanner.extensions import db
+
+    db.session.execute(
+        update(Agency).where(Agency.slug == "sample-agency").values(commission_bp=bp)
+    )
+    db.session.commit()
+
+
+def test_a_packages_net_price_is_retail_less_the_agencys_commission(server):
+    from tourplanner.adapters.orm.octo import OctoBooking
+    from tourplanner.extensions import db
+
+    usual = sample_rate(server)
+    server.run(set_sample_rate, 1001)  # 10.01 %: half a dong appears (docs/packages.md)
+    try:
+        availability = package_dates(
+            server, 25, units=[{"id": "adult", "quantity": 2}, {"id": "senior", "quantity": 1}]
+        )[0]
+        total = availability["pricing"]
+        by_unit = {p["unitId"]: p for p in availability["unitPricing"]}
+        assert total["retail"] == 2 * by_unit["adult"]["retail"] + by_unit["senior"]["retail"]
+        # Per person, and once on the party's total (docs/packages.md, Prices).
+        for price in by_unit.values():
+            assert price["net"] == price["retail"] - commission(price["retail"], 1001)
+        assert total["net"] == total["retail"] - commission(total["retail"], 1001)
+        held = reserve(
+            server, PACKAGE, ["adult", "adult", "senior"], availabilityId=availability["id"]
+        )
+        assert (held["pricing"]["retail"], held["pricing"]["net"]) == (
+            total["retail"],
+            total["net"],
+        )
+        server.run(set_sample_rate, 1500)  # new terms do not reprice a reservation
+        done = server.call("POST", f"/octo/bookings/{held['uuid']}/confirm", json={}).json()
+        assert check(BOOKING, done)["pricing"] == held["pricing"]
+        adult = {k: v for k, v in by_unit["adult"].items() if k != "unitId"}
+        assert [u["pricing"] for u in done["unitItems"] if u["unitId"] == "adult"] == [adult] * 2
+    finally:
+        server.run(set_sample_rate, usual)
+
+    def booked() -> tuple[int, int | None]:
+        row = db.session.scalars(select(OctoBooking).where(OctoBooking.uuid == held["uuid"])).one()
+        return row.booking.total_vnd, row.booking.commission_vnd
+
+    retail, commission_vnd = server.run(booked)
+    assert retail == total["retail"] and commission_vnd == total["retail"] - total["net"]
+    server.call("POST", f"/octo/bookings/{held['uuid']}/cancel")
+
+
+def test_package_ids_that_are_not_sold_are_invalid_product_ids_naming_them(server):
+    for product_id in ("package:no-such-package", "package:", f"package:{SLUG}x"):
+        body = check_error(server.call("GET", f"/octo/products/{product_id}"), "INVALID_PRODUCT_ID")
+        assert body["productId"] == product_id
+    ask = {"productId": PACKAGE, "optionId": "DEFAULT", "localDate": _day(5)}
+    unit = server.call(
+        "POST", "/octo/availability", json={**ask, "units": [{"id": "infant", "quantity": 1}]}
+    )
+    assert check_error(unit, "INVALID_UNIT_ID")["unitId"] == "infant"
+    option = server.call("POST", "/octo/availability", json={**ask, "optionId": "X"})
+    assert check_error(option, "INVALID_OPTION_ID")["optionId"] == "X"
+    empty = server.call(
+        "POST",
+        "/octo/bookings",
+        json={
+            "productId": PACKAGE,
+            "optionId": "DEFAULT",
+            "availabilityId": package_dates(server)[0]["id"],
+            "unitItems": [],
+        },
+    )
+    check_error(empty, "UNPROCESSABLE_ENTITY")

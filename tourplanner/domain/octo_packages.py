@@ -267,10 +267,14 @@ def units_total(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     per_unit = [{"unitId": u, **pricing(int(p.retail[u] or 0), rate)} for u in p.units()]
     chosen = list(units) or ["adult"]
-    retail = [int(p.retail.get(u) or 0) for u in chosen]
-    total = pricing(sum(retail), 0)
-    total["net"] = sum(pricing(r, rate)["net"] for r in retail)
-    return per_unit, total
+    return per_unit, party_pricing([int(p.retail.get(u) or 0) for u in chosen], rate)
+
+
+def party_pricing(retail: Sequence[int], rate: int) -> dict[str, Any]:
+    """The price of a party: its retail total, ``net`` that total less the commission taken
+    once on it (docs/packages.md, "Prices": the package booking's ``commission_vnd``), so it
+    can differ by a dong from the sum of the per-person nets."""
+    return pricing(sum(retail), rate)
 
 
 def status_of(day: PackageDate) -> str:
@@ -433,10 +437,9 @@ def booking_view(
         "unitItems": [_unit_item(row, p, u, status, caller, rate) for u in row.unit_items],
     }
     if caller.wants(PRICING):
-        retail = [unit_price(row, p, u["unitId"]) for u in row.unit_items]
-        total = pricing(sum(retail), 0)
-        total["net"] = sum(pricing(r, rate)["net"] for r in retail)
-        view["pricing"] = total
+        view["pricing"] = party_pricing(
+            [unit_price(row, p, u["unitId"]) for u in row.unit_items], rate
+        )
     return view
 
 
