@@ -32,9 +32,9 @@ from flask import current_app
 from limits import RateLimitItemPerDay
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from tourplanner.adapters.orm import AgencyClient, Booking, BookingItem, Package, Slot
+from tourplanner.adapters.orm import AgencyClient, Booking, BookingItem, Experience, Package, Slot
 from tourplanner.domain import booking as rules
 from tourplanner.domain.availability import booking_open, local_datetime, local_today
 from tourplanner.domain.errors import (
@@ -162,12 +162,20 @@ def hold(
         with unit_of_work() as session:
             if idempotency_key:
                 _release_expired_key(session, idempotency_key, now)
-            booking = _insert(session, request, terms, slots, idempotency_key, fingerprint, now)
+            booking = _insert(
+                session,
+                request,
+                terms,
+                slots,
+                idempotency_key,
+                fingerprint,
+                now,
+                manage_token_hash=token_hash,
+            )
             instant = [i for i in booking.items if i.experience.instant_confirmation]
             _confirm_at_once(session, booking, instant, now)  # before: it reloads the booking
-            booking.manage_token_hash = token_hash
             rows = notifications.on_booking_requested(session, booking, token)
-            session.flush()
+            session.flush()  # the outbox rows in one INSERT, already marked for hand-over
             # The answer and the rows to hand over are read before the commit: if the
             # database goes away right after it, the tourist still learns the booking exists
             # (a 503 then would invite a retry that books twice).
@@ -345,7 +353,14 @@ def _limits_strategy() -> Any:
 def _check_slots(request: BookingRequest, now: datetime) -> dict[int, Slot]:
     """Every slot exists, is bookable, is open, and the party can be priced."""
     ids = [i.slot_id for i in request.items]
-    slots = {s.id: s for s in db.session.scalars(select(Slot).where(Slot.id.in_(ids)))}
+    # Slot, experience and village in one query: the checks, the items and the messages read
+    # all three, and lazy loads would be one round trip each.
+    found = db.session.scalars(
+        select(Slot)
+        .where(Slot.id.in_(ids))
+        .options(joinedload(Slot.experience).joinedload(Experience.village))
+    )
+    slots = {s.id: s for s in found}
     for item in request.items:
         slot = slots.get(item.slot_id)
         if slot is None or not slot.experience.bookable:
@@ -390,7 +405,11 @@ def _insert(
     key: str | None,
     fingerprint: str,
     now: datetime,
+    *,
+    manage_token_hash: str | None = None,
 ) -> Booking:
+    """The booking and its items, inserted in one flush (capacity not taken here). Every
+    value is known before the INSERT, so nothing is updated after it."""
     client_id = terms.client_id
     if terms.new_client is not None:
         # Added with the booking: a booking refused (a full session) leaves no client behind.
@@ -405,6 +424,8 @@ def _insert(
             agency_id=terms.agency_id,
             via="booking",
         )
+    items = [new_item(slots[i.slot_id], i.party, now) for i in request.items]
+    items_total = sum(i.total_vnd for i in items)
     booking = Booking(
         reference=terms.reference or _unused_reference(session),
         status=rules.PENDING,
@@ -412,7 +433,9 @@ def _insert(
         contact_email=request.contact["email"],
         contact_phone=request.contact["phone"],
         lang=request.lang,
-        total_vnd=0,
+        # A package sells at its retail price; the items keep the villages' (net) prices.
+        total_vnd=items_total if terms.retail_total_vnd is None else terms.retail_total_vnd,
+        manage_token_hash=manage_token_hash,
         plan_id=request.plan_id,
         itinerary=request.itinerary,
         idempotency_key=key,
@@ -427,15 +450,12 @@ def _insert(
         commission_vnd=terms.commission_vnd,
         created_at=now,
         updated_at=now,
+        # Given as a list before the booking is in the session: appending to a stored
+        # booking's collection would first load it (one SELECT of nothing).
+        items=items,
     )
     session.add(booking)
     session.flush()  # a concurrent retry with the same key fails here, before any capacity
-    for item in request.items:
-        booking.items.append(new_item(slots[item.slot_id], item.party, now))
-    items_total = sum(i.total_vnd for i in booking.items)
-    # A package sells at its retail price; the items keep the villages' (net) prices.
-    booking.total_vnd = items_total if terms.retail_total_vnd is None else terms.retail_total_vnd
-    session.flush()
     return booking
 
 

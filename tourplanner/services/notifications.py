@@ -118,13 +118,15 @@ def on_booking_requested(
     session: Session, booking: Booking, manage_token: str
 ) -> list[Notification]:
     """The tourist's acknowledgement (with the management link) and, per village, e-mail +
-    webhook + SMS."""
+    webhook + SMS; with workers, already marked as handed over (see :func:`queued`), so that
+    the rows are inserted with their mark and never updated in the booking's transaction."""
     rows = [_tourist_mail(session, booking, "requested", booking.items, manage_token)]
     by_village: dict[int, list[BookingItem]] = defaultdict(list)
     for item in booking.items:
         by_village[item.village_id].append(item)
     for items in by_village.values():
         rows += _village_messages(session, booking, items, "requested")
+    _mark(rows)
     return rows
 
 
@@ -246,13 +248,16 @@ def _village_messages(
 def _village_recipients(session: Session, village: Village) -> list[str]:
     if village.booking_email:
         return [village.booking_email]
-    return list(
-        session.scalars(
-            select(User.email).where(
-                User.village_id == village.id, User.active.is_(True), User.role == "village"
+    # Users only: nothing the caller has added yet needs flushing first (the booking's rows
+    # then go to the database in one flush).
+    with session.no_autoflush:
+        return list(
+            session.scalars(
+                select(User.email).where(
+                    User.village_id == village.id, User.active.is_(True), User.role == "village"
+                )
             )
         )
-    )
 
 
 def _webhook_payload(
@@ -307,15 +312,23 @@ class Queued:
     marked: bool = False
 
 
-def queued(rows: list[Notification]) -> list[Queued]:
-    """Call inside the unit of work, after a flush. With workers, the rows are marked as
-    handed over in that same transaction (no second commit per booking); a hand-over that
-    then fails clears the mark, so the dispatcher takes them at its next pass."""
+def _mark(rows: list[Notification]) -> bool:
+    """With workers, set ``queued_at`` of rows not marked yet; whether rows are marked."""
     marked = not _eager()
     if marked:
         at = now_utc()
         for row in rows:
-            row.queued_at = at
+            if row.queued_at is None:
+                row.queued_at = at
+    return marked
+
+
+def queued(rows: list[Notification]) -> list[Queued]:
+    """Call inside the unit of work, after a flush. With workers, the rows are marked as
+    handed over in that same transaction (no second commit per booking); a hand-over that
+    then fails clears the mark, so the dispatcher takes them at its next pass. Rows marked
+    before their flush (:func:`on_booking_requested`) cost no UPDATE."""
+    marked = _mark(rows)
     return [Queued(row.id, row.channel, marked) for row in rows]
 
 
