@@ -1199,3 +1199,55 @@ def test_package_ids_that_are_not_sold_are_invalid_product_ids_naming_them(serve
         },
     )
     check_error(empty, "UNPROCESSABLE_ENTITY")
+
+
+def test_odd_requests_on_a_package_answer_in_octos_error_shape_never_a_500(server):
+    ask = {"productId": PACKAGE, "optionId": "DEFAULT"}
+    first = package_dates(server)[0]["id"]
+    held = reserve(server, PACKAGE, ["adult"], availabilityId=first)
+    uuid = held["uuid"]
+    for method, path, body, code in (
+        ("GET", "/octo/products/package:" + "x" * 300, None, "INVALID_PRODUCT_ID"),
+        ("GET", "/octo/bookings/" + "a" * 300, None, "INVALID_BOOKING_UUID"),
+        ("DELETE", "/octo/webhooks/" + "a" * 300, None, "BAD_REQUEST"),
+        ("POST", "/octo/availability", {**ask, "availabilityIds": [1, None]}, "BAD_REQUEST"),
+        ("POST", "/octo/availability", {**ask, "localDate": "9999-12-31"}, None),
+        ("POST", "/octo/availability/calendar", {**ask, "localDateStart": _day(9)}, "BAD_REQUEST"),
+        (
+            "POST",
+            "/octo/availability",
+            {**ask, "localDate": _day(9), "units": [{"id": "adult", "quantity": -1}]},
+            "BAD_REQUEST",
+        ),
+        (
+            "POST",
+            "/octo/bookings",
+            {**ask, "availabilityId": "2026-13-40T09:30:00+07:00", "unitItems": []},
+            None,
+        ),
+        (
+            "POST",
+            "/octo/bookings",
+            {**ask, "availabilityId": first, "unitItems": [{"unitId": "adult"}] * 2000},
+            None,
+        ),
+        ("PATCH", f"/octo/bookings/{uuid}", {"availabilityId": "garbage"}, None),
+        ("PATCH", f"/octo/bookings/{uuid}", {"productId": GROUP}, "INVALID_AVAILABILITY_ID"),
+        ("PATCH", f"/octo/bookings/{uuid}", {"unitItems": [{"unitId": "infant"}]}, None),
+        ("POST", f"/octo/bookings/{uuid}/extend", {"expirationMinutes": 0}, "BAD_REQUEST"),
+        ("POST", f"/octo/bookings/{uuid}/confirm", {"unitItems": []}, "UNPROCESSABLE_ENTITY"),
+    ):
+        response = server.call(method, path, json=body)
+        if body is not None and "localDate" in body and code is None:
+            assert response.status_code in (200, 400), response.text  # out of range: none
+            if response.status_code == 200:
+                assert response.json() == []
+                continue
+        assert response.status_code == 400, (method, path, body, response.text)
+        answer = response.json()
+        assert isinstance(answer["error"], str) and isinstance(answer["errorMessage"], str)
+        if code is not None:
+            assert answer["error"] == code, (body, answer)
+    # After all that, the reservation still holds its one place on every session.
+    assert held_sessions(server, uuid) == dict.fromkeys(plan_sessions(server, first), 1)
+    server.call("POST", f"/octo/bookings/{uuid}/cancel")

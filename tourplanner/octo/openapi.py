@@ -190,7 +190,11 @@ SCHEMAS: dict[str, Any] = {
             "redemptionMethod",
             "options",
         ],
-        id={**STR, "description": "The experience's slug"},
+        id={
+            **STR,
+            "description": "A sellable experience's slug, or package:<slug> for an "
+            "agency's published package (START_TIME; every session held at once)",
+        },
         internalName=STR,
         reference=NSTR,
         locale=enum("vi", "en"),
@@ -456,12 +460,27 @@ def _paths() -> dict[str, Any]:
     return {
         "/octo/supplier": {"get": _op("The supplier", ref("Supplier"))},
         "/octo/capabilities": {"get": _op("Capabilities", array(ref("Capability")))},
-        "/octo/products": {"get": _op("Products (sellable experiences)", array(ref("Product")))},
+        "/octo/products": {
+            "get": _op(
+                "Products: sellable experiences (their slugs) and published packages "
+                "(package:<slug>), in id order",
+                array(ref("Product")),
+            )
+        },
         "/octo/products/{id}": {
             "get": _op(
                 "One product",
                 ref("Product"),
-                params=[{"name": "id", "in": "path", "required": True, "schema": STR}],
+                params=[
+                    {
+                        "name": "id",
+                        "in": "path",
+                        "required": True,
+                        "schema": STR,
+                        "description": "An experience's slug or package:<slug>; any other "
+                        "is INVALID_PRODUCT_ID (HTTP 400)",
+                    }
+                ],
             )
         },
         "/octo/availability": {
@@ -470,7 +489,9 @@ def _paths() -> dict[str, Any]:
                 array(ref("Availability")),
                 body=AVAILABILITY_BODY,
                 description="Exactly one of localDate, localDateStart and localDateEnd (at "
-                "most 62 days), or availabilityIds.",
+                "most 62 days), or availabilityIds. A package's availabilities are the first "
+                "dates it runs (id <date>T<first stop's start>+07:00; vacancies the fewest "
+                "over its sessions; SOLD_OUT when one is full).",
             )
         },
         "/octo/availability/calendar": {
@@ -487,7 +508,8 @@ def _paths() -> dict[str, Any]:
                 body=RESERVE_BODY,
                 description="Places are held until the hold expires (expirationMinutes, "
                 "default 30, never past the session's cut-off). A uuid sent again answers the "
-                "same reservation.",
+                "same reservation. A package holds every session of its plan at once or none "
+                "(one full session: UNPROCESSABLE_ENTITY).",
             ),
             "get": _op(
                 "Bookings by resellerReference and/or supplierReference (one is required)",
@@ -505,7 +527,8 @@ def _paths() -> dict[str, Any]:
                 booking,
                 body=UPDATE_BODY,
                 params=[UUID_PARAM],
-                description="A reservation: anything; a confirmed or pending booking: "
+                description="A reservation: anything (product, a package's first date, "
+                "units: the places move in one transaction); a confirmed or pending booking: "
                 "contact, notes and resellerReference only.",
             ),
         },
