@@ -22,7 +22,7 @@ in :mod:`tourplanner.services.octo`.
 from __future__ import annotations
 
 import uuid as uuidlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -246,12 +246,34 @@ def pricing(retail: int, commission_bp: int) -> dict[str, Any]:
     }
 
 
-def _restrictions(e: Experience, unit_id: str) -> dict[str, Any]:
-    youngest = e.min_age or 0
+@dataclass(frozen=True)
+class Sold:
+    """What OCTO's product, option and unit shapes read of a product, whatever it is: an
+    experience (:func:`sold`) or a published package (``octo_packages.sold``), in the caller's
+    language. The renderers below are the same for both; only these facts differ."""
+
+    id: str
+    internal_name: str
+    reference: str | None
+    availability_type: str
+    instant: bool
+    min_age: int
+    start_times: Sequence[str]
+    free_cancellation_hours: int
+    #: The units sold, in OCTO's order.
+    units: Sequence[str]
+    #: Retail VND per person of a unit (also of a unit no longer sold, for old bookings).
+    price: Callable[[str], int]
+    #: OCTO's content fields (``octo/content``), when the caller asked for them.
+    content: Mapping[str, Any] | None = None
+
+
+def restrictions(min_age: int, unit_id: str) -> dict[str, Any]:
+    """A unit's ages (its category's, never below the product's minimum age) and quantities."""
     ages = {
-        "adult": (max(16, youngest), MAX_AGE),
-        "child": (youngest, CHILD_MAX_AGE),
-        "senior": (max(SENIOR_MIN_AGE, youngest), MAX_AGE),
+        "adult": (max(16, min_age), MAX_AGE),
+        "child": (min_age, CHILD_MAX_AGE),
+        "senior": (max(SENIOR_MIN_AGE, min_age), MAX_AGE),
     }[unit_id]
     return {
         "minAge": ages[0],
@@ -264,17 +286,17 @@ def _restrictions(e: Experience, unit_id: str) -> dict[str, Any]:
     }
 
 
-def unit_view(e: Experience, unit_id: str, caller: Caller, commission_bp: int) -> dict[str, Any]:
+def render_unit(s: Sold, unit_id: str, caller: Caller, commission_bp: int) -> dict[str, Any]:
     unit: dict[str, Any] = {
         "id": unit_id,
         "internalName": text_in(UNIT_TITLES[unit_id], caller.lang),
         "reference": None,
         "type": UNIT_TYPES[unit_id],
-        "restrictions": _restrictions(e, unit_id),
+        "restrictions": restrictions(s.min_age, unit_id),
         "requiredContactFields": [],
     }
     if caller.wants(PRICING):
-        price = pricing(unit_price(e, unit_id), commission_bp)
+        price = pricing(s.price(unit_id), commission_bp)
         unit["pricingFrom"] = [price]
         unit["pricing"] = [price]
     if caller.wants(CONTENT):
@@ -282,6 +304,54 @@ def unit_view(e: Experience, unit_id: str, caller: Caller, commission_bp: int) -
         unit["shortDescription"] = text_in(UNIT_AGES[unit_id], caller.lang)
         unit["features"] = []
     return unit
+
+
+def render_option(s: Sold, caller: Caller, commission_bp: int) -> dict[str, Any]:
+    hours = s.free_cancellation_hours
+    option: dict[str, Any] = {
+        "id": OPTION_ID,
+        "default": True,
+        "internalName": s.internal_name,
+        "reference": None,
+        "availabilityLocalStartTimes": list(s.start_times),
+        "cancellationCutoff": f"{hours} hours",
+        "cancellationCutoffAmount": hours,
+        "cancellationCutoffUnit": "hour",
+        "requiredContactFields": [],
+        "restrictions": {"minUnits": 1, "maxUnits": None},
+        "units": [render_unit(s, u, caller, commission_bp) for u in s.units],
+    }
+    if s.content is not None:
+        option.update(s.content)
+    return option
+
+
+def render_product(s: Sold, caller: Caller, commission_bp: int) -> dict[str, Any]:
+    product: dict[str, Any] = {
+        "id": s.id,
+        "internalName": s.internal_name,
+        "reference": s.reference,
+        "locale": caller.lang,
+        "timeZone": TIME_ZONE,
+        "allowFreesale": False,
+        "instantConfirmation": s.instant,
+        "instantDelivery": s.instant,
+        "availabilityRequired": True,
+        "availabilityType": s.availability_type,
+        "deliveryFormats": ["QRCODE"],
+        "deliveryMethods": ["VOUCHER"],
+        "redemptionMethod": "DIGITAL",
+        "options": [render_option(s, caller, commission_bp)],
+    }
+    if caller.wants(PRICING):
+        product.update(defaultCurrency=CURRENCY, availableCurrencies=[CURRENCY], pricingPer="UNIT")
+    if s.content is not None:
+        product.update(s.content)
+    return product
+
+
+def unit_view(e: Experience, unit_id: str, caller: Caller, commission_bp: int) -> dict[str, Any]:
+    return render_unit(sold(e, caller), unit_id, caller, commission_bp)
 
 
 def start_times(e: Experience) -> list[str]:
@@ -409,50 +479,31 @@ def _content(e: Experience, caller: Caller) -> dict[str, Any]:
     }
 
 
+def sold(e: Experience, caller: Caller) -> Sold:
+    """What the OCTO shapes read of a sellable experience."""
+    instant = bool(e.instant_confirmation)
+    return Sold(
+        id=e.slug,
+        internal_name=e.title(caller.lang),
+        reference=None,
+        availability_type=availability_type(e),
+        instant=instant,
+        min_age=e.min_age or 0,
+        start_times=start_times(e),
+        free_cancellation_hours=e.free_cancellation_hours,
+        units=unit_ids(e),
+        price=lambda unit_id: unit_price(e, unit_id),
+        content=_content(e, caller) if caller.wants(CONTENT) else None,
+    )
+
+
 def option_view(e: Experience, caller: Caller, commission_bp: int) -> dict[str, Any]:
-    hours = e.free_cancellation_hours
-    option: dict[str, Any] = {
-        "id": OPTION_ID,
-        "default": True,
-        "internalName": e.title(caller.lang),
-        "reference": None,
-        "availabilityLocalStartTimes": start_times(e),
-        "cancellationCutoff": f"{hours} hours",
-        "cancellationCutoffAmount": hours,
-        "cancellationCutoffUnit": "hour",
-        "requiredContactFields": [],
-        "restrictions": {"minUnits": 1, "maxUnits": None},
-        "units": [unit_view(e, u, caller, commission_bp) for u in unit_ids(e)],
-    }
-    if caller.wants(CONTENT):
-        option.update(_content(e, caller))
-    return option
+    return render_option(sold(e, caller), caller, commission_bp)
 
 
 def product_view(e: Experience, caller: Caller, commission_bp: int) -> dict[str, Any]:
     """The OCTO product of a sellable experience, in the caller's language."""
-    instant = bool(e.instant_confirmation)
-    product: dict[str, Any] = {
-        "id": e.slug,
-        "internalName": e.title(caller.lang),
-        "reference": None,
-        "locale": caller.lang,
-        "timeZone": TIME_ZONE,
-        "allowFreesale": False,
-        "instantConfirmation": instant,
-        "instantDelivery": instant,
-        "availabilityRequired": True,
-        "availabilityType": availability_type(e),
-        "deliveryFormats": ["QRCODE"],
-        "deliveryMethods": ["VOUCHER"],
-        "redemptionMethod": "DIGITAL",
-        "options": [option_view(e, caller, commission_bp)],
-    }
-    if caller.wants(PRICING):
-        product.update(defaultCurrency=CURRENCY, availableCurrencies=[CURRENCY], pricingPer="UNIT")
-    if caller.wants(CONTENT):
-        product.update(_content(e, caller))
-    return product
+    return render_product(sold(e, caller), caller, commission_bp)
 
 
 def check_option(option_id: object) -> None:
@@ -532,15 +583,70 @@ def vacancy_status(remaining: int, capacity: int) -> str:
     return "AVAILABLE"
 
 
+def party_pricing(retail: Sequence[int], rate: int, *, once: bool) -> dict[str, Any]:
+    """The price of several units: their retail total, and ``net`` either that total less the
+    commission taken ``once`` on it (a package: docs/packages.md prices a party so, and so is
+    its booking's ``commission_vnd``) or the sum of the per-person nets (an experience)."""
+    if once:
+        return pricing(sum(retail), rate)
+    total = pricing(sum(retail), 0)
+    total["net"] = sum(pricing(r, rate)["net"] for r in retail)
+    return total
+
+
+def priced_units(
+    s: Sold, units: Sequence[str], rate: int, *, once: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per-unit prices of every unit sold, and the total of ``units`` (one adult if none)."""
+    per_unit = [{"unitId": u, **pricing(s.price(u), rate)} for u in s.units]
+    chosen = list(units) or ["adult"]
+    return per_unit, party_pricing([s.price(u) for u in chosen], rate, once=once)
+
+
 def units_total(
     e: Experience, units: Sequence[str], rate: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Per-unit prices of every unit sold, and the total of ``units`` (one adult if none)."""
+    """An experience's per-unit prices and the total of ``units`` (nets summed per person)."""
     per_unit = [{"unitId": u, **pricing(unit_price(e, u), rate)} for u in unit_ids(e)]
     chosen = list(units) or ["adult"]
-    total = pricing(sum(unit_price(e, u) for u in chosen), 0)
-    total["net"] = sum(pricing(unit_price(e, u), rate)["net"] for u in chosen)
-    return per_unit, total
+    return per_unit, party_pricing([unit_price(e, u) for u in chosen], rate, once=False)
+
+
+def render_availability(
+    *,
+    availability_id: str,
+    start: datetime,
+    end: datetime,
+    cutoff: datetime | None,
+    all_day: bool,
+    status: str,
+    vacancies: int | None,
+    capacity: int | None,
+    units: Sequence[str],
+    opening: list[dict[str, str]],
+    caller: Caller,
+    prices: tuple[list[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """One OCTO availability; ``available`` also says whether ``units`` fit."""
+    result: dict[str, Any] = {
+        "id": availability_id,
+        "localDateTimeStart": local_iso(start),
+        "localDateTimeEnd": local_iso(end),
+        "utcCutoffAt": utc(cutoff),
+        "allDay": all_day,
+        "available": status != "SOLD_OUT"
+        and (vacancies is None or vacancies >= max(1, len(units))),
+        "status": status,
+        "vacancies": vacancies,
+        "capacity": capacity,
+        "maxUnits": None,
+        "openingHours": opening,
+    }
+    if caller.wants(PRICING):
+        result["unitPricing"], result["pricing"] = prices
+    if caller.wants(CONTENT):
+        result.update(title=None, shortDescription="")
+    return result
 
 
 def availability_view(
@@ -550,30 +656,24 @@ def availability_view(
     rate: int,
     units: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One OCTO availability; ``available`` also says whether ``units`` fit."""
+    """One session (or a visit's day) as an OCTO availability."""
     all_day = availability_type(e) == OPENING_HOURS
     day = view.start.astimezone(LOCAL_TZ).date()
     start = local_datetime(day, time(0, 0)) if all_day else view.start
-    end = start + timedelta(days=1) if all_day else view.end
-    status = vacancy_status(view.remaining, view.capacity)
-    result: dict[str, Any] = {
-        "id": availability_id(e, view.start),
-        "localDateTimeStart": local_iso(start),
-        "localDateTimeEnd": local_iso(end),
-        "utcCutoffAt": utc(view.start - timedelta(hours=e.booking_cutoff_hours)),
-        "allDay": all_day,
-        "available": status != "SOLD_OUT" and view.remaining >= max(1, len(units)),
-        "status": status,
-        "vacancies": view.remaining,
-        "capacity": view.capacity,
-        "maxUnits": None,
-        "openingHours": opening_hours(e, day),
-    }
-    if caller.wants(PRICING):
-        result["unitPricing"], result["pricing"] = units_total(e, units, rate)
-    if caller.wants(CONTENT):
-        result.update(title=None, shortDescription="")
-    return result
+    return render_availability(
+        availability_id=availability_id(e, view.start),
+        start=start,
+        end=start + timedelta(days=1) if all_day else view.end,
+        cutoff=view.start - timedelta(hours=e.booking_cutoff_hours),
+        all_day=all_day,
+        status=vacancy_status(view.remaining, view.capacity),
+        vacancies=view.remaining,
+        capacity=view.capacity,
+        units=units,
+        opening=opening_hours(e, day),
+        caller=caller,
+        prices=units_total(e, units, rate),
+    )
 
 
 def check_units(e: Experience, units: Iterable[UnitItemInput]) -> list[str]:
@@ -600,6 +700,30 @@ def check_range(first: date, last: date, limit: int) -> None:
         raise bad_request(f"ask for at most {limit} days at a time")
 
 
+def render_calendar_day(
+    *,
+    day: date,
+    status: str,
+    available: bool,
+    vacancies: int | None,
+    capacity: int | None,
+    opening: list[dict[str, str]],
+    caller: Caller,
+    prices: tuple[list[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "localDate": day.isoformat(),
+        "available": available,
+        "status": status,
+        "vacancies": vacancies,
+        "capacity": capacity,
+        "openingHours": opening,
+    }
+    if caller.wants(PRICING):
+        result["unitPricingFrom"], result["pricingFrom"] = prices
+    return result
+
+
 def calendar_day(
     e: Experience,
     day: date,
@@ -618,18 +742,16 @@ def calendar_day(
     else:
         vacancies = capacity = None
         status, available = "CLOSED", False
-    hours = opening_hours(e, day)
-    result: dict[str, Any] = {
-        "localDate": day.isoformat(),
-        "available": available,
-        "status": status,
-        "vacancies": vacancies,
-        "capacity": capacity,
-        "openingHours": hours,
-    }
-    if caller.wants(PRICING):
-        result["unitPricingFrom"], result["pricingFrom"] = units_total(e, units, rate)
-    return result
+    return render_calendar_day(
+        day=day,
+        status=status,
+        available=available,
+        vacancies=vacancies,
+        capacity=capacity,
+        opening=opening_hours(e, day),
+        caller=caller,
+        prices=units_total(e, units, rate),
+    )
 
 
 CONTACT_FIELDS = (
@@ -792,7 +914,7 @@ def _cancellation(row: OctoBooking, status: str) -> dict[str, Any] | None:
     }
 
 
-def _times(row: OctoBooking, status: str) -> dict[str, Any]:
+def _times(row: OctoBooking, status: str, confirmed_at: datetime | None) -> dict[str, Any]:
     updated = row.updated_at
     if row.booking is not None and row.booking.updated_at > updated:
         updated = row.booking.updated_at
@@ -801,7 +923,7 @@ def _times(row: OctoBooking, status: str) -> dict[str, Any]:
         "utcUpdatedAt": utc(updated),
         "utcExpiresAt": utc(row.expires_at) if status in ("ON_HOLD", "EXPIRED") else None,
         "utcRedeemedAt": utc(updated) if status == "REDEEMED" else None,
-        "utcConfirmedAt": utc(_confirmed_at(row, status)),
+        "utcConfirmedAt": utc(confirmed_at),
     }
 
 
@@ -821,21 +943,21 @@ def _prices_of(row: OctoBooking, unit_id: str) -> int:
 
 
 def _unit_item_view(
-    row: OctoBooking, item: Mapping[str, Any], status: str, caller: Caller, rate: int
+    s: Sold, item: Mapping[str, Any], status: str, price: int, caller: Caller, rate: int
 ) -> dict[str, Any]:
     view: dict[str, Any] = {
         "uuid": item["uuid"],
         "resellerReference": item.get("resellerReference"),
         "supplierReference": None,
         "unitId": item["unitId"],
-        "unit": unit_view(row.experience, item["unitId"], caller, rate),
+        "unit": render_unit(s, item["unitId"], caller, rate),
         "status": status,
         "utcRedeemedAt": None,
         "contact": contact_view(item.get("contact")),
         "ticket": None,
     }
     if caller.wants(PRICING):
-        view["pricing"] = pricing(_prices_of(row, item["unitId"]), rate)
+        view["pricing"] = pricing(price, rate)
     return view
 
 
@@ -846,11 +968,23 @@ def _voucher(row: OctoBooking, status: str) -> dict[str, Any]:
     return {"redemptionMethod": "DIGITAL", "utcRedeemedAt": None, "deliveryOptions": options}
 
 
-def booking_view(row: OctoBooking, caller: Caller, rate: int, now: datetime) -> dict[str, Any]:
-    """The OCTO booking of a reservation or booking, in the caller's language and
-    capabilities."""
-    e = row.experience
-    status = octo_status(row)
+def render_booking(
+    row: OctoBooking,
+    s: Sold,
+    caller: Caller,
+    rate: int,
+    *,
+    status: str,
+    confirmed_at: datetime | None,
+    cancellable: bool,
+    cancellation: dict[str, Any] | None,
+    availability_id: str,
+    availability: dict[str, Any],
+    price_of: Callable[[str], int],
+    once: bool,
+) -> dict[str, Any]:
+    """The OCTO booking of a reservation or booking (of an experience or a package), in the
+    caller's language and capabilities; ``price_of`` gives a unit's price as booked."""
     view: dict[str, Any] = {
         "id": row.uuid,
         "uuid": row.uuid,
@@ -858,27 +992,46 @@ def booking_view(row: OctoBooking, caller: Caller, rate: int, now: datetime) -> 
         "resellerReference": row.reseller_reference,
         "supplierReference": row.supplier_reference,
         "status": status,
-        **_times(row, status),
-        "productId": e.slug,
-        "product": product_view(e, caller, rate),
+        **_times(row, status, confirmed_at),
+        "productId": s.id,
+        "product": render_product(s, caller, rate),
         "optionId": OPTION_ID,
-        "option": option_view(e, caller, rate),
-        "cancellable": _cancellable(row, status, now),
-        "cancellation": _cancellation(row, status),
+        "option": render_option(s, caller, rate),
+        "cancellable": cancellable,
+        "cancellation": cancellation,
         "freesale": False,
-        "availabilityId": availability_id(e, row.slot.start),
-        "availability": availability_view(e, row.slot, caller, rate),
+        "availabilityId": availability_id,
+        "availability": availability,
         "contact": contact_view(row.contact),
         "notes": row.notes,
         "deliveryMethods": ["VOUCHER"],
         "voucher": _voucher(row, status),
-        "unitItems": [_unit_item_view(row, u, status, caller, rate) for u in row.unit_items],
+        "unitItems": [
+            _unit_item_view(s, u, status, price_of(u["unitId"]), caller, rate)
+            for u in row.unit_items
+        ],
     }
     if caller.wants(PRICING):
-        retail = sum(_prices_of(row, u["unitId"]) for u in row.unit_items)
-        total = pricing(retail, 0)
-        total["net"] = sum(
-            pricing(_prices_of(row, u["unitId"]), rate)["net"] for u in row.unit_items
-        )
-        view["pricing"] = total
+        retail = [price_of(u["unitId"]) for u in row.unit_items]
+        view["pricing"] = party_pricing(retail, rate, once=once)
     return view
+
+
+def booking_view(row: OctoBooking, caller: Caller, rate: int, now: datetime) -> dict[str, Any]:
+    """The OCTO booking of an experience's reservation or booking."""
+    e = row.experience
+    status = octo_status(row)
+    return render_booking(
+        row,
+        sold(e, caller),
+        caller,
+        rate,
+        status=status,
+        confirmed_at=_confirmed_at(row, status),
+        cancellable=_cancellable(row, status, now),
+        cancellation=_cancellation(row, status),
+        availability_id=availability_id(e, row.slot.start),
+        availability=availability_view(e, row.slot, caller, rate),
+        price_of=lambda unit_id: _prices_of(row, unit_id),
+        once=False,
+    )

@@ -22,31 +22,26 @@ from typing import TYPE_CHECKING, Any
 
 from tourplanner.domain.availability import LOCAL_TZ, local_datetime
 from tourplanner.domain.octo import (
-    CHILD_MAX_AGE,
     CONTENT,
-    CURRENCY,
     ITEM_STATUS,
-    MAX_AGE,
-    OPTION_ID,
-    PRICING,
     RESERVATION_STATUS,
-    SENIOR_MIN_AGE,
     START_TIME,
-    TIME_ZONE,
-    UNIT_AGES,
-    UNIT_TITLES,
-    UNIT_TYPES,
     Caller,
     OctoError,
-    contact_view,
+    Sold,
     local_iso,
     parse_availability_id,
-    pricing,
+    priced_units,
+    render_availability,
+    render_booking,
+    render_calendar_day,
+    render_option,
+    render_product,
+    render_unit,
     text_in,
     utc,
     vacancy_status,
 )
-from tourplanner.domain.pricing import MAX_PER_CATEGORY
 
 if TYPE_CHECKING:
     from tourplanner.adapters.orm.octo import OctoBooking
@@ -124,43 +119,6 @@ class PackageDate:
     cutoff: datetime | None
 
 
-def _restrictions(p: PackageProduct, unit_id: str) -> dict[str, Any]:
-    ages = {
-        "adult": (max(16, p.min_age), MAX_AGE),
-        "child": (p.min_age, CHILD_MAX_AGE),
-        "senior": (max(SENIOR_MIN_AGE, p.min_age), MAX_AGE),
-    }[unit_id]
-    return {
-        "minAge": ages[0],
-        "maxAge": ages[1],
-        "idRequired": False,
-        "minQuantity": None,
-        "maxQuantity": MAX_PER_CATEGORY,
-        "paxCount": 1,
-        "accompaniedBy": [],
-    }
-
-
-def unit_view(p: PackageProduct, unit_id: str, caller: Caller, rate: int) -> dict[str, Any]:
-    unit: dict[str, Any] = {
-        "id": unit_id,
-        "internalName": text_in(UNIT_TITLES[unit_id], caller.lang),
-        "reference": None,
-        "type": UNIT_TYPES[unit_id],
-        "restrictions": _restrictions(p, unit_id),
-        "requiredContactFields": [],
-    }
-    if caller.wants(PRICING):
-        price = pricing(int(p.retail[unit_id] or 0), rate)
-        unit["pricingFrom"] = [price]
-        unit["pricing"] = [price]
-    if caller.wants(CONTENT):
-        unit["title"] = text_in(UNIT_TITLES[unit_id], caller.lang)
-        unit["shortDescription"] = text_in(UNIT_AGES[unit_id], caller.lang)
-        unit["features"] = []
-    return unit
-
-
 FEATURES = {
     "package": {
         "vi": "Gói {n} ngày: mọi buổi trải nghiệm được giữ chỗ cùng lúc, đủ cả hoặc không.",
@@ -218,63 +176,41 @@ def _content(p: PackageProduct, caller: Caller) -> dict[str, Any]:
     }
 
 
+def sold(p: PackageProduct, caller: Caller) -> Sold:
+    """What the OCTO shapes read of a package: one start time (its first stop's), the
+    package's retail prices, its own content."""
+    return Sold(
+        id=p.id,
+        internal_name=text_in(p.name, caller.lang),
+        reference=p.slug,
+        availability_type=START_TIME,
+        instant=p.instant,
+        min_age=p.min_age,
+        start_times=[p.first_start.strftime("%H:%M")],
+        free_cancellation_hours=p.free_cancellation_hours,
+        units=p.units(),
+        price=lambda unit_id: int(p.retail.get(unit_id) or 0),
+        content=_content(p, caller) if caller.wants(CONTENT) else None,
+    )
+
+
+def unit_view(p: PackageProduct, unit_id: str, caller: Caller, rate: int) -> dict[str, Any]:
+    return render_unit(sold(p, caller), unit_id, caller, rate)
+
+
 def option_view(p: PackageProduct, caller: Caller, rate: int) -> dict[str, Any]:
-    hours = p.free_cancellation_hours
-    option: dict[str, Any] = {
-        "id": OPTION_ID,
-        "default": True,
-        "internalName": text_in(p.name, caller.lang),
-        "reference": None,
-        "availabilityLocalStartTimes": [p.first_start.strftime("%H:%M")],
-        "cancellationCutoff": f"{hours} hours",
-        "cancellationCutoffAmount": hours,
-        "cancellationCutoffUnit": "hour",
-        "requiredContactFields": [],
-        "restrictions": {"minUnits": 1, "maxUnits": None},
-        "units": [unit_view(p, u, caller, rate) for u in p.units()],
-    }
-    if caller.wants(CONTENT):
-        option.update(_content(p, caller))
-    return option
+    return render_option(sold(p, caller), caller, rate)
 
 
 def product_view(p: PackageProduct, caller: Caller, rate: int) -> dict[str, Any]:
-    product: dict[str, Any] = {
-        "id": p.id,
-        "internalName": text_in(p.name, caller.lang),
-        "reference": p.slug,
-        "locale": caller.lang,
-        "timeZone": TIME_ZONE,
-        "allowFreesale": False,
-        "instantConfirmation": p.instant,
-        "instantDelivery": p.instant,
-        "availabilityRequired": True,
-        "availabilityType": START_TIME,
-        "deliveryFormats": ["QRCODE"],
-        "deliveryMethods": ["VOUCHER"],
-        "redemptionMethod": "DIGITAL",
-        "options": [option_view(p, caller, rate)],
-    }
-    if caller.wants(PRICING):
-        product.update(defaultCurrency=CURRENCY, availableCurrencies=[CURRENCY], pricingPer="UNIT")
-    if caller.wants(CONTENT):
-        product.update(_content(p, caller))
-    return product
+    return render_product(sold(p, caller), caller, rate)
 
 
 def units_total(
-    p: PackageProduct, units: Sequence[str], rate: int
+    p: PackageProduct, caller: Caller, units: Sequence[str], rate: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    per_unit = [{"unitId": u, **pricing(int(p.retail[u] or 0), rate)} for u in p.units()]
-    chosen = list(units) or ["adult"]
-    return per_unit, party_pricing([int(p.retail.get(u) or 0) for u in chosen], rate)
-
-
-def party_pricing(retail: Sequence[int], rate: int) -> dict[str, Any]:
-    """The price of a party: its retail total, ``net`` that total less the commission taken
-    once on it (docs/packages.md, "Prices": the package booking's ``commission_vnd``), so it
-    can differ by a dong from the sum of the per-person nets."""
-    return pricing(sum(retail), rate)
+    """Per-unit prices and the party's total, its commission taken once on it."""
+    return priced_units(sold(p, caller), units, rate, once=True)
 
 
 def status_of(day: PackageDate) -> str:
@@ -294,26 +230,20 @@ def availability_view(
     p: PackageProduct, day: PackageDate, caller: Caller, rate: int, units: Sequence[str] = ()
 ) -> dict[str, Any]:
     start, end = _span(p, day.first_date)
-    status = status_of(day)
-    result: dict[str, Any] = {
-        "id": p.availability_id(day.first_date),
-        "localDateTimeStart": local_iso(start),
-        "localDateTimeEnd": local_iso(end),
-        "utcCutoffAt": utc(day.cutoff),
-        "allDay": False,
-        "available": status != "SOLD_OUT"
-        and (day.vacancies is None or day.vacancies >= max(1, len(units))),
-        "status": status,
-        "vacancies": day.vacancies,
-        "capacity": day.capacity,
-        "maxUnits": None,
-        "openingHours": [],
-    }
-    if caller.wants(PRICING):
-        result["unitPricing"], result["pricing"] = units_total(p, units, rate)
-    if caller.wants(CONTENT):
-        result.update(title=None, shortDescription="")
-    return result
+    return render_availability(
+        availability_id=p.availability_id(day.first_date),
+        start=start,
+        end=end,
+        cutoff=day.cutoff,
+        all_day=False,
+        status=status_of(day),
+        vacancies=day.vacancies,
+        capacity=day.capacity,
+        units=units,
+        opening=[],
+        caller=caller,
+        prices=units_total(p, caller, units, rate),
+    )
 
 
 def calendar_day(
@@ -330,17 +260,16 @@ def calendar_day(
     else:
         status, vacancies, capacity = status_of(day), day.vacancies, day.capacity
         available = status != "SOLD_OUT" and (vacancies is None or vacancies >= max(1, len(units)))
-    result: dict[str, Any] = {
-        "localDate": on.isoformat(),
-        "available": available,
-        "status": status,
-        "vacancies": vacancies,
-        "capacity": capacity,
-        "openingHours": [],
-    }
-    if caller.wants(PRICING):
-        result["unitPricingFrom"], result["pricingFrom"] = units_total(p, units, rate)
-    return result
+    return render_calendar_day(
+        day=on,
+        status=status,
+        available=available,
+        vacancies=vacancies,
+        capacity=capacity,
+        opening=[],
+        caller=caller,
+        prices=units_total(p, caller, units, rate),
+    )
 
 
 def package_status(items: Iterable[Any], replaced: Iterable[int] = ()) -> str:
@@ -389,79 +318,26 @@ def booking_view(
 ) -> dict[str, Any]:
     """The OCTO booking of a package reservation or booking."""
     confirmed = status in ("CONFIRMED", "REDEEMED", "CANCELLED") and row.confirmed_at is not None
-    cancelled = status == "CANCELLED"
-    items = list(row.booking.items) if row.booking is not None else []
-    fee = sum(i.cancellation_fee_vnd or 0 for i in items)
-    updated = row.updated_at
-    if row.booking is not None and row.booking.updated_at > updated:
-        updated = row.booking.updated_at
-    view: dict[str, Any] = {
-        "id": row.uuid,
-        "uuid": row.uuid,
-        "testMode": bool(row.test_mode),
-        "resellerReference": row.reseller_reference,
-        "supplierReference": row.supplier_reference,
-        "status": status,
-        "utcCreatedAt": utc(row.created_at),
-        "utcUpdatedAt": utc(updated),
-        "utcExpiresAt": utc(row.expires_at) if status in ("ON_HOLD", "EXPIRED") else None,
-        "utcRedeemedAt": utc(updated) if status == "REDEEMED" else None,
-        "utcConfirmedAt": utc(row.confirmed_at) if confirmed else None,
-        "productId": p.id,
-        "product": product_view(p, caller, rate),
-        "optionId": OPTION_ID,
-        "option": option_view(p, caller, rate),
-        "cancellable": cancellable,
-        "cancellation": {
+    cancellation = None
+    if status == "CANCELLED":
+        items = list(row.booking.items) if row.booking is not None else []
+        fee = sum(i.cancellation_fee_vnd or 0 for i in items)
+        cancellation = {
             "refund": "NONE" if fee else "FULL",
             "reason": row.cancellation_reason,
             "utcCancelledAt": utc(row.cancelled_at),
         }
-        if cancelled
-        else None,
-        "freesale": False,
-        "availabilityId": p.availability_id(day.first_date),
-        "availability": availability_view(p, day, caller, rate),
-        "contact": contact_view(row.contact),
-        "notes": row.notes,
-        "deliveryMethods": ["VOUCHER"],
-        "voucher": {
-            "redemptionMethod": "DIGITAL",
-            "utcRedeemedAt": None,
-            "deliveryOptions": [
-                {"deliveryFormat": "QRCODE", "deliveryValue": row.supplier_reference}
-            ]
-            if status in ("CONFIRMED", "REDEEMED")
-            else [],
-        },
-        "unitItems": [_unit_item(row, p, u, status, caller, rate) for u in row.unit_items],
-    }
-    if caller.wants(PRICING):
-        view["pricing"] = party_pricing(
-            [unit_price(row, p, u["unitId"]) for u in row.unit_items], rate
-        )
-    return view
-
-
-def _unit_item(
-    row: OctoBooking,
-    p: PackageProduct,
-    item: Mapping[str, Any],
-    status: str,
-    caller: Caller,
-    rate: int,
-) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "uuid": item["uuid"],
-        "resellerReference": item.get("resellerReference"),
-        "supplierReference": None,
-        "unitId": item["unitId"],
-        "unit": unit_view(p, item["unitId"], caller, rate),
-        "status": status,
-        "utcRedeemedAt": None,
-        "contact": contact_view(item.get("contact")),
-        "ticket": None,
-    }
-    if caller.wants(PRICING):
-        view["pricing"] = pricing(unit_price(row, p, item["unitId"]), rate)
-    return view
+    return render_booking(
+        row,
+        sold(p, caller),
+        caller,
+        rate,
+        status=status,
+        confirmed_at=row.confirmed_at if confirmed else None,
+        cancellable=cancellable,
+        cancellation=cancellation,
+        availability_id=p.availability_id(day.first_date),
+        availability=availability_view(p, day, caller, rate),
+        price_of=lambda unit_id: unit_price(row, p, unit_id),
+        once=True,
+    )
