@@ -17,6 +17,7 @@ from tourplanner.adapters.orm.catalogue import (
     Village,
 )
 from tourplanner.adapters.orm.city import CatalogueChange, TourRoute, TourRouteStop
+from tourplanner.adapters.orm.photos import Photo
 from tourplanner.adapters.orm.plans import Plan
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Package",
     "PackageDay",
     "PackageStop",
+    "Photo",
     "Plan",
     "Product",
     "Slot",
