@@ -8,8 +8,10 @@ nothing (docs/octo.md, "Packages"):
 * one availability per first date, id ``<date>T<first stop's start>+07:00``; ``vacancies``
   and ``capacity`` are the fewest over the package's sessions; ``SOLD_OUT`` when a session is
   full, ``CLOSED`` (calendar) when the package does not run that date;
-* units per participant category at the package's retail price per person (``net`` by the
-  agency's rule of :func:`tourplanner.domain.octo.pricing`);
+* units per participant category at the package's retail price per person (``net`` less the
+  agency's commission, :func:`tourplanner.domain.octo.pricing`; a party's once on its total);
+* rendered by the renderers of :mod:`tourplanner.domain.octo` (``render_*``) from a
+  :class:`~tourplanner.domain.octo.Sold` (:func:`sold`): only the facts differ;
 * status of a confirmed package booking: one answer over its items (:func:`package_status`).
 """
 

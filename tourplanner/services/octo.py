@@ -1158,6 +1158,7 @@ def seed_demo(*, now: datetime | None = None) -> str:
     db.session.commit()
     full = _sold_out_session(made[0], agency["id"], now)
     products = [e.slug for e in db.session.scalars(select(Experience)) if sellable(e)]
+    products += _packages().product_ids()  # the sample package, published by the seed
     lines = [
         f"OCTO demo: {len(products)} products at /octo/products "
         f"({made[0].slug}: START_TIME, {made[1].slug}: OPENING_HOURS)",

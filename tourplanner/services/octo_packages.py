@@ -129,14 +129,19 @@ def find(product_id: object) -> PackageProduct:
     return _published(slug)[0]
 
 
+def _sold() -> list[PackageProduct]:
+    """Every published package with a workshop to hold."""
+    found = (_product(packages.get_published(s["slug"])) for s in packages.list_published())
+    return [p for p in found if p is not None]
+
+
+def product_ids() -> list[str]:
+    return [p.id for p in _sold()]
+
+
 def list_products(caller: Caller) -> list[dict[str, Any]]:
     rate = core.commission_bp(caller.agency_id)
-    out = []
-    for summary in packages.list_published():
-        product = _product(packages.get_published(summary["slug"]))
-        if product is not None:
-            out.append(shapes.product_view(product, caller, rate))
-    return out
+    return [shapes.product_view(p, caller, rate) for p in _sold()]
 
 
 def get_product(caller: Caller, product_id: str) -> dict[str, Any]:
