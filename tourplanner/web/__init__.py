@@ -25,5 +25,6 @@ from tourplanner.web import (  # noqa: E402,F401
     targets,
     tour_routes,
     village,
+    village_photos,
     village_shop,
 )
