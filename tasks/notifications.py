@@ -12,12 +12,17 @@ from tourplanner.services import notifications
 
 
 @shared_task(name="tasks.notifications.deliver", ignore_result=True)
-def deliver(notification_id: int) -> str:
-    """Send one notification; a failed send is re-queued after its backoff."""
-    outcome = notifications.deliver(notification_id)
-    if outcome.status == "retry" and outcome.retry_in is not None:
-        notifications.retry_later(notification_id, outcome.retry_in)
-    return outcome.status
+def deliver(notification_id: int | list[int]) -> str:
+    """Send one notification, or each of a booking's (a list: one task for the few rows one
+    change wrote); a failed send is re-queued after its backoff, row by row."""
+    if isinstance(notification_id, list):
+        outcomes = notifications.deliver_all(notification_id)
+    else:
+        outcomes = {notification_id: notifications.deliver(notification_id)}
+    for nid, outcome in outcomes.items():
+        if outcome.status == "retry" and outcome.retry_in is not None:
+            notifications.retry_later(nid, outcome.retry_in)
+    return ",".join(outcome.status for outcome in outcomes.values())
 
 
 @shared_task(name="tasks.notifications.dispatch_outbox", ignore_result=True)

@@ -352,7 +352,7 @@ def dispatch_after_commit(rows: Sequence[Notification | Queued]) -> None:
                 wake(current_app._get_current_object())  # type: ignore[attr-defined]
         else:
             marked = {row.id for row in rows if isinstance(row, Queued) and row.marked}
-            _hand_over_all(ids, marked=marked)
+            _hand_over_all(ids, marked=marked, together=True)
     except Exception:  # see the docstring; the dispatcher retries later
         log.exception("notifications stay in the outbox for the dispatcher")
         _rollback()
@@ -366,10 +366,18 @@ def _rollback() -> None:
 
 
 def _hand_over_all(
-    ids: list[int], countdown: float | None = None, *, marked: Collection[int] = ()
+    ids: list[int],
+    countdown: float | None = None,
+    *,
+    marked: Collection[int] = (),
+    together: bool = False,
 ) -> int:
     """Give ``ids`` to the workers over one pooled broker connection; stop at the first
     failure. ``marked``: rows whose ``queued_at`` their own transaction already set.
+    ``together``: one task for all of them (the few rows of one booking: one publish and one
+    task instead of one each; every row is still claimed and sent on its own, see
+    :func:`deliver_all`). The dispatcher's batches stay one task per row, so that one lost
+    task never holds back many rows.
 
     The connection is tried once, without the usual retry loop, so a booking made while Redis
     is down is not slowed down: its rows simply stay pending for :func:`dispatch_due`.
@@ -387,11 +395,15 @@ def _hand_over_all(
     conn = celery.pool.acquire(block=True)
     try:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
-        for nid in ids:
+        for batch in [ids] if together and len(ids) > 1 else [[nid] for nid in ids]:
             celery.send_task(
-                DELIVER_TASK, args=[nid], countdown=countdown, connection=conn, retry=False
+                DELIVER_TASK,
+                args=[batch if len(batch) > 1 else batch[0]],
+                countdown=countdown,
+                connection=conn,
+                retry=False,
             )
-            handed.append(nid)
+            handed += batch
     except Exception as exc:  # broker unreachable (kombu OperationalError, redis, OSError...)
         log.warning("%s notification(s) stay in the outbox: %s", len(ids) - len(handed), exc)
         with suppress(Exception):
@@ -405,13 +417,25 @@ def _hand_over_all(
     return len(handed)
 
 
-def _deliver_contained(nid: int) -> None:
+def deliver_all(ids: Sequence[int]) -> dict[int, Outcome]:
+    """Deliver each row on its own (its own claim and record, as :func:`deliver`), one row's
+    failure never stopping the next; the outcome of each row that got one."""
+    outcomes = {}
+    for nid in ids:
+        outcome = _deliver_contained(nid)
+        if outcome is not None:
+            outcomes[nid] = outcome
+    return outcomes
+
+
+def _deliver_contained(nid: int) -> Outcome | None:
     """:func:`deliver`, for a loop over many rows: whatever happens, go on with the next row."""
     try:
-        deliver(nid)
+        return deliver(nid)
     except Exception:  # deliver() already contains the adapters; this is the DB
         log.exception("notification %s: delivery failed outside the adapter", nid)
         _rollback()
+        return None
 
 
 def _set_queued(ids: list[int], at: datetime | None) -> None:
@@ -494,10 +518,10 @@ def deliver(nid: int, now: datetime | None = None) -> Outcome:
     retried (or final when permanent) and any other exception, a bug or an adapter's surprise,
     counts as a failed attempt rather than escaping with the row still claimed.
     """
-    from tourplanner.extensions import db
-
     now = now or now_utc()
     with unit_of_work() as session:
+        # The claim reads back what sending needs (one statement, not a claim then a SELECT):
+        # the row as a plain, unattached copy, which the commit cannot expire.
         claimed = session.execute(
             update(Notification)
             .where(
@@ -506,14 +530,13 @@ def deliver(nid: int, now: datetime | None = None) -> Outcome:
                 or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
             )
             .values(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
+            .returning(*CLAIMED_COLUMNS)
             .execution_options(synchronize_session=False)
-        ).rowcount
-    if claimed != 1:
+        ).first()
+    if claimed is None:
         return Outcome("skipped")
     try:
-        row = db.session.get(Notification, nid)
-        db.session.refresh(row)
-        _send(row)
+        _send(Notification(**claimed._asdict()))
     except channels.DeliveryError as exc:
         return _failed(nid, str(exc), now, permanent=exc.permanent)
     except Exception as exc:  # contained on purpose, see the docstring
@@ -527,6 +550,21 @@ def deliver(nid: int, now: datetime | None = None) -> Outcome:
             .execution_options(synchronize_session=False)
         )
     return Outcome("sent")
+
+
+#: What :func:`_send` and the :data:`CHANNELS` senders read of a claimed row.
+CLAIMED_COLUMNS = (
+    Notification.id,
+    Notification.booking_id,
+    Notification.item_id,
+    Notification.event,
+    Notification.channel,
+    Notification.recipient,
+    Notification.subject,
+    Notification.body,
+    Notification.payload,
+    Notification.attempts,
+)
 
 
 def _send(row: Notification) -> None:
@@ -584,6 +622,12 @@ def _failed(nid: int, error: str, now: datetime, *, permanent: bool) -> Outcome:
                 .values(status="failed", last_error=error[:2000])
                 .execution_options(synchronize_session=False)
             )
+            # Given up for good (recorded first): a request none of whose village's channels
+            # worked reaches the admins and the tourist, never a silent expiry.
+            session.commit()
+            from tourplanner.services import reachability
+
+            reachability.on_given_up(nid, now=now)
             return Outcome("failed")
         delay = backoff(attempts)
         session.execute(
