@@ -98,6 +98,15 @@ def from_environment() -> dict:
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # Products and photos (docs/catalogue.md); unset: instance/media, 32 MiB, 256 MiB.
         "MEDIA_ROOT": os.environ.get("MEDIA_ROOT") or None,
+        # Where photos are stored (docs/photos.md): "local" (MEDIA_ROOT) or "s3".
+        "MEDIA_STORAGE": os.environ.get("MEDIA_STORAGE", "local"),
+        "MEDIA_S3_ENDPOINT": os.environ.get("MEDIA_S3_ENDPOINT") or None,
+        "MEDIA_S3_BUCKET": os.environ.get("MEDIA_S3_BUCKET") or None,
+        "MEDIA_S3_REGION": os.environ.get("MEDIA_S3_REGION") or "us-east-1",
+        "MEDIA_S3_ACCESS_KEY_ID": os.environ.get("MEDIA_S3_ACCESS_KEY_ID") or None,
+        "MEDIA_S3_SECRET_ACCESS_KEY": os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY") or None,
+        "MEDIA_S3_PREFIX": os.environ.get("MEDIA_S3_PREFIX") or "",
+        "MEDIA_PUBLIC_URL": os.environ.get("MEDIA_PUBLIC_URL") or None,
         "PRODUCT_UPLOAD_MAX_BYTES": int(os.environ.get("PRODUCT_UPLOAD_MAX_BYTES", 32 * 2**20)),
         "IMPORT_UPLOAD_MAX_BYTES": int(os.environ.get("IMPORT_UPLOAD_MAX_BYTES", 256 * 2**20)),
         "OPEN_DATA_LICENCE": os.environ.get("OPEN_DATA_LICENCE") or None,
