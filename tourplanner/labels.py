@@ -1,9 +1,11 @@
-"""Translated labels for catalogue vocabulary (craft categories, weekdays, travel modes)."""
+"""Translated labels for catalogue vocabulary (craft categories, weekdays, travel modes), a
+party in words and money as each language writes them: one place for pages and e-mails."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 CATEGORY_LABELS = {
     "blacksmith": _l("Blacksmithing"),
@@ -56,17 +58,18 @@ def init_app(app: Flask) -> None:
             "mode_label": lambda m: MODE_LABELS.get(m, m),
         }
 
-    @app.template_filter("vnd")
-    def vnd(value: int | None) -> str:
-        return "" if value is None else f"{value:,}".replace(",", ".") + " ₫"
+    # Globals, not context: macros imported without context use them too.
+    app.jinja_env.globals["party_words"] = party_words
+    app.jinja_env.globals["money"] = money
 
-    @app.template_filter("money")
-    def money(value: int | None) -> str:
-        """In the page's language: "150.000 ₫" (vi), "150,000 VND" (en). ``vnd`` writes the
-        Vietnamese form on every page (the agency and package pages still use it)."""
-        from tourplanner.i18n import current_lang
+    app.add_template_filter(money, "money")
 
-        return format_vnd(value, current_lang())
+
+def money(value: int | None) -> str:
+    """Money in the current language: "150.000 ₫" (vi), "150,000 VND" (en)."""
+    from tourplanner.i18n import current_lang
+
+    return format_vnd(value, current_lang())
 
 
 def format_vnd(value: int | None, lang: str) -> str:
@@ -76,3 +79,16 @@ def format_vnd(value: int | None, lang: str) -> str:
     if lang == "en":
         return f"{value:,} VND"
     return f"{value:,}".replace(",", ".") + " ₫"
+
+
+def party_words(adults: int = 0, children: int = 0, seniors: int = 0) -> str:
+    """A party as words in the current language: "2 adults, 1 child" (categories of 0 left
+    out; Vietnamese has one form for every number)."""
+    words = []
+    if adults:
+        words.append(ngettext("%(num)s adult", "%(num)s adults", adults))
+    if children:
+        words.append(ngettext("%(num)s child", "%(num)s children", children))
+    if seniors:
+        words.append(ngettext("%(num)s senior", "%(num)s seniors", seniors))
+    return ", ".join(words)

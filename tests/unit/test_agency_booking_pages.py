@@ -157,7 +157,7 @@ def test_reports_pages_and_csv_show_the_agencys_own_sales(app, agencies):
     page = sen.get("/agency/reports?lang=en")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "1.188.000 ₫" in html and "118.800 ₫" in html
+    assert "1,188,000 VND" in html and "118,800 VND" in html
     export = sen.get("/agency/reports?format=csv&by=village")
     assert export.status_code == 200 and export.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
@@ -166,7 +166,7 @@ def test_reports_pages_and_csv_show_the_agencys_own_sales(app, agencies):
     assert sen.get("/admin/reports").status_code == 403
     lotus = app.test_client()
     _login(lotus, "hoa@lotus.example", "correct horse 12")
-    assert "1.188.000 ₫" not in lotus.get("/agency/reports?lang=en").get_data(as_text=True)
+    assert "1,188,000 VND" not in lotus.get("/agency/reports?lang=en").get_data(as_text=True)
 
 
 def test_the_admin_report_shows_every_agency(app, agencies):
@@ -177,7 +177,7 @@ def test_the_admin_report_shows_every_agency(app, agencies):
     admin = app.test_client()
     _login(admin, "admin@example.org", "correct horse 13")
     html = admin.get("/admin/reports?lang=en").get_data(as_text=True)
-    assert "1.188.000 ₫" in html and "Sen" in html
+    assert "1,188,000 VND" in html and "Sen" in html
     rows = list(
         csv.reader(
             io.StringIO(admin.get("/admin/reports?format=csv&by=package").get_data(as_text=True))

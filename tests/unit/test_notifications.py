@@ -3,6 +3,7 @@ the broker is down; webhook signatures; what each party is told."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -69,6 +70,15 @@ def _book(client, lang="en"):
     return response.get_json()
 
 
+def _tourist_row() -> Notification:
+    """The tourist's acknowledgement (the village's own mail is another row)."""
+    return db.session.scalars(select(Notification).where(Notification.event == "requested")).one()
+
+
+def _mails_to(fakes, address: str) -> int:
+    return sum(1 for to, _s, _b in fakes.mailer.sent if to == address)
+
+
 def _bat_trang() -> Village:
     return db.session.scalars(select(Village).where(Village.slug == "bat-trang")).one()
 
@@ -95,7 +105,7 @@ def test_new_request_notifies_village_by_mail_webhook_and_sms_and_tourist(client
 
 def test_tourist_mail_speaks_the_booking_language(client, fakes):
     _book(client, lang="vi")
-    ((_to, subject, text),) = fakes.mailer.sent
+    (_to, subject, text) = next(m for m in fakes.mailer.sent if m[0] == CONTACT["email"])
     assert subject.startswith("Đã nhận yêu cầu đặt chỗ")
     assert "Xin chào" in text
 
@@ -111,10 +121,10 @@ def test_decision_tells_the_tourist(client, fakes):
 
 def test_a_row_is_delivered_once_even_when_delivered_twice(client, fakes):
     _book(client)
-    row = db.session.scalars(select(Notification)).one()
+    row = _tourist_row()
     assert row.status == "sent"
     assert notifications.deliver(row.id).status == "skipped"
-    assert len(fakes.mailer.sent) == 1
+    assert _mails_to(fakes, CONTACT["email"]) == 1
 
 
 def test_failed_sends_back_off_exponentially_then_fail(client, app, fakes):
@@ -122,7 +132,7 @@ def test_failed_sends_back_off_exponentially_then_fail(client, app, fakes):
     app.config["NOTIFY_RETRY_BASE_SECONDS"] = 10
     fakes.mailer.fail = 5
     _book(client)
-    row = db.session.scalars(select(Notification)).one()
+    row = _tourist_row()
     assert (row.status, row.attempts) == ("pending", 1)
     first = row.next_attempt_at
     assert notifications.deliver(row.id).status == "skipped"  # not due yet
@@ -144,20 +154,20 @@ def test_rows_stay_pending_when_the_broker_is_down_and_go_out_later(client, app,
     finally:
         celery.conf.task_always_eager = True
     assert body["status"] == "pending"
-    row = db.session.scalars(select(Notification)).one()
+    row = _tourist_row()
     assert (row.status, row.queued_at, fakes.mailer.sent) == ("pending", None, [])
-    assert notifications.dispatch_due() == 1
-    assert len(fakes.mailer.sent) == 1
+    assert notifications.dispatch_due() == 2  # the tourist's mail and the village's
+    assert _mails_to(fakes, CONTACT["email"]) == 1
     assert notifications.dispatch_due() == 0
 
 
 def test_stuck_sending_rows_are_handed_over_again(client, fakes):
     _book(client)
-    row = db.session.scalars(select(Notification)).one()
+    row = _tourist_row()
     row.status, row.claimed_at = "sending", row.created_at - timedelta(hours=1)
     db.session.commit()
     assert notifications.dispatch_due() == 1
-    assert len(fakes.mailer.sent) == 2  # at-least-once after a crash mid-send
+    assert _mails_to(fakes, CONTACT["email"]) == 2  # at-least-once after a crash mid-send
 
 
 def test_webhook_signature_is_hmac_sha256_over_timestamp_and_body():
@@ -173,5 +183,35 @@ def test_webhook_signature_is_hmac_sha256_over_timestamp_and_body():
 
 def test_delivery_log_lists_rows(client, fakes):
     _book(client)
-    assert [n.status for n in notifications.delivery_log()] == ["sent"]
+    assert [(n.event, n.status) for n in notifications.delivery_log()] == [
+        ("village_requested", "sent"),
+        ("requested", "sent"),
+    ]
     assert notifications.delivery_log("failed") == []
+
+
+@pytest.mark.parametrize(
+    "lang,party,money",
+    [("en", "2 adults, 1 child", "VND"), ("vi", "2 người lớn, 1 trẻ em", "₫")],
+)
+def test_the_mails_write_the_party_and_money_as_their_language_does(
+    client, fakes, lang, party, money
+):
+    exp = db.session.scalars(
+        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
+    ).one()
+    slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=10))[exp.id][0]
+    answer = client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot.id, "party": {"adults": 2, "children": 1}}],
+            "contact": CONTACT,
+            "lang": lang,
+        },
+    )
+    assert answer.status_code == 201
+    text = next(b for to, _s, b in fakes.mailer.sent if to == CONTACT["email"])
+    line = next(line for line in text.splitlines() if party in line)
+    total = answer.get_json()["total_vnd"]
+    written = f"{total:,}".replace(",", "." if lang == "vi" else ",")
+    assert f"{written} {money}" in line and not re.search(r"(^|\s)0 ", line)  # no "0 seniors"

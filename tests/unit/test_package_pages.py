@@ -263,20 +263,20 @@ def test_prices_show_net_retail_margin_and_commission_and_the_typical_partys_tot
     # 120,000 + 50,000 + 80,000 (senior). Retail: +25 %, rounded up to the thousand.
     # Commission: 10 % of retail. The typical party: 2 adults and 1 child.
     rows = {
-        "net": ("310.000 ₫", "220.000 ₫", "250.000 ₫"),
-        "retail": ("388.000 ₫", "275.000 ₫", "313.000 ₫"),
-        "margin": ("78.000 ₫", "55.000 ₫", "63.000 ₫"),
-        "commission": ("38.800 ₫", "27.500 ₫", "31.300 ₫"),
+        "net": ("310,000 VND", "220,000 VND", "250,000 VND"),
+        "retail": ("388,000 VND", "275,000 VND", "313,000 VND"),
+        "margin": ("78,000 VND", "55,000 VND", "63,000 VND"),
+        "commission": ("38,800 VND", "27,500 VND", "31,300 VND"),
     }
     for key, cells in rows.items():
         row = re.search(rf'<tr class="row-{key}">.*?</tr>', html, re.S).group(0)
         assert re.findall(r'<td data-category="\w+">([^<]*)</td>', row) == list(cells), key
     totals = dict(re.findall(r'<dd data-total="(\w+)">([^<]*)</dd>', html))
     assert totals == {
-        "retail": "1.051.000 ₫",
-        "net": "840.000 ₫",
-        "margin": "211.000 ₫",
-        "commission": "105.100 ₫",
+        "retail": "1,051,000 VND",
+        "net": "840,000 VND",
+        "margin": "211,000 VND",
+        "commission": "105,100 VND",
     }
 
 
@@ -365,7 +365,8 @@ def test_the_public_page_shows_the_days_prices_terms_and_the_dates_it_runs(sen, 
         assert f'href="/villages/{stop.split("-workshop")[0]}"' in html
     assert 'id="package-map-data"' in html and 'id="price-from"' in html
     # Retail only (adult 550,000 net + 25 %), never the net price.
-    assert "688.000 ₫" in html and "550.000 ₫" not in html
+    price = {"vi": ("688.000 ₫", "550.000 ₫"), "en": ("688,000 VND", "550,000 VND")}[lang]
+    assert price[0] in html and price[1] not in html
     assert "Every workshop and the car" in html  # no Vietnamese text given: the English one
     runs = re.findall(r'class="run" data-date="([\d-]+)"', html)
     assert SATURDAY.isoformat() in runs and MONDAY.isoformat() not in runs
@@ -469,7 +470,7 @@ def test_the_public_list_shows_published_packages_with_their_price_from(sen, cli
     draft = _package(agency_id)
     html = client.get("/packages?lang=en").get_data(as_text=True)
     assert f'data-slug="{published}"' in html and f'data-slug="{draft}"' not in html
-    assert "from 688.000 ₫ per adult" in html
+    assert "from 688,000 VND per adult" in html
     assert db.session.scalar(select(func.count(Package.id))) == 2
 
 
