@@ -149,6 +149,10 @@ def test_a_photo_without_credit_stays_off_the_public_pages_until_it_is_given(cli
     photo = db.session.scalar(select(Photo))
     assert photo.stored_name not in client.get("/villages/bat-trang").text
 
+    refused = client.post(f"/village/photos/{photo.id}", data=_form(licence="mine", alt_vi=""))
+    assert refused.status_code == 400
+    assert f'id="licence-{photo.id}-error"' in refused.text
+    assert 'value="An old pottery kiln in Bát Tràng"' in html.unescape(refused.text)
     details = _form(credit="Trần Thị B")
     del details["target"]
     assert client.post(f"/village/photos/{photo.id}", data=details).status_code == 302
