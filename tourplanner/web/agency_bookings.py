@@ -12,7 +12,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -26,6 +26,7 @@ from tourplanner.services import booking_request, package_booking, reports
 from tourplanner.services.availability import now_utc
 from tourplanner.web import bp
 from tourplanner.web.auth import current_user, login_required
+from tourplanner.web.downloads import attachment
 
 
 def _agency_id() -> int:
@@ -280,14 +281,6 @@ def _replace_message(error: DomainError) -> str:
 # --- reports -------------------------------------------------------------------------------
 
 
-def _csv(text: str, name: str) -> Response:
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
-
-
 def _dimension() -> str:
     by = request.args.get("by", "package")
     if by not in reports.DIMENSIONS:
@@ -300,7 +293,7 @@ def _report(agency_id: int | None, template: str, name: str):
     (the same URL: the download link of each table)."""
     if request.args.get("format") == "csv":
         by = _dimension()
-        return _csv(reports.to_csv(by, agency_id), f"{name}-{by}")
+        return attachment(reports.to_csv(by, agency_id), f"{name}-{by}.csv")
     return render_template(template, report=reports.report(agency_id))
 
 

@@ -11,6 +11,7 @@ from tourplanner.domain.errors import ValidationError
 from tourplanner.services import catalogue, product_media, recommendations
 from tourplanner.services import open_data as open_data_service
 from tourplanner.web import bp
+from tourplanner.web.downloads import attachment
 
 #: One page holds every village of the catalogue (78 in data 1.2).
 PAGE_SIZE = 100
@@ -169,6 +170,4 @@ def open_data_file(fmt: str):
         source_note="Hanoi craft villages dataset 1.2 and OCOP products 1.0 (tourplanner); "
         "per-row sources in each record",
     )
-    response = current_app.response_class(text, mimetype=MIME[fmt])
-    response.headers["Content-Disposition"] = f'attachment; filename="hanoi-craft-villages.{fmt}"'
-    return response
+    return attachment(text, f"hanoi-craft-villages.{fmt}", MIME[fmt])

@@ -3,13 +3,14 @@ dashboard with trends (/admin/targets) and CSV exports. One service call per vie
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template
+from flask import abort, render_template
 from flask_babel import lazy_gettext as _l
 
 from tourplanner.domain.errors import NotFound
 from tourplanner.services import stats
 from tourplanner.web import bp
 from tourplanner.web.auth import login_required
+from tourplanner.web.downloads import attachment
 
 TARGET_LABELS = {
     "villages_with_tourism": _l("Villages linked with tourism"),
@@ -34,14 +35,6 @@ TARGET_NOTES = {
 }
 
 
-def _csv(text: str, name: str) -> Response:
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
-
-
 def _page(template: str):
     return render_template(
         template, board=stats.dashboard(), labels=TARGET_LABELS, notes=TARGET_NOTES
@@ -61,7 +54,7 @@ def admin_targets():
 
 @bp.get("/targets.csv")
 def targets_csv():
-    return _csv(stats.targets_csv(), "targets")
+    return attachment(stats.targets_csv(), "targets.csv")
 
 
 @bp.get("/targets/<key>")
@@ -78,6 +71,6 @@ def target_rows(key: str):
 @bp.get("/targets/<key>.csv")
 def target_rows_csv(key: str):
     try:
-        return _csv(stats.rows_csv(key), key)
+        return attachment(stats.rows_csv(key), f"{key}.csv")
     except NotFound:
         abort(404)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,6 +24,7 @@ from tourplanner.services import availability, booking, links, notifications, vi
 from tourplanner.services.availability import FieldError, ScheduleForm, SessionsBooked
 from tourplanner.web import bp
 from tourplanner.web.auth import current_user, login_required
+from tourplanner.web.downloads import attachment
 
 #: Reasons staff pick when declining, written to the tourist in the tourist's language.
 DECLINE_REASONS = {
@@ -229,11 +230,8 @@ def village_today():
 def village_bookings_csv():
     village_id, village = _scope()
     name = f"bookings-{village.slug if village else 'all'}-{date.today().isoformat()}.csv"
-    return Response(
-        "\ufeff" + village_desk.bookings_csv(village_id),  # a BOM: Excel reads UTF-8 then
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    # a BOM: Excel then reads the Vietnamese names as UTF-8
+    return attachment("\ufeff" + village_desk.bookings_csv(village_id), name)
 
 
 @bp.route("/village/decide", methods=["GET", "POST"])
