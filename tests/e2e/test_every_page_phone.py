@@ -18,7 +18,12 @@ pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct horse battery staple 7"
 #: Endpoints that are not pages (files, redirects to other pages, sign-out).
-NOT_PAGES = {"web.product_image", "web.open_data_file", "web.admin_home"}
+NOT_PAGES = {
+    "web.product_image",
+    "web.village_photo_file",
+    "web.open_data_file",
+    "web.admin_home",
+}
 #: Addresses of files to download (no layout).
 DOWNLOADS = (".csv", ".ics", ".geojson", ".json", ".zip")
 #: The role that may see each area; the rest are public.
