@@ -320,6 +320,36 @@ def create_slots(env: dict[str, str], capacities: list[int]) -> list[int]:
     return ids
 
 
+OUTBOX_DRAIN_SECONDS = float(os.environ.get("BENCH_OUTBOX_DRAIN_SECONDS", "120"))
+
+
+def outbox_waiting(database_url: str) -> int:
+    """Notifications written but not sent yet (pending or being sent)."""
+    from sqlalchemy import create_engine, text
+
+    from tourplanner.config import _database_url
+
+    engine = create_engine(_database_url(database_url))
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            text("SELECT COUNT(*) FROM notifications WHERE status IN ('pending', 'sending')")
+        ).scalar_one()
+    engine.dispose()
+    return int(waiting)
+
+
+def drain_outbox(database_url: str) -> dict[str, float]:
+    """Wait (at most ``BENCH_OUTBOX_DRAIN_SECONDS``) until the worker has sent what the last run
+    wrote: the next run then starts on a machine the worker no longer loads, and the wait says
+    whether the notification worker keeps up with the bookings."""
+    began = time.monotonic()
+    waiting = left = outbox_waiting(database_url)
+    while left and time.monotonic() - began < OUTBOX_DRAIN_SECONDS:
+        time.sleep(0.5)
+        left = outbox_waiting(database_url)
+    return {"waiting": waiting, "left": left, "seconds": time.monotonic() - began}
+
+
 def slot_check(database_url: str, slot_id: int) -> dict[str, int]:
     """A slot's capacity, its ``taken`` counter, and the places its live booked items hold."""
     from sqlalchemy import create_engine, text
@@ -589,7 +619,9 @@ def run(label: str, database_url: str, tmp: Path, *, production: bool) -> dict:
         for url, kind, slot in ((bookings, "booking", ample), (bare_bookings, "bare", bare_ample)):
             result(wrk(url, script, kind=kind, clients=CLIENTS, seconds=2, slot=slot))
         Planners(plans_url, plan_body(), 2, 3).result()
+        drain_outbox(database_url)  # the warm-up's messages
         ours = measured(roots, book(bookings, "booking", ample))
+        drained = drain_outbox(database_url) if production else None
         baseline = measured(roots, book(bare_bookings, "bare", bare_ample))
         pairs = []
         for n in range(MIXED_REPEAT):
@@ -609,6 +641,7 @@ def run(label: str, database_url: str, tmp: Path, *, production: bool) -> dict:
         "label": label,
         "workers": workers,
         "ours": ours,
+        "drained": drained,
         "bare": baseline,
         "pairs": pairs,
         "contested": contested,
@@ -664,6 +697,13 @@ def report(row: dict) -> None:
         cpu = r.get("cpu_ms", {})
         spent = ", ".join(f"{role} {ms:.1f}" for role, ms in cpu.items() if ms >= 0.05)
         print(f"CPU ms per request, {name}: {sum(cpu.values()):.1f} in all ({spent})")
+    drained = row.get("drained")
+    if drained:
+        print(
+            f"outbox after the booking run: {drained['waiting']} message(s) still to send, "
+            f"{drained['left']} left after {drained['seconds']:.1f} s (the worker catching up; "
+            "the bare endpoint runs after it)"
+        )
     ratios = [_ratio(p) for p in row["pairs"]]
     each = ", ".join(
         f"{r:.2f}{' (planners first)' if p['planners_first'] else ''}"
