@@ -11,7 +11,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from tests.catalogue_zip import make_png
-from tourplanner.adapters.orm import Experience, Photo, Village
+from tourplanner.adapters.orm import AuditEvent, Experience, Photo, Village
 from tourplanner.domain import photos as rules
 from tourplanner.extensions import db
 from tourplanner.services import accounts
@@ -213,6 +213,10 @@ def test_staff_cannot_touch_another_villages_photo_but_an_admin_can(client, staf
     assert client.get("/village/photos?village=bat-trang").status_code == 200
     response = client.post(f"/village/photos/{photo_id}/remove?village=bat-trang")
     assert response.status_code == 302 and _count() == 0
+    events = db.session.scalars(
+        select(AuditEvent.event).where(AuditEvent.subject == "bat-trang").order_by(AuditEvent.id)
+    ).all()
+    assert [e for e in events if e.startswith("photo_")] == ["photo_added", "photo_removed"]
 
 
 def test_the_plans_stops_show_the_photo_of_their_experience_or_village(client, staff, app):

@@ -20,6 +20,7 @@ from tourplanner.domain import photos as rules
 from tourplanner.domain.errors import NotFound, ValidationError
 from tourplanner.domain.images import rendition_name
 from tourplanner.extensions import db
+from tourplanner.security import audit
 from tourplanner.services import product_media
 from tourplanner.services.unit_of_work import unit_of_work
 
@@ -102,7 +103,20 @@ def upload(
         )
         session.add(photo)
         session.flush()
+        _audit("photo_added", photo, user_id, session)
     return photo
+
+
+def _audit(event: str, photo: Photo, user_id: int | None, session: Any) -> None:
+    audit.record(
+        event,
+        user_id=user_id,
+        subject=photo.village.slug if photo.village else None,
+        session=session,
+        photo=photo.id,
+        experience=photo.experience_id,
+        published=photo.published,
+    )
 
 
 def own_photo(photo_id: int, village_id: int | None) -> Photo:
@@ -112,23 +126,27 @@ def own_photo(photo_id: int, village_id: int | None) -> Photo:
     return photo
 
 
-def update(photo_id: int, village_id: int | None, raw: Mapping[str, Any]) -> Photo:
+def update(
+    photo_id: int, village_id: int | None, raw: Mapping[str, Any], *, user_id: int | None = None
+) -> Photo:
     """Change the credit, licence and alt texts; PhotosInvalid with every problem."""
     details, problems = rules.check_details(raw)
     if problems:
         raise PhotosInvalid(problems)
-    with unit_of_work():
+    with unit_of_work() as session:
         photo = own_photo(photo_id, village_id)
         photo.credit, photo.licence = details.credit, details.licence
         photo.alt_vi, photo.alt_en = details.alt_vi, details.alt_en
+        _audit("photo_changed", photo, user_id, session)
     return photo
 
 
-def remove(photo_id: int, village_id: int | None) -> Photo:
+def remove(photo_id: int, village_id: int | None, *, user_id: int | None = None) -> Photo:
     """Remove the photo's row. The files stay: content-addressed, another row (or a product
     photo of the same bytes) may use them."""
     with unit_of_work() as session:
         photo = own_photo(photo_id, village_id)
+        _audit("photo_removed", photo, user_id, session)
         session.delete(photo)
     return photo
 

@@ -115,7 +115,7 @@ def _scope_id(village) -> int | None:
 def village_photo_update(photo_id: int):
     village = _own_village()
     try:
-        photos.update(photo_id, _scope_id(village), request.form)
+        photos.update(photo_id, _scope_id(village), request.form, user_id=current_user().id)
     except photos.PhotosInvalid as exc:
         errors = {f"{k}-{photo_id}": v for k, v in _messages(exc.problems).items()}
         return _render(
@@ -134,7 +134,7 @@ def village_photo_update(photo_id: int):
 @login_required("village")
 def village_photo_remove(photo_id: int):
     village = _own_village()
-    photos.remove(photo_id, _scope_id(village))
+    photos.remove(photo_id, _scope_id(village), user_id=current_user().id)
     flash(_("Photo removed."), "success")
     return redirect(url_for("web.village_photos", village=village.slug))
 
