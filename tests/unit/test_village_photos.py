@@ -211,6 +211,10 @@ def test_staff_cannot_touch_another_villages_photo_but_an_admin_can(client, staf
     admin_page = client.get("/admin/catalogue/villages/bat-trang").text
     assert "/village/photos?village=bat-trang" in admin_page
     assert client.get("/village/photos?village=bat-trang").status_code == 200
+    experience_page = client.get("/admin/catalogue/experiences/bat-trang-workshop-pottery-wheel")
+    assert f"/village/photos?village=bat-trang&amp;target={other}" in experience_page.text
+    preselected = client.get(f"/village/photos?village=bat-trang&target={other}").text
+    assert f'<option value="{other}" selected>' in preselected
     response = client.post(f"/village/photos/{photo_id}/remove?village=bat-trang")
     assert response.status_code == 302 and _count() == 0
     events = db.session.scalars(
