@@ -64,6 +64,7 @@ def template_db(tmp_path_factory) -> Path:
     from flask_migrate import upgrade
 
     from tourplanner.services.catalogue_io import seed
+    from tourplanner.services.reachability import seed_demo_channels
 
     _compile_translations()
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
@@ -71,6 +72,9 @@ def template_db(tmp_path_factory) -> Path:
     with app.app_context():
         upgrade()
         seed(demo=True)
+        # As ``flask seed --demo``: each demo village can receive requests (a sample booking
+        # e-mail), or none of its sessions would be offered (services/reachability.py).
+        seed_demo_channels()
     return path
 
 

@@ -322,6 +322,7 @@ def test_village_and_tourist_are_notified_through_the_outbox(client):
     body, _item = _pending_item(client)
     rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
     assert [(n.event, n.channel, n.status) for n in rows] == [
-        ("requested", "email", "sent")
-    ]  # the demo village has no address or staff yet
+        ("requested", "email", "sent"),
+        ("village_requested", "email", "sent"),  # the demo village's sample booking e-mail
+    ]
     assert body["reference"] in rows[0].subject

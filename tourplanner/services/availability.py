@@ -10,7 +10,9 @@ Which stored slots are offered for a day:
   day that is not a closed date (a slot the village removed from its schedule keeps its
   bookings but is no longer offered);
 * extra slots the village added by hand (offered even on a closed date: they are explicit);
-* and only while booking is open: the slot starts at least ``booking_cutoff_hours`` after now.
+* and only while booking is open: the slot starts at least ``booking_cutoff_hours`` after now;
+* and only while the village can be told about a request (``services.reachability``: one query
+  for all the experiences asked about, never one per slot).
 
 Nothing is materialised outside the booking horizon: today (in Hanoi) to
 ``BOOKING_HORIZON_DAYS`` ahead. Anonymous availability requests create rows, so without this
@@ -44,6 +46,7 @@ from tourplanner.domain.availability import (
 )
 from tourplanner.domain.errors import Conflict, NotFound, ValidationError
 from tourplanner.extensions import db
+from tourplanner.services.reachability import reachable_experiences
 from tourplanner.services.unit_of_work import unit_of_work
 
 
@@ -102,7 +105,7 @@ def slots_for_day(
     ``{experience_id: [slots in start order]}`` for the bookable experiences among
     ``experience_ids`` (``remaining`` may be 0); others are left out.
     """
-    experiences = _bookable(experience_ids)
+    experiences = reachable_experiences(_bookable(experience_ids))
     return _offered(experiences, [day], now or now_utc())
 
 
@@ -145,8 +148,8 @@ def slots_between(
         raise NotFound(
             "no such experience", code="experience_not_found", experience_id=experience_id
         )
-    if not experience.bookable:
-        return []
+    if not experience.bookable or not reachable_experiences([experience]):
+        return []  # a village nobody can tell about a request offers no session
     return _offered([experience], days_between(start, end), now or now_utc())[experience.id]
 
 

@@ -49,7 +49,7 @@ from tourplanner.domain.pricing import Party, party_price
 from tourplanner.extensions import db
 from tourplanner.security import audit
 from tourplanner.services import links as tokens
-from tourplanner.services import notifications
+from tourplanner.services import notifications, reachability
 from tourplanner.services.availability import now_utc
 from tourplanner.services.booking_request import BookingRequest, ItemRequest
 from tourplanner.services.unit_of_work import unit_of_work
@@ -366,6 +366,8 @@ def _check_slots(request: BookingRequest, now: datetime) -> dict[int, Slot]:
         if slot is None or not slot.experience.bookable:
             raise NotFound("no such bookable slot", code="slot_not_found", slot_id=item.slot_id)
         check_open(slot, item.party, now)
+    # A request its village could never receive is refused (409), not held until it expires.
+    reachability.refuse_unreachable(slots.values())
     return slots
 
 

@@ -1,4 +1,5 @@
-"""Admin pages: the notification delivery log (what was sent, to whom, how many attempts), the
+"""Admin pages: the notification delivery log (what was sent, to whom, how many attempts) with
+the villages that publish workshops but cannot be reached (no channel: none is offered), the
 audit log of security events, and the travel agencies (create, suspend, reactivate)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from flask_babel import gettext as _
 
 from tourplanner.domain.errors import ValidationError
 from tourplanner.security import audit
-from tourplanner.services import agencies, notifications
+from tourplanner.services import agencies, notifications, reachability
 from tourplanner.web import bp
 from tourplanner.web.agency import NO_STORE, field_error
 from tourplanner.web.auth import current_user, login_required
@@ -30,7 +31,13 @@ def admin_notifications():
     status = request.args.get("status")
     status = status if status in STATUSES else None
     rows = notifications.delivery_log(status)
-    return render_template("admin/notifications.html", rows=rows, status=status, statuses=STATUSES)
+    return render_template(
+        "admin/notifications.html",
+        rows=rows,
+        status=status,
+        statuses=STATUSES,
+        unreachable=reachability.unreachable_villages(),
+    )
 
 
 @bp.get("/admin/audit")
