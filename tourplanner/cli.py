@@ -40,6 +40,12 @@ def seed_command(demo: bool, force: bool) -> None:
             click.echo(
                 f"  {account['role']}{where}: {account['email']} / {password}  (sign in at /login)"
             )
+        from tourplanner.services.reachability import seed_demo_channels
+
+        # After the accounts: a village reached by its demo staff account keeps it alone.
+        reached = seed_demo_channels()
+        if reached:
+            click.echo(f"  sample booking e-mails (bookings@<village>.example): {len(reached)}")
         _seed_demo_agency()
         from tourplanner.services.octo import seed_demo as seed_octo_demo
 
