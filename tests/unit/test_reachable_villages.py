@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from tourplanner.adapters import notifiers as channels
-from tourplanner.adapters.orm import Experience, Notification, Village
+from tourplanner.adapters.orm import Experience, Notification, User, Village
 from tourplanner.extensions import db
 from tourplanner.services import accounts, availability, notifications
 
@@ -115,3 +115,102 @@ def test_a_request_whose_village_channels_all_fail_reaches_an_admin_and_the_tour
     assert any(
         n.recipient == "lan@example.org" and n.event not in ("requested",) for n in told
     )  # the tourist is told, not left to a silent expiry
+    tourist = next(n for n in told if n.event == "village_unreachable")
+    assert tourist.status == "sent" and body["reference"] in tourist.subject
+    assert "could not reach Bat Trang" in tourist.body  # in the booking's language
+    (alert,) = [n for n in told if n.recipient == "city@example.org"]
+    assert "potter@bat-trang.example" in alert.body  # the failed channel, for the admin
+    notifications.dispatch_due()  # told once, however often the outbox is swept
+    assert len(db.session.scalars(select(Notification)).all()) == len(told)
+    accounts.create_user("town@example.org", "correct horse 3", "admin")
+    client.post("/login", data={"email": "town@example.org", "password": "correct horse 3"})
+    log = client.get("/admin/notifications?lang=en").get_data(as_text=True)
+    assert "admin_village_unreachable" in log and body["reference"] in log
+
+
+def test_a_direct_booking_of_a_session_of_a_village_nobody_can_reach_is_a_409(
+    client, bat_trang_reachable
+):
+    silk = _exp(SILK)
+    van_phuc = _village("van-phuc")
+    van_phuc.booking_email = "silk@van-phuc.example"  # reachable while the session is made
+    db.session.commit()
+    slot = availability.slots_for_day([silk.id], DAY)[silk.id][0]
+    van_phuc.booking_email = None
+    db.session.commit()
+    answer = client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
+            "contact": {"name": "Lan", "email": "lan@example.org"},
+            "lang": "en",
+        },
+    )
+    assert answer.status_code == 409
+    error = answer.get_json()["error"]
+    assert error["code"] == "village_unreachable"
+    assert error["details"] == {"slot_id": slot.id, "village": "van-phuc"}
+    assert db.session.scalars(select(Notification)).all() == []
+
+
+def test_a_village_that_sets_a_channel_is_offered_at_once(client, bat_trang_reachable):
+    silk = _exp(SILK)
+    assert availability.slots_for_day([silk.id], DAY).get(silk.id, []) == []
+    _village("van-phuc").notify_phone = "+84 24 0000 0001"
+    db.session.commit()
+    assert availability.slots_for_day([silk.id], DAY)[silk.id]
+
+
+def test_an_inactive_staff_account_reaches_nobody(client, bat_trang_reachable):
+    pottery = _exp(POTTERY)
+    staff = db.session.scalars(
+        select(User).where(User.email == "potter@bat-trang.example")
+    ).one()
+    staff.active = False
+    db.session.commit()
+    assert availability.slots_for_day([pottery.id], DAY).get(pottery.id, []) == []
+
+
+def test_the_admins_list_speaks_vietnamese(client, bat_trang_reachable):
+    accounts.create_user("city@example.org", "correct horse 2", "admin")
+    client.post("/login", data={"email": "city@example.org", "password": "correct horse 2"})
+    page = client.get("/admin/notifications?lang=vi").get_data(as_text=True)
+    listed = page[page.index('id="unreachable-villages"') :]
+    listed = listed[: listed.index("</section>")]
+    assert "Vạn Phúc" in listed and "/admin/catalogue/villages/van-phuc" in listed
+
+
+def test_no_alert_while_another_channel_of_the_village_still_works(
+    app, client, bat_trang_reachable
+):
+    class Refusing:
+        def send(self, to, subject, body, *, message_id):
+            if to != "lan@example.org":
+                raise channels.PermanentDeliveryError("mailbox does not exist")
+
+    class Sms:
+        def __init__(self):
+            self.sent = []
+
+        def send(self, to, text):
+            self.sent.append(to)
+
+    sms = Sms()
+    app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(Refusing(), None, sms)
+    _village("bat-trang").notify_phone = "+84 24 0000 0002"
+    db.session.commit()
+    accounts.create_user("city@example.org", "correct horse 2", "admin")
+    pottery = _exp(POTTERY)
+    slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
+    client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
+            "contact": {"name": "Lan", "email": "lan@example.org"},
+            "lang": "en",
+        },
+    )
+    notifications.dispatch_due()
+    assert sms.sent == ["+84 24 0000 0002"]
+    events = {n.event for n in db.session.scalars(select(Notification))}
+    assert events == {"requested", "village_requested"}  # the SMS reached the village

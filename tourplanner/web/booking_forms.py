@@ -116,6 +116,12 @@ def booking_refusal(exc: DomainError, names: Mapping[int, str] | None = None) ->
         )
     if exc.code == "price_unavailable":
         return _("%(what)s has no price for everyone in your party.", what=label or "")
+    if exc.code == "village_unreachable":
+        return _(
+            "%(what)s cannot be booked now: its village cannot receive requests yet. "
+            "Please choose another workshop.",
+            what=label or _("This session"),
+        )
     if exc.code in ("slot_not_found", "nothing_to_book"):
         return _("There is nothing to book in this day any more. Please plan it again.")
     return _("The booking did not go through. Please try again.")
