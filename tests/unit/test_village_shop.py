@@ -109,8 +109,13 @@ def test_the_village_page_lists_them_and_maps_only_the_places_with_a_position(cl
     assert "Gốm Bát Tràng trên Shopee" in page
     points = json.loads(html.unescape(re.search(r'data-points="([^"]*)"', page).group(1)))
     assert points == [
-        {"name": "Nhà trưng bày gốm Bát Tràng", "lat": 20.9761, "lon": 105.9135},
-        {"name": "Chợ gốm Bát Tràng", "lat": 20.9772, "lon": 105.9121},
+        {
+            "kind": "display_space",
+            "name": "Nhà trưng bày gốm Bát Tràng",
+            "lat": 20.9761,
+            "lon": 105.9135,
+        },
+        {"kind": "sales_point", "name": "Chợ gốm Bát Tràng", "lat": 20.9772, "lon": 105.9121},
     ]
 
 

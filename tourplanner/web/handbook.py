@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from tourplanner.domain.catalogue import CATEGORIES, video_embed
+from tourplanner.domain.catalogue import CATEGORIES, mapped_places, video_embed
 from tourplanner.domain.errors import ValidationError
 from tourplanner.services import catalogue, product_media, recommendations
 from tourplanner.services import open_data as open_data_service
@@ -48,16 +48,6 @@ def _videos(village) -> list[dict]:
         platform, embed = video_embed(item["url"])
         out.append({**item, "platform": platform, "embed": embed})
     return out
-
-
-def _points(village) -> list[dict]:
-    """Display space and sales points with a stated position, for the village map."""
-    places = [village.display_space, *(village.sales_points or [])]
-    return [
-        {"name": p["name"], "lat": p["lat"], "lon": p["lon"]}
-        for p in places
-        if p and p.get("lat") is not None and p.get("lon") is not None
-    ]
 
 
 def _args(allowed: tuple[str, ...]) -> dict[str, str]:
@@ -123,7 +113,7 @@ def village(slug: str):
         centre=centre,
         directions=directions,
         videos=_videos(village),
-        village_points=_points(village),
+        village_points=mapped_places(village.display_space, village.sales_points),
         **recommendations.village_page(village),
         shop_kinds=SHOP_KIND_LABELS,
         map_tiles=current_app.config["MAP_TILE_URL"],
