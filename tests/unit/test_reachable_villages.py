@@ -163,9 +163,7 @@ def test_a_village_that_sets_a_channel_is_offered_at_once(client, bat_trang_reac
 
 def test_an_inactive_staff_account_reaches_nobody(client, bat_trang_reachable):
     pottery = _exp(POTTERY)
-    staff = db.session.scalars(
-        select(User).where(User.email == "potter@bat-trang.example")
-    ).one()
+    staff = db.session.scalars(select(User).where(User.email == "potter@bat-trang.example")).one()
     staff.active = False
     db.session.commit()
     assert availability.slots_for_day([pottery.id], DAY).get(pottery.id, []) == []
