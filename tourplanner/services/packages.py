@@ -550,6 +550,13 @@ def list_for_agency(agency_id: int) -> list[dict[str, Any]]:
     return [_summary(p, for_agency=True) for p in rows]
 
 
+def summary_for_agency(agency_id: int, slug: str) -> dict[str, Any]:
+    """The agency's own package (drafts too) without its check: for a booking form. Another
+    agency's package is 404."""
+    package = _agency_package(db.session, agency_id, slug)
+    return {**_summary(package, for_agency=True), "party": dict(package.party or {})}
+
+
 def get_for_agency(
     agency_id: int,
     slug: str,

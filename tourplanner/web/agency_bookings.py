@@ -14,15 +14,12 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from tourplanner.adapters.orm import AgencyClient, Package
 from tourplanner.domain import inputs
 from tourplanner.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from tourplanner.domain.pricing import CATEGORIES, Party
-from tourplanner.extensions import db
 from tourplanner.i18n import current_lang
-from tourplanner.services import booking_request, package_booking, reports
+from tourplanner.services import agencies, booking_request, package_booking, packages, reports
 from tourplanner.services.availability import now_utc
 from tourplanner.web import bp
 from tourplanner.web.auth import current_user, login_required
@@ -34,24 +31,6 @@ def _agency_id() -> int:
     if agency_id is None:  # an agency role without an agency: nothing to show
         abort(403)
     return agency_id
-
-
-def _package(agency_id: int, slug: str) -> Package:
-    """The agency's own package (drafts too); another agency's is 404."""
-    package = db.session.scalars(select(Package).where(Package.slug == slug)).first()
-    if package is None or package.agency_id != agency_id:
-        abort(404)
-    return package
-
-
-def _clients(agency_id: int) -> list[AgencyClient]:
-    return list(
-        db.session.scalars(
-            select(AgencyClient)
-            .where(AgencyClient.agency_id == agency_id)
-            .order_by(AgencyClient.name)
-        )
-    )
 
 
 # --- booking a package for a client --------------------------------------------------------
@@ -104,7 +83,7 @@ def _parse_form(form: Any, agency_id: int) -> dict[str, Any]:
         args["new_client"] = _new_client(form)
     elif choice.isdigit():
         args["client_id"] = int(choice)
-        if int(choice) not in {c.id for c in _clients(agency_id)}:
+        if int(choice) not in {c["id"] for c in agencies.list_clients(agency_id)}:
             raise _bad("client")
     else:
         raise _bad("client")
@@ -161,13 +140,17 @@ def _conflict_message(error: DomainError) -> str:
     return _("The booking could not be made. Nothing was reserved.")
 
 
-def _book_page(package: Package, values: dict[str, Any], error: DomainError | None = None):
-    agency_id = package.agency_id
+def _book_page(
+    agency_id: int,
+    package: dict[str, Any],
+    values: dict[str, Any],
+    error: DomainError | None = None,
+):
     field = error.details.get("field") if isinstance(error, FormError) else None
     return render_template(
         "agency/book.html",
         package=package,
-        clients=_clients(agency_id),
+        clients=agencies.list_clients(agency_id),
         values=values,
         field=field,
         field_error=error.message if field else None,
@@ -181,21 +164,21 @@ def _book_page(package: Package, values: dict[str, Any], error: DomainError | No
 @login_required("agency")
 def agency_book(slug: str):
     agency_id = _agency_id()
-    package = _package(agency_id, slug)
+    package = packages.summary_for_agency(agency_id, slug)
     if request.method == "GET":
         tomorrow = (now_utc() + timedelta(days=7)).date()
         values = {
             "date": request.args.get("date") or tomorrow.isoformat(),
-            **{c: (package.party or {}).get(c, 1 if c == "adults" else 0) for c in CATEGORIES},
+            **{c: package["party"].get(c, 1 if c == "adults" else 0) for c in CATEGORIES},
             "client": request.args.get("client", ""),
             "key": secrets.token_hex(16),
         }
-        return _book_page(package, values)
+        return _book_page(agency_id, package, values)
     values = request.form.to_dict()
     try:
         args = _parse_form(request.form, agency_id)
         view, _replayed = package_booking.book_package(
-            package.slug,
+            slug,
             args.pop("first_date"),
             args.pop("party"),
             None,
@@ -205,7 +188,7 @@ def agency_book(slug: str):
             **args,
         )
     except DomainError as exc:
-        return _book_page(package, values, exc)
+        return _book_page(agency_id, package, values, exc)
     flash(_("Booking %(ref)s made: each village will answer.", ref=view["reference"]), "ok")
     return redirect(url_for("web.agency_booking", reference=view["reference"]), code=303)
 
