@@ -335,3 +335,57 @@ def test_swap_relocate_keeps_tours_feasible_and_only_adds_stops(
     assert changed == (len(after) > len(before))
     assert sorted(np.flatnonzero(search.visited).tolist()) == sorted(after)
     assert check(problem, [route[1:-1] for route in search.routes]) == []
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 10**6),
+    rows=st.integers(1, 14),
+    count=st.integers(1, 4),
+    money=st.sampled_from([3, 6, 1 << 40]),
+)
+def test_best_disjoint_finds_the_best_packing_of_pooled_tours(
+    seed: int, rows: int, count: int, money: int
+) -> None:
+    import itertools
+
+    rng = random.Random(seed)
+    n = 70  # two bit words
+    sets = [frozenset(rng.sample(range(n), rng.randint(1, 6))) for _ in range(rows)]
+    scores = sorted((float(rng.randint(1, 20)) for _ in range(rows)), reverse=True)
+    costs = [rng.randint(0, 3) for _ in range(rows)]
+    kept = frozenset(rng.sample(range(n), 3))
+
+    def bits(nodes: frozenset[int]) -> np.ndarray:
+        out = np.zeros(2, dtype=np.uint64)
+        for j in nodes:
+            out[j >> 6] |= np.uint64(1 << (j & 63))
+        return out
+
+    masks = np.stack([bits(s) for s in sets])
+    target = float(rng.randint(0, 30))
+    found, picked, total, _ = kernels.best_disjoint(
+        masks,
+        np.array(scores),
+        np.array(costs, dtype=np.int64),
+        bits(kept),
+        count,
+        target,
+        money,
+        1 << 30,
+    )
+    best = target
+    for combo in itertools.combinations(range(rows), count):
+        union = frozenset().union(*(sets[q] for q in combo))
+        if (
+            len(union) == sum(len(sets[q]) for q in combo)
+            and not union & kept
+            and sum(costs[q] for q in combo) <= money
+        ):
+            best = max(best, sum(scores[q] for q in combo))
+    assert found == (best > target)
+    if found:
+        assert total == best == sum(scores[q] for q in picked)
+        union = [j for q in picked for j in sets[q]]
+        assert len(union) == len(set(union)) and not set(union) & kept
+        assert sum(costs[q] for q in picked) <= money

@@ -823,6 +823,201 @@ def local_optimum(
     return spent
 
 
+@njit(cache=True)
+def shake_tour(  # noqa: C901
+    route: np.ndarray,
+    size: int,
+    worst: bool,
+    start: int,
+    count: int,
+    must: np.ndarray,
+    visited: np.ndarray,
+    cost: np.ndarray,
+    score: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+    day_start: int,
+    day_end: int,
+    rng: np.ndarray,
+) -> tuple[int, int]:
+    """Remove up to ``count`` visits of one tour in place; must-visit nodes stay.
+
+    ``worst``: the visits with the lowest score per minute of tour time they take (travel
+    detour plus visit), each ratio times ``1 + u`` for a uniform u of ``rng``; else the
+    ``count`` consecutive visits from position ``start`` (mod the number of visits). If the
+    shorter tour would break a window (possible without the triangle inequality) the tour is
+    kept. Returns (new size, money freed); ``visited`` is updated. O(L log L).
+    """
+    inner = size - 2
+    if inner <= 0 or count <= 0:
+        return size, 0
+    drop = np.zeros(size, np.bool_)
+    count = min(count, inner)
+    if worst:
+        keys = np.empty(inner)
+        for q in range(1, size - 1):
+            prv, v, nxt = route[q - 1], route[q], route[q + 1]
+            detour = travel[prv, v] + service[v] + travel[v, nxt] - travel[prv, nxt]
+            keys[q - 1] = score[v] / max(1, detour) * (1.0 + _uniform(rng))
+        order = np.argsort(keys, kind="mergesort")
+        for k in range(count):
+            drop[order[k] + 1] = True
+    else:
+        for k in range(count):
+            drop[(start + k) % inner + 1] = True
+    trial = np.empty(size, np.int64)
+    trial[0] = route[0]
+    kept = 1
+    for q in range(1, size - 1):
+        if not drop[q] or must[route[q]]:
+            trial[kept] = route[q]
+            kept += 1
+    trial[kept] = route[size - 1]
+    kept += 1
+    if kept == size:
+        return size, 0
+    t = day_start
+    for q in range(1, kept - 1):
+        t = first_start(wopen, wclose, nwin, trial[q], t + travel[trial[q - 1], trial[q]])
+        if t == NEG:
+            return size, 0
+        t += service[trial[q]]
+    if t + travel[trial[kept - 2], trial[kept - 1]] > day_end:
+        return size, 0
+    freed = 0
+    for q in range(1, size - 1):
+        if drop[q] and not must[route[q]]:
+            visited[route[q]] = False
+            freed += cost[route[q]]
+    route[:kept] = trial[:kept]
+    return kept, freed
+
+
+@njit(cache=True)
+def tour_summary(
+    route: np.ndarray,
+    size: int,
+    zobrist: np.ndarray,
+    score: np.ndarray,
+    cost: np.ndarray,
+    words: int,
+) -> tuple[np.uint64, float, int, np.ndarray]:
+    """(hash of the node set, score, cost, node bits as uint64 words) of one tour. The hash
+    is the wrapping sum of the nodes' random ``zobrist`` keys, so it ignores the order. O(L)."""
+    key = np.uint64(0)
+    total = 0.0
+    money = 0
+    bits = np.zeros(words, np.uint64)
+    for q in range(1, size - 1):
+        j = route[q]
+        key += zobrist[j]
+        total += score[j]
+        money += cost[j]
+        bits[j >> 6] |= np.uint64(1) << np.uint64(j & 63)
+    return key, total, money, bits
+
+
+@njit(cache=True)
+def state_value(
+    routes: np.ndarray, sizes: np.ndarray, score: np.ndarray, arr: np.ndarray
+) -> tuple[float, int]:
+    """(sum of the scores visited, minus the sum of the return times) of all tours. O(L)."""
+    total = 0.0
+    back = 0
+    for r in range(sizes.shape[0]):
+        for q in range(1, sizes[r] - 1):
+            total += score[routes[r, q]]
+        back -= arr[r, sizes[r] - 1]
+    return total, back
+
+
+@njit(cache=True)
+def best_disjoint(  # noqa: C901
+    masks: np.ndarray,
+    scores: np.ndarray,
+    costs: np.ndarray,
+    kept: np.ndarray,
+    count: int,
+    target: float,
+    money: int,
+    limit: int,
+) -> tuple[bool, np.ndarray, float, int]:
+    """Best ``count`` pairwise disjoint rows of ``masks`` (node sets as bit words) that avoid
+    the nodes of ``kept``, cost at most ``money`` together and score more than ``target``.
+
+    Rows must be sorted by score, best first: a depth-first search in that order stops a
+    branch as soon as its score plus the next rows' scores cannot beat the best found, and
+    stops altogether after ``limit`` steps (a count, so the result is deterministic).
+    Returns (found, row indexes, their score, steps used). O(limit * words).
+    """
+    rows, words = masks.shape
+    idx = np.empty(rows, np.int64)
+    k = 0
+    for p in range(rows):
+        if costs[p] > money:
+            continue
+        ok = True
+        for w in range(words):
+            if masks[p, w] & kept[w]:
+                ok = False
+                break
+        if ok:
+            idx[k] = p
+            k += 1
+    prefix = np.zeros(k + 1)
+    for i in range(k):
+        prefix[i + 1] = prefix[i] + scores[idx[i]]
+    best = np.full(count, -1, np.int64)
+    found = False
+    chosen = np.empty(count, np.int64)
+    nxt = np.zeros(count, np.int64)
+    acc = np.zeros((count + 1, words), np.uint64)
+    acc_score = np.zeros(count + 1)
+    acc_cost = np.zeros(count + 1, np.int64)
+    depth, steps = 0, 0
+    while depth >= 0 and steps < limit:
+        i = nxt[depth]
+        need = count - depth
+        advanced = False
+        while i + need <= k:
+            steps += 1
+            if steps >= limit or acc_score[depth] + prefix[i + need] - prefix[i] <= target:
+                break
+            p = idx[i]
+            i += 1
+            if acc_cost[depth] + costs[p] > money:
+                continue
+            ok = True
+            for w in range(words):
+                if masks[p, w] & acc[depth, w]:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            if need == 1:
+                target = acc_score[depth] + scores[p]
+                best[:depth] = chosen[:depth]
+                best[depth] = p
+                found = True
+                continue
+            chosen[depth] = p
+            nxt[depth] = i
+            for w in range(words):
+                acc[depth + 1, w] = acc[depth, w] | masks[p, w]
+            acc_score[depth + 1] = acc_score[depth] + scores[p]
+            acc_cost[depth + 1] = acc_cost[depth] + costs[p]
+            depth += 1
+            nxt[depth] = i
+            advanced = True
+            break
+        if not advanced:
+            depth -= 1
+    return found, best, target, steps
+
+
 _warm = False
 
 
@@ -875,5 +1070,15 @@ def warm_up() -> None:
         np.full((n, 1, 3), -1, dtype=np.int64),
         np.zeros(1, dtype=np.int64),
         np.full(1, -1, dtype=np.int64),
+    )
+    best_disjoint(
+        np.zeros((2, 1), dtype=np.uint64),
+        np.ones(2),
+        np.zeros(2, dtype=np.int64),
+        np.zeros(1, dtype=np.uint64),
+        1,
+        0.0,
+        0,
+        10,
     )
     _warm = True

@@ -55,6 +55,8 @@ RESTORE_AFTER = 100
 RESTART_AFTER = 3000
 #: Tours kept by the tour pool for recombination (several tours only), best scores first.
 TOUR_POOL = 1000
+#: Step limit of each search for disjoint pooled tours (one per subset of tours swapped).
+RECOMBINE_STEPS = 20_000
 #: Share of the shakes that remove the visits worth least per minute they take (a random
 #: count up to 1/WORST_DIV of the shortest tour) instead of a run of consecutive visits.
 WORST_SHARE = 0.5
@@ -235,32 +237,43 @@ class _Search:
         """Remove ``count`` consecutive visits from position ``start`` (mod length) in each
         tour of ``which`` (default: every tour)."""
         for r in range(self.m) if which is None else which:
-            inner = len(self.routes[r]) - 2
-            if inner:
-                self._drop(r, {(start + k) % inner + 1 for k in range(min(count, inner))})
+            self._shake_tour(r, False, start, count)
 
     def shake_worst(self, count: int, which: list[int] | None = None) -> None:
         """Remove from each tour of ``which`` (default: every tour) the ``count`` visits with
         the lowest score per minute of tour time they take (travel detour plus visit), ranked
         with random noise."""
-        T, d, rand = self.T, self.d, self.rng.random
         for r in range(self.m) if which is None else which:
-            route = self.routes[r]
-            ranked = sorted(
-                range(1, len(route) - 1),
-                key=lambda q: (
-                    self.sscore[route[q]]
-                    / max(
-                        1,
-                        T[route[q - 1]][route[q]]
-                        + d[route[q]]
-                        + T[route[q]][route[q + 1]]
-                        - T[route[q - 1]][route[q + 1]],
-                    )
-                    * (1 + rand())
-                ),
-            )
-            self._drop(r, set(ranked[:count]))
+            self._shake_tour(r, True, 0, count)
+
+    def _shake_tour(self, r: int, worst: bool, start: int, count: int) -> None:
+        """One tour's shake in the compiled :func:`.kernels.shake_tour` (must-visit nodes stay;
+        a tour that would break a window is kept). O(L log L)."""
+        size = int(self.sizes[r])
+        new_size, freed = kernels.shake_tour(
+            self.R[r],
+            size,
+            worst,
+            start,
+            count,
+            self.must_np,
+            self.visited,
+            self.cost_np,
+            self.sscore_np,
+            self.Tn,
+            self.d_np,
+            self.wopen,
+            self.wclose,
+            self.nwin,
+            self.p.day_start,
+            self.p.day_end,
+            self.rng_state,
+        )
+        if new_size == size:
+            return
+        self.spent -= freed
+        self.routes[r] = self.R[r, :new_size].tolist()
+        self._recompute(r)
 
     def _drop(self, r: int, drop: set[int]) -> None:
         """Remove the visits at positions ``drop`` of tour r (must-visit nodes stay). If that
@@ -369,8 +382,7 @@ class _Search:
     def value(self) -> tuple[float, int]:
         """Search objective: (score incl. must-visit bonus minus weighted travel, minus total
         tour time). A tour over ``max_travel`` (only must-visits left) ranks below all."""
-        total = sum(self.sscore[j] for route in self.routes for j in route[1:-1])
-        back = -sum(int(self.arr[r, self.sizes[r] - 1]) for r in range(self.m))
+        total, back = kernels.state_value(self.R, self.sizes, self.sscore_np, self.arr)
         if self.weighted:
             moved = [self.travel_of(route) for route in self.routes]
             if max(moved) > self.max_travel:
@@ -430,16 +442,29 @@ class _TourPool:
 
     A tour is feasible on its own, so any node-disjoint set of pooled tours is a feasible
     solution (given the budget). Tours found while the other tours were different can
-    combine into a better whole than any solution visited: :meth:`recombine` swaps one or
-    two tours of a solution for pooled ones.
+    combine into a better whole than any solution visited: :meth:`recombine` swaps any
+    subset of a solution's tours, up to all of them, for pooled ones.
     """
 
     def __init__(self, search: _Search) -> None:
         self.search = search
         self.recorded = np.full(search.m, -1, dtype=np.int64)
-        # frozenset of nodes -> (score, cost, bit mask, route)
-        self.tours: dict[frozenset[int], tuple[float, int, int, list[int]]] = {}
-        self.ranked: list[tuple[float, int, int, list[int]]] | None = None
+        self.words = (search.p.n + 63) // 64
+        # Random 64-bit keys per node (fixed: the pool does not depend on the seed) whose sum
+        # identifies a node set; a collision only means a tour is not pooled.
+        self.zobrist = np.random.default_rng(12345).integers(
+            1, 1 << 63, size=search.p.n, dtype=np.uint64
+        )
+        # hash of the node set -> (score, cost, node bits as uint64 words, route)
+        self.tours: dict[int, tuple[float, int, np.ndarray, list[int]]] = {}
+        self.arrays: tuple[np.ndarray, np.ndarray, np.ndarray, list[list[int]]] | None = None
+
+    def _bits(self, nodes: frozenset[int] | list[int]) -> np.ndarray:
+        """The node set as uint64 words (bit j of word j // 64). O(L)."""
+        bits = np.zeros(self.words, dtype=np.uint64)
+        for j in nodes:
+            bits[j >> 6] |= np.uint64(1 << (j & 63))
+        return bits
 
     def record(self) -> None:
         """Add the tours of the search state that changed since the last call (nothing with
@@ -451,70 +476,61 @@ class _TourPool:
             if search.version[r] == self.recorded[r]:
                 continue
             self.recorded[r] = search.version[r]
-            route = search.routes[r]
-            key = frozenset(route[1:-1])
-            if not key or key in self.tours:
+            size = int(search.sizes[r])
+            if size <= 2:
                 continue
-            score = sum(search.sscore[j] for j in key)
-            cost = sum(search.cost[j] for j in key)
-            self.tours[key] = (score, cost, sum(1 << j for j in key), list(route))
-            self.ranked = None
+            key, score, cost, bits = kernels.tour_summary(
+                search.R[r], size, self.zobrist, search.sscore_np, search.cost_np, self.words
+            )
+            key = int(key)
+            if key in self.tours:
+                continue
+            self.tours[key] = (score, cost, bits, search.R[r, :size].tolist())
+            self.arrays = None
         if len(self.tours) > 2 * TOUR_POOL:
             keep = sorted(self.tours.items(), key=lambda kv: -kv[1][0])[:TOUR_POOL]
             self.tours = dict(keep)
 
     def recombine(self, routes: list[list[int]]) -> list[list[int]] | None:
-        """The best solution that keeps all but one or two tours of ``routes`` and takes the
-        others from the pool, if it scores more; else None. O(m^2 * P) for P pooled tours."""
+        """The best solution found that keeps some tours of ``routes`` and takes the others
+        (one to all of them) from the pool, if it scores more; else None.
+
+        Subsets are tried by size, the gain found so far raising the bar for the next; each
+        search is a compiled depth-first search over the pooled tours in score order
+        (:func:`.kernels.best_disjoint`) with a step limit. O(2^m * RECOMBINE_STEPS)."""
         search = self.search
-        if search.m == 1:
+        if search.m == 1 or not self.tours:
             return None
-        if self.ranked is None:
-            self.ranked = sorted(self.tours.values(), key=lambda t: -t[0])
+        if self.arrays is None:
+            ranked = sorted(self.tours.values(), key=lambda t: -t[0])
+            self.arrays = (
+                np.stack([t[2] for t in ranked]),
+                np.array([t[0] for t in ranked]),
+                np.array([t[1] for t in ranked], dtype=np.int64),
+                [t[3] for t in ranked],
+            )
+        masks, scores, costs, pooled = self.arrays
         own = [
             (sum(search.sscore[j] for j in r[1:-1]), sum(search.cost[j] for j in r[1:-1]))
             for r in routes
         ]
-        masks = [sum(1 << j for j in r[1:-1]) for r in routes]
+        bits = [self._bits(r[1:-1]) for r in routes]
         gain, choice = 0.0, None
-        for drop in (1, 2):
+        for drop in range(1, search.m + 1):
             for out in itertools.combinations(range(search.m), drop):
                 kept = [r for r in range(search.m) if r not in out]
-                mask = 0
+                mask = np.zeros(self.words, dtype=np.uint64)
                 for r in kept:
-                    mask |= masks[r]
-                money = search.budget - sum(own[r][1] for r in kept)
+                    mask |= bits[r]
+                money = min(search.budget - sum(own[r][1] for r in kept), INF)
                 target = sum(own[r][0] for r in out) + gain
-                cands = [t for t in self.ranked if not t[2] & mask and t[1] <= money]
-                found = _best_disjoint(cands, drop, target, money)
-                if found is not None:
-                    gain = sum(t[0] for t in found) - sum(own[r][0] for r in out)
-                    choice = [routes[r] for r in kept] + [t[3] for t in found]
+                found, rows, total, _ = kernels.best_disjoint(
+                    masks, scores, costs, mask, drop, target, money, RECOMBINE_STEPS
+                )
+                if found:
+                    gain = total - sum(own[r][0] for r in out)
+                    choice = [routes[r] for r in kept] + [pooled[q] for q in rows]
         return choice
-
-
-def _best_disjoint(
-    cands: list[tuple[float, int, int, list[int]]], count: int, target: float, money: int
-) -> list[tuple[float, int, int, list[int]]] | None:
-    """Best ``count`` (1 or 2) node-disjoint tours of ``cands`` (sorted by score, best
-    first) scoring more than ``target`` within ``money``, or None. O(P) for one tour; for
-    two, pairs in score order with early exits (at most 20,000 pairs looked at)."""
-    if count == 1:
-        return [cands[0]] if cands and cands[0][0] > target else None
-    best, budget_left = None, 20_000
-    for a, first in enumerate(cands):
-        if a + 1 >= len(cands) or first[0] + cands[a + 1][0] <= target:
-            break
-        for second in cands[a + 1 :]:
-            budget_left -= 1
-            if first[0] + second[0] <= target or budget_left <= 0:
-                break
-            if not first[2] & second[2] and first[1] + second[1] <= money:
-                best, target = [first, second], first[0] + second[0]
-                break
-        if budget_left <= 0:
-            break
-    return best
 
 
 def _difference(a: frozenset[int], b: frozenset[int]) -> float:
@@ -903,7 +919,9 @@ def _iterate(
         tours.record()
         value = search.value()
         routes = search.routes
-        if sum(1 for route in routes for j in route[1:-1] if j in search.must) == must_ok:
+        if pool.size and (
+            not must_ok or sum(1 for r in routes for j in r[1:-1] if j in search.must) == must_ok
+        ):
             pool.offer(value, routes)
         if value > best_value:
             best_value, best = value, search.snapshot()
