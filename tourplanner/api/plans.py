@@ -39,6 +39,7 @@ from tourplanner.domain.planning import (
     MODES,
     PACES,
 )
+from tourplanner.domain.shopping import SHOPPING_MINUTES
 from tourplanner.extensions import csrf
 from tourplanner.security.limits import limit, limiter, rate_limits_off
 from tourplanner.services import exports, plan_pool, planning
@@ -203,6 +204,15 @@ PLAN_REQUEST = _closed(
         "description": "A lunch break of 45-60 min starting and ending between 11:00 and "
         "13:30, placed at a village of the day; null (default): on for days over 6 h",
     },
+    shopping={
+        "type": ["boolean", "null"],
+        "default": False,
+        "description": "true: every itinerary gets one shopping stop (kind 'shopping', "
+        f"{SHOPPING_MINUTES} min, no price) at a village's sales point that states a position "
+        "and opening hours and is open then, preferably at or near a village of the day, of a "
+        "craft the tourist likes, with OCOP-rated products; when none fits, the plan's "
+        "shopping.reason says so (code shopping_unavailable)",
+    },
 )
 STOP = _obj(
     [
@@ -217,7 +227,7 @@ STOP = _obj(
         "explanation",
     ],
     village={"type": "string"},
-    experience_id=INT,
+    experience_id={"type": ["integer", "null"], "description": "null for a shopping stop"},
     slot_id={"type": ["integer", "null"]},
     arrive=ISO,
     start=ISO,
@@ -225,8 +235,8 @@ STOP = _obj(
     wait_minutes=INT,
     price_vnd=INT,
     price_note={"type": ["object", "null"]},
-    experience_slug={"type": "string"},
-    kind={"type": "string", "enum": ["visit", "workshop"]},
+    experience_slug={"type": ["string", "null"]},
+    kind={"type": "string", "enum": ["visit", "workshop", "shopping"]},
     category={"type": "string"},
     title={"type": "object"},
     village_name={"type": "object"},
@@ -237,11 +247,24 @@ STOP = _obj(
     score={"type": "number"},
     reasons={"type": "array", "items": {"type": "object"}},
     explanation={"type": "string"},
+    sales_point={
+        "type": "object",
+        "description": "A shopping stop's sales point as its village records it: name, "
+        "address, hours, village, index (its place in the village's list)",
+    },
+    place={
+        "type": "string",
+        "description": "A shopping stop's name in the legs: sales_point:<village>:<index>",
+    },
 )
 LEG = _obj(
     ["from", "to", "mode", "km", "minutes"],
     **{
-        "from": {"type": "string", "description": "Village slug or 'start'"},
+        "from": {
+            "type": "string",
+            "description": "Village slug, 'start' or a shopping stop's place "
+            "(sales_point:<village>:<index>)",
+        },
         "to": {"type": "string"},
         "mode": {"type": "string"},
         "km": {"type": "number"},
@@ -279,6 +302,11 @@ ITINERARY = _obj(
         "description": "The lunch break (null: asked for but none fits the day; absent: "
         "not asked for): start, end, minutes, village, after (stops before it), on_arrival",
     },
+    shopping={
+        "type": ["integer", "null"],
+        "description": "Index in stops of the shopping stop (null: asked for but none "
+        "planned; absent: not asked for)",
+    },
     **{"return": ISO},
 )
 PLAN = _obj(
@@ -290,6 +318,12 @@ PLAN = _obj(
     reason={
         **_obj(["code", "message"], code={"type": "string"}, message={"type": "string"}),
         "description": "Why the result is empty or partial",
+    },
+    shopping={
+        "type": "object",
+        "description": "Present when a shopping stop was asked for: planned (every itinerary "
+        "has one) and, when not, reason {code: shopping_unavailable, cause: none_open | "
+        "none_fits | not_planned, message, text {vi, en}}",
     },
     request={"type": "object"},
     created_at=ISO,

@@ -18,6 +18,8 @@ Rules (documented in ``docs/planner.md``):
 * a lunch break (:data:`LUNCH_WINDOW`, :data:`LUNCH_MINUTES`) is planned like a stop with a
   window, at a village of the day, on by default for days over :data:`LUNCH_AUTO_DAY_MINUTES`
   and off with ``"lunch": false``;
+* ``"shopping": true`` asks for one shopping stop at a village's sales point in every
+  itinerary (``domain/shopping.py``);
 * the ``pace`` (:data:`PACES`) caps the stops, drops experiences shorter than its least visit
   time, limits the road time to a share of the day (and to ``max_travel_minutes`` when given),
   allows filler stops (a category the request does not name) only when packed or when no
@@ -117,6 +119,7 @@ FIELDS = (
     "pace",
     "max_travel_minutes",
     "lunch",
+    "shopping",
 )
 #: The Hanoi area (the capital's boundary box, rounded outwards): starts outside it are refused.
 HANOI_BOX = (20.5, 21.45, 105.25, 106.05)  # south, north, west, east
@@ -167,6 +170,8 @@ class PlanRequest:
     max_travel_minutes: int | None = None
     #: True or False as asked; None: on for days over LUNCH_AUTO_DAY_MINUTES.
     lunch: bool | None = None
+    #: A shopping stop at a sales point (``domain/shopping.py``) in every itinerary.
+    shopping: bool = False
 
     @property
     def pace_rules(self) -> Pace:
@@ -234,6 +239,7 @@ class PlanRequest:
             "pace": self.pace,
             "max_travel_minutes": self.max_travel_minutes,
             "lunch": self.lunch,
+            "shopping": self.shopping,
         }
 
 
@@ -275,6 +281,7 @@ def parse_request(data: object, today: date) -> PlanRequest:
             data, "max_travel_minutes", MIN_TRAVEL_MINUTES, MAX_TRAVEL_MINUTES
         ),
         lunch=_optional_bool(data, "lunch"),
+        shopping=bool(_optional_bool(data, "shopping")),
     )
 
 
@@ -318,6 +325,7 @@ def request_errors(data: object, today: date) -> list[ValidationError]:
     check(lambda: _int(data, "alternatives", 3, 1, MAX_ALTERNATIVES))
     check(lambda: _choice(data, "lang", LANGS, "vi"))
     check(lambda: _optional_bool(data, "lunch"))
+    check(lambda: _optional_bool(data, "shopping"))
     return errors
 
 

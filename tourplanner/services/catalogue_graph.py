@@ -7,7 +7,9 @@ catalogue version drops the older version's graphs). Nothing of it is rebuilt pe
 * **nodes** (networkx, ``graph.graph``): villages with a sourced position (never one without),
   their experiences, the landmarks (start points) and the villages' display spaces and sales
   points that state a position (``domain.catalogue.mapped_places``), each with its attributes
-  (a :class:`~tourplanner.routing.graph.Place` and ``extra``);
+  (a :class:`~tourplanner.routing.graph.Place` and ``extra``); the sales points that also
+  state hours ``domain.shopping.parse_hours`` reads are kept as :class:`SalesPlace` (the
+  planner's shopping-stop candidates);
 * **edges**: an experience is *at* its village (0 minutes, both ways); places with a position
   are joined when one is within a day's reach of the other (:data:`DAY_REACH_MINUTES`, the
   longest leg the planner's largest road-time limit allows there and back), the edge carrying
@@ -48,6 +50,7 @@ from sqlalchemy.orm import selectinload
 from tourplanner.adapters.orm import Landmark, Village
 from tourplanner.domain.catalogue import fold, mapped_places
 from tourplanner.domain.planning import MAX_TRAVEL_MINUTES, ExperienceFacts
+from tourplanner.domain.shopping import parse_hours
 from tourplanner.extensions import db
 from tourplanner.routing.graph import (
     Place,
@@ -163,6 +166,27 @@ class ExperiencePlace:
         return self.village.point
 
 
+@dataclass(frozen=True)
+class SalesPlace:
+    """A sales point the planner may make a shopping stop of: it states a position and hours
+    that ``domain.shopping.parse_hours`` reads (no other sales point is ever planned)."""
+
+    village: VillagePlace
+    #: Position in the village's ``sales_points`` list.
+    index: int
+    name: str
+    address: str | None
+    hours: str
+    windows: tuple[tuple[int, int], ...]
+    lat: float
+    lon: float
+    point: int
+
+    @property
+    def key(self) -> str:
+        return f"sales_point:{self.village.slug}:{self.index}"
+
+
 @dataclass
 class CatalogueGraph:
     """The graph of one catalogue version and mode, and the arrays the planner reads."""
@@ -182,6 +206,8 @@ class CatalogueGraph:
     provider: TravelTimeProvider
     #: Part of the city of each point (-1: no village there).
     parts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: Sales points with a position and readable hours (village id, then list order).
+    sales_points: list[SalesPlace] = field(default_factory=list)
     build_seconds: float = 0.0
     _lat: np.ndarray = field(default_factory=lambda: np.zeros(0))
     _lon: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -358,6 +384,32 @@ def _outlet_places(villages: Sequence[Village], point: _Points) -> list[tuple[Pl
     return out
 
 
+def _sales_places(v: Village, here: VillagePlace, point: _Points) -> list[SalesPlace]:
+    """The village's sales points with a position and hours we can read (``parse_hours``)."""
+    out = []
+    for k, spot in enumerate(v.sales_points or []):
+        if not isinstance(spot, Mapping) or spot.get("lat") is None or spot.get("lon") is None:
+            continue
+        windows = parse_hours(spot.get("hours"))
+        if not windows:
+            continue
+        lat, lon = float(spot["lat"]), float(spot["lon"])
+        out.append(
+            SalesPlace(
+                here,
+                k,
+                str(spot.get("name") or ""),
+                spot.get("address"),
+                str(spot["hours"]),
+                tuple(windows),
+                lat,
+                lon,
+                point(lat, lon),  # registered by _outlet_places: no new point
+            )
+        )
+    return out
+
+
 def _parts(
     travel: TravelTimeProvider,
     points: Sequence[tuple[float, float]],
@@ -456,8 +508,10 @@ def build(mode: Mode, version: str = "", counts: Counter[str] | None = None) -> 
     parts = _parts(travel, points, mode, minutes, banks)
     village_places: dict[str, VillagePlace] = {}
     experiences: list[ExperiencePlace] = []
+    sales: list[SalesPlace] = []
     for v, p in zip(villages, village_points, strict=True):
         here = village_places[v.slug] = _village_place(v, p, parts)
+        sales += _sales_places(v, here, point)
         extra = {"village": here, "crafts": list(v.crafts or [])}
         place = Place(
             f"village:{v.slug}", here.lat, here.lon, v.name_en, kind="village", extra=extra
@@ -492,6 +546,7 @@ def build(mode: Mode, version: str = "", counts: Counter[str] | None = None) -> 
         slugs={k: frozenset(v) for k, v in slugs.items()},
         provider=travel,
         parts=parts,
+        sales_points=sales,
         build_seconds=time.perf_counter() - began,
         _lat=np.array([p[0] for p in points]),
         _lon=np.array([p[1] for p in points]),

@@ -70,6 +70,8 @@ def to_ics(plan: Plan, index: int = 0, *, url: str = "", lang: str | None = None
     for k, (stop, leg) in enumerate(zip(itinerary["stops"], itinerary["legs"], strict=False)):
         event = Event()
         title = _name(stop["title"], lang)
+        if stop.get("kind") == "shopping":
+            title = ("Shopping stop: " if lang == "en" else "Điểm mua sắm: ") + title
         event.add("uid", f"{plan.id}-{index}-{k}@tourplanner")
         event.add("dtstamp", stamp)
         event.add("dtstart", datetime.fromisoformat(stop["start"]).astimezone(LOCAL_TZ))
@@ -88,6 +90,9 @@ def to_ics(plan: Plan, index: int = 0, *, url: str = "", lang: str | None = None
         lines = [travel, stop.get("explanation", "")]
         if stop.get("slot_id"):
             lines.append("Booking needed" if lang == "en" else "Cần đặt chỗ")
+        shop = stop.get("sales_point")
+        if shop:
+            lines += [shop.get("address") or "", shop.get("hours") or ""]
         event.add("description", "\n".join(line for line in lines if line))
         if url:
             event.add("url", url)
@@ -118,7 +123,8 @@ def to_geojson(plan: Plan, index: int = 0) -> dict[str, Any]:
     ]
     places = {"start": (start["lon"], start["lat"])}
     for order, stop in enumerate(itinerary["stops"], start=1):
-        places[stop["village"]] = (stop["lon"], stop["lat"])
+        # A shopping stop's legs name its own place (its village may be another stop).
+        places[stop.get("place") or stop["village"]] = (stop["lon"], stop["lat"])
         features.append(
             _point(
                 stop["lat"],
@@ -126,6 +132,7 @@ def to_geojson(plan: Plan, index: int = 0) -> dict[str, Any]:
                 {
                     "role": "stop",
                     "order": order,
+                    "kind": stop.get("kind"),
                     "village": stop["village"],
                     "experience_id": stop["experience_id"],
                     "slot_id": stop["slot_id"],

@@ -67,7 +67,12 @@ class Labelled:
 
 
 def _visits(builder: _Builder, solution: Solution) -> list[int]:
-    return [n for n in solution.tours[0] if not builder.is_lunch(n)]
+    """The day's experience stops (not its lunch or shopping stop)."""
+    return [n for n in solution.tours[0] if not builder.is_extra(n)]
+
+
+def _stop_count(itinerary: Mapping[str, Any]) -> int:
+    return sum(1 for s in itinerary["stops"] if s.get("kind") != "shopping")
 
 
 def _key(builder: _Builder, solution: Solution) -> frozenset[int]:
@@ -166,7 +171,12 @@ def _alone(builder: _Builder, k: int) -> bool:
 
 
 def _part(builder: _Builder, node: int) -> int:
-    return int(builder.day.graph.parts[builder.graph_point(node)])  # type: ignore[union-attr]
+    """The part of the city of a node: a shopping stop's is its village's (a sales point's own
+    position belongs to no part), so a day with its shop stays in one part."""
+    graph = builder.day.graph  # type: ignore[union-attr]
+    if builder.is_shop(node):
+        return int(graph.parts[builder.shops[node - builder.first_shop][0].village.point])
+    return int(graph.parts[builder.graph_point(node)])
 
 
 def _elsewhere(
@@ -262,9 +272,9 @@ def reasons(
         details: dict[str, Any] = {}
         if item.kind == "lighter":
             details = {
-                "stops": len(it["stops"]),
+                "stops": _stop_count(it),
                 "travel_minutes": it["totals"]["travel_minutes"],
-                "best_stops": len(best_it["stops"]),
+                "best_stops": _stop_count(best_it),
                 "best_travel_minutes": best_it["totals"]["travel_minutes"],
             }
         elif item.kind == "elsewhere":

@@ -2,6 +2,12 @@
 
 Times are ISO 8601 in Hanoi time (``+07:00``); ``village`` is the village slug; ``slot_id`` is
 null for a visit that needs no booking. Legs go start -> stops -> start.
+
+A shopping stop is a stop of ``kind`` "shopping" at a village's sales point: no experience,
+slot or price (``experience_id``, ``slot_id``, ``experience_slug`` null, ``price_vnd`` 0), its
+``title`` the sales point's name, ``sales_point`` what the village recorded (name, address,
+hours, its place in the village's list) and ``place`` the leg name of its position
+(``sales_point:<village>:<n>``; legs name other stops by their village slug).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from tourplanner.domain.shopping import NEAR_MINUTES
 from tourplanner.routing import Solution, Stop
 from tourplanner.services import plan_text
 from tourplanner.services.planning import LUNCH_SCORE
@@ -57,6 +64,84 @@ def _stop(builder: _Builder, node: Node, stop: Stop) -> dict[str, Any]:
     }
 
 
+def _shop_stop(builder: _Builder, stop: Stop, others: list[Stop]) -> dict[str, Any]:
+    """The shopping stop, with why this sales point (see the module text)."""
+    req = builder.request
+    sales, _windows = builder.shops[stop.node - builder.first_shop]
+    village = sales.village
+    names = {"vi": village.name_vi, "en": village.name_en}
+    reasons: list[dict[str, Any]] = [{"code": "shopping"}]
+    ocop = builder.shop_ocop.get(village.id)
+    if ocop and ocop[0]:
+        reasons.append(
+            {
+                "code": "ocop_products",
+                "village": names,
+                "category": village.category,
+                "count": ocop[0],
+                "stars": ocop[1],
+            }
+        )
+    else:
+        reasons.append({"code": "sales_point", "village": names, "category": village.category})
+    here = builder.point_of(stop.node)
+    visits = [s for s in others if not builder.is_extra(s.node)]
+    if any(builder.nodes[s.node - 1].offer.village == village.slug for s in visits):
+        reasons.append({"code": "shop_here", "village": names})
+    elif visits:
+        near = min(visits, key=lambda s: (builder.leg(builder.point_of(s.node), here)[0], s.node))
+        minutes = builder.leg(builder.point_of(near.node), here)[0]
+        if minutes <= NEAR_MINUTES:
+            v = builder.nodes[near.node - 1].exp.village
+            reasons.append(
+                {
+                    "code": "shop_near",
+                    "minutes": minutes,
+                    "village": {"vi": v.name_vi, "en": v.name_en},
+                }
+            )
+    if req.interests:
+        reasons.append(
+            {
+                "code": "interest",
+                "category": village.category,
+                "weight": req.weight(village.category),
+            }
+        )
+    reasons.append({"code": "shop_hours", "hours": sales.hours})
+    return {
+        "village": village.slug,
+        "experience_id": None,
+        "slot_id": None,
+        "arrive": at(req.day, stop.arrival),
+        "start": at(req.day, stop.start),
+        "end": at(req.day, stop.end),
+        "wait_minutes": stop.wait,
+        "price_vnd": 0,
+        "price_note": None,
+        "experience_slug": None,
+        "kind": "shopping",
+        "category": village.category,
+        "title": {"vi": sales.name, "en": sales.name},
+        "village_name": names,
+        "lat": sales.lat,
+        "lon": sales.lon,
+        "sample": False,
+        "hours_are_default": False,
+        "score": 0.0,
+        "reasons": reasons,
+        "explanation": plan_text.explain_stop(reasons, req.interests, req.lang),
+        "sales_point": {
+            "name": sales.name,
+            "address": sales.address,
+            "hours": sales.hours,
+            "village": village.slug,
+            "index": sales.index,
+        },
+        "place": sales.key,
+    }
+
+
 def _leg(builder: _Builder, a: int, b: int) -> dict[str, Any]:
     """Leg between solver nodes ``a`` and ``b`` (0 = start; a lunch node is at its village)."""
     minutes, km = builder.leg(
@@ -72,6 +157,8 @@ def _leg(builder: _Builder, a: int, b: int) -> dict[str, Any]:
 
 
 def _place(builder: _Builder, node: int) -> str:
+    if builder.is_shop(node):
+        return builder.shops[node - builder.first_shop][0].key
     if builder.is_lunch(node):
         return builder.point_village[builder.point_of(node)].slug
     return builder.nodes[node - 1].offer.village
@@ -148,7 +235,12 @@ def itinerary(builder: _Builder, solution: Solution) -> dict[str, Any]:
     req = builder.request
     schedule = solution.schedule[0]
     visits = [s for s in schedule if not builder.is_lunch(s.node)]
-    stops = [_stop(builder, builder.nodes[s.node - 1], s) for s in visits]
+    stops = [
+        _shop_stop(builder, s, visits)
+        if builder.is_shop(s.node)
+        else _stop(builder, builder.nodes[s.node - 1], s)
+        for s in visits
+    ]
     legs = _legs(builder, schedule)
     lunch = _lunch(builder, schedule)
     _arrive_for_lunch(stops, lunch)
@@ -174,5 +266,8 @@ def itinerary(builder: _Builder, solution: Solution) -> dict[str, Any]:
     }
     if builder.lunch:
         result["lunch"] = lunch
+    if req.shopping:
+        # The shopping stop's place among the stops; null: asked for, none planned.
+        result["shopping"] = next((k for k, s in enumerate(stops) if s["kind"] == "shopping"), None)
     result["explanation"] = plan_text.explain_itinerary(result, req, req.lang)
     return result

@@ -54,6 +54,8 @@ def _one(reason: Mapping[str, Any], interests: Mapping[str, float]) -> str:
         return gettext("hands-on workshop with a free place for your whole party")
     if code == "must_include":
         return gettext("you asked to include it")
+    if code in SHOP_REASONS:
+        return _shop_reason(reason)
     if code == "min_age":
         return gettext(
             "minimum age %(age)s: we cannot check your children's ages, please make "
@@ -61,6 +63,72 @@ def _one(reason: Mapping[str, Any], interests: Mapping[str, float]) -> str:
             age=reason["age"],
         )
     return str(code)
+
+
+SHOP_REASONS = ("shopping", "sales_point", "ocop_products", "shop_here", "shop_near", "shop_hours")
+#: Causes of ``shopping_unavailable`` (no shopping stop although one was asked for).
+SHOPPING_CAUSES = ("none_open", "none_fits", "not_planned")
+
+
+def _local(names: Mapping[str, str] | None) -> str:
+    """A ``{"vi", "en"}`` name in the language being written."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    names = names or {}
+    return names.get(locale.language if locale else "vi") or names.get("vi") or ""
+
+
+def _shop_reason(reason: Mapping[str, Any]) -> str:
+    """Why a sales point is the day's shopping stop, from the facts the village recorded."""
+    code = reason["code"]
+    village = _local(reason.get("village"))
+    craft = _category(str(reason.get("category") or "")).lower()
+    if code == "shopping":
+        return gettext("you asked for a shopping stop")
+    if code == "sales_point":
+        return gettext("a sales point of %(village)s (%(craft)s)", village=village, craft=craft)
+    if code == "ocop_products":
+        return gettext(
+            "OCOP products of %(village)s (%(craft)s): %(num)s rated, up to %(stars)s stars",
+            village=village,
+            craft=craft,
+            num=reason["count"],
+            stars=reason["stars"],
+        )
+    if code == "shop_here":
+        return gettext("at %(village)s, a village of your day", village=village)
+    if code == "shop_near":
+        return gettext(
+            "%(minutes)s min from %(village)s, a village of your day",
+            minutes=reason["minutes"],
+            village=village,
+        )
+    return gettext("open %(hours)s, as the village states", hours=reason.get("hours", ""))
+
+
+def shopping_message(cause: str) -> str:
+    """Why no shopping stop is planned, in the current language."""
+    if cause == "none_open":
+        return gettext(
+            "No shopping stop is planned: no village sales point with a known position and "
+            "opening hours is open during your day."
+        )
+    if cause == "none_fits":
+        return gettext(
+            "No shopping stop is planned: no village sales point open during your day fits "
+            "into it with this start, time window and travel mode."
+        )
+    return gettext("No shopping stop could be planned for this day.")
+
+
+def shopping_reason(lang: str, cause: str) -> dict[str, Any]:
+    """``{"code": "shopping_unavailable", "cause", "message" (in ``lang``), "text": {vi, en}}``."""
+    text = {}
+    for each in ("vi", "en"):
+        with force_locale(each):
+            text[each] = shopping_message(cause)
+    return {"code": "shopping_unavailable", "cause": cause, "message": text[lang], "text": text}
 
 
 def price_note(note: Mapping[str, Any] | None) -> str:
@@ -109,7 +177,7 @@ def explain_itinerary(
     with force_locale(lang):
         text = gettext(
             "%(n)s stops chosen for your interests; %(travel)s minutes on the road.",
-            n=len(itinerary["stops"]),
+            n=sum(1 for s in itinerary["stops"] if s.get("kind") != "shopping"),
             travel=totals["travel_minutes"],
         )
         if "road_share_percent" in totals:  # plans saved before the pace have no share
@@ -136,6 +204,15 @@ def explain_itinerary(
             )
         elif "lunch" in itinerary:
             text += " " + gettext("No lunch break fits into this day.")
+        shop = next((s for s in itinerary["stops"] if s.get("kind") == "shopping"), None)
+        if shop is not None:
+            text += " " + gettext(
+                "Shopping stop at %(place)s from %(start)s.",
+                place=shop["title"].get(lang) or shop["title"]["vi"],
+                start=shop["start"][11:16],
+            )
+        elif "shopping" in itinerary:
+            text += " " + gettext("No shopping stop fits into this day.")
     return text
 
 
@@ -165,7 +242,9 @@ def localise_reason(
         return found
     code = str(found.get("code"))
     with force_locale(lang):
-        if code == "travel_limit" and "limit" in found:
+        if code == "shopping_unavailable":
+            message = shopping_message(str(found.get("cause")))
+        elif code == "travel_limit" and "limit" in found:
             message = gettext(
                 "No itinerary stays within %(limit)s minutes on the road: the nearest "
                 "open village is %(nearest)s minutes there and back. Allow more time on "

@@ -27,11 +27,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from tourplanner import metrics
-from tourplanner.adapters.orm import Experience, Landmark, Plan, Village
+from tourplanner.adapters.orm import Experience, Landmark, Plan, Product, Village
+from tourplanner.domain import shopping as shop_rules
 from tourplanner.domain.catalogue import windows_on
 from tourplanner.domain.errors import NotFound, Unavailable, Unprocessable, ValidationError
 from tourplanner.domain.planning import (
@@ -49,6 +50,8 @@ from tourplanner.services import catalogue_graph, plan_alternatives, plan_text
 from tourplanner.services.catalogue import catalogue_version
 from tourplanner.services.geocoding import locate
 from tourplanner.services.unit_of_work import unit_of_work
+
+SHOPPING_MINUTES = shop_rules.SHOPPING_MINUTES
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 SLOTS_KEY = "tourplanner.slots_for_day"
@@ -251,6 +254,9 @@ def plan(
     builder = _Builder(request, start, nodes, travel)
     musts, reason = _must_nodes(request, nodes, must_ids, dropped)
     solution, musts, late = _solve(builder, musts, stats)
+    shopping = None
+    if request.shopping:
+        builder, solution, musts, shopping = _shopping(builder, solution, musts, stats)
     found: list[Any] = _kept(builder, [solution, *solution.alternatives])
     if request.alternatives == 1 and found:
         found = [plan_alternatives.Labelled(found[0], "best")]
@@ -265,7 +271,7 @@ def plan(
                 problem, seconds, iterations, stats
             ),
         )
-    return _result(builder, found, reason or late)
+    return _result(builder, found, reason or late, shopping)
 
 
 def _plan_per_request(
@@ -281,7 +287,11 @@ def _plan_per_request(
     builder = _Builder(request, start, nodes)
     musts, reason = _must_nodes(request, nodes, must_ids, dropped)
     solution, musts, late = _solve(builder, musts, stats)
-    return _result(builder, _kept(builder, [solution, *solution.alternatives]), reason or late)
+    # The shopping stop needs the graph's sales points: this benchmark path says none planned.
+    shopping = _shopping_reason(request, "not_planned") if request.shopping else None
+    return _result(
+        builder, _kept(builder, [solution, *solution.alternatives]), reason or late, shopping
+    )
 
 
 def _kept(builder: _Builder, solutions: list[Solution]) -> list[Solution]:
@@ -289,12 +299,22 @@ def _kept(builder: _Builder, solutions: list[Solution]) -> list[Solution]:
     tour within it; this only guards the promise made to the tourist ("every itinerary stays
     within max_travel_minutes")."""
     limit = builder.request.travel_limit
-    return [s for s in builder.distinct(solutions) if s.tours[0] and sum(s.travel) <= limit]
+    return [
+        s
+        for s in builder.distinct(solutions)
+        if any(not builder.is_shop(n) for n in s.tours[0]) and sum(s.travel) <= limit
+    ]
 
 
-def _result(builder: _Builder, solutions: list[Any], reason: dict | None) -> dict[str, Any]:
+def _result(
+    builder: _Builder,
+    solutions: list[Any],
+    reason: dict | None,
+    shopping: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The result: itineraries (with their kind and one-line reason when ``solutions`` are
-    :class:`plan_alternatives.Labelled`) and why it is empty or partial."""
+    :class:`plan_alternatives.Labelled`), why it is empty or partial, and, when a shopping stop
+    was asked for, whether it is planned (``shopping``; its reason when not)."""
     request = builder.request
     chosen = solutions[: request.alternatives]
     labelled = [s for s in chosen if isinstance(s, plan_alternatives.Labelled)]
@@ -308,6 +328,13 @@ def _result(builder: _Builder, solutions: list[Any], reason: dict | None) -> dic
         result["reason"] = reason
     elif not itineraries:
         result["reason"] = _empty_reason(request, builder.nearest_round_trip())
+    if request.shopping:
+        planned = bool(itineraries) and shopping is None
+        result["shopping"] = {"planned": planned}
+        if not planned:
+            missed = shopping or _shopping_reason(request, "none_fits")
+            result["shopping"]["reason"] = missed
+            result.setdefault("reason", missed)
     return result
 
 
@@ -631,6 +658,132 @@ def _solve_quietly(
         stats.solves += 1
 
 
+# --- the shopping stop ------------------------------------------------------------------
+
+#: Key of the shopping stop among the must-visits (not a slug, so never a must-include's).
+SHOP_KEY = "@shopping"
+#: Sales points tried as the day's shopping stop, best first (one solver run each).
+SHOP_TRIES = 3
+
+
+def _shopping_reason(request: PlanRequest, cause: str) -> dict[str, Any]:
+    """Why no shopping stop is planned: ``shopping_unavailable`` with its ``cause`` and the
+    message in the request's language and in both (``text``)."""
+    return plan_text.shopping_reason(request.lang, cause)
+
+
+def _shop_candidates(
+    builder: _Builder, solution: Solution
+) -> tuple[list[tuple[catalogue_graph.SalesPlace, list[tuple[int, int]]]], str | None]:
+    """The sales points that may be the day's shopping stop, in the order they are tried
+    (``domain.shopping.ranked`` against the stops of ``solution``); or why there is none."""
+    request, day = builder.request, builder.day
+    assert day is not None
+    graph = day.graph
+    day_start = request.start_time.hour * 60 + request.start_time.minute
+    day_end = request.end_time.hour * 60 + request.end_time.minute
+    left_out = set(request.exclude)
+    opened = []
+    for sales in graph.sales_points:
+        if sales.village.slug in left_out:
+            continue
+        windows = shop_rules.windows_in_day(sales.windows, day_start, day_end, SHOPPING_MINUTES)
+        if windows:
+            opened.append((sales, windows))
+    if not opened:
+        return [], "none_open"
+    points = np.unique(np.fromiter((s.point for s, _w in opened), dtype=np.int64))
+    day.start_minutes[points], day.start_km[points] = graph.start_row(
+        (builder.start.lat, builder.start.lon), points
+    )
+    # Within reach alone: there and back with the visit in the day and the road-time limit.
+    reach = [
+        (sales, windows)
+        for sales, windows in opened
+        if 2 * int(day.start_minutes[sales.point]) <= request.travel_limit
+        and 2 * int(day.start_minutes[sales.point]) + SHOPPING_MINUTES <= request.day_minutes
+    ]
+    if not reach:
+        return [], "none_fits"
+    stops = [n for n in solution.tours[0] if not builder.is_extra(n)] if solution.tours else []
+    stop_points = [builder.graph_point(n) for n in stops]
+    day_villages = {builder.nodes[n - 1].offer.village for n in stops}
+    ocop = _ocop_counts({sales.village.id for sales, _w in reach})
+    candidates = []
+    for k, (sales, _windows) in enumerate(reach):
+        if stop_points:
+            minutes = int(graph.minutes[np.asarray(stop_points), sales.point].min())
+        else:
+            minutes = int(day.start_minutes[sales.point])
+        candidates.append(
+            shop_rules.Candidate(
+                key=k,
+                village=sales.village.slug,
+                index=sales.index,
+                category=sales.village.category,
+                minutes=minutes,
+                at_day_village=sales.village.slug in day_villages,
+                ocop_products=ocop.get(sales.village.id, (0, None))[0],
+            )
+        )
+    order = shop_rules.ranked(candidates, request.interests)
+    return [reach[c.key] for c in order[:SHOP_TRIES]], None
+
+
+def _ocop_counts(village_ids: set[int]) -> dict[int, tuple[int, int | None]]:
+    """Village id -> (published OCOP-rated products, most stars): one query per plan that
+    asks for a shopping stop (products are not part of the graph's version)."""
+    if not village_ids:
+        return {}
+    rows = db.session.execute(
+        select(Product.village_id, func.count(Product.id), func.max(Product.ocop_stars))
+        .where(
+            Product.village_id.in_(sorted(village_ids)),
+            Product.ocop_stars.is_not(None),
+            Product.review_status == "published",
+        )
+        .group_by(Product.village_id)
+    )
+    return {int(v): (int(n), stars) for v, n, stars in rows}
+
+
+def _shopping(
+    builder: _Builder, solution: Solution, musts: dict[str, list[int]], stats: Stats
+) -> tuple[_Builder, Solution, dict[str, list[int]], dict[str, Any] | None]:
+    """The day again with a shopping stop as a must-visit: the best-ranked sales point (see
+    ``domain/shopping.py``) that fits, trying at most :data:`SHOP_TRIES`, each one solver run
+    with the must-includes the day already keeps. Returns the builder with the shop nodes, the
+    solution, the must-visits (with :data:`SHOP_KEY`) and None; or the day as it was and why
+    no shopping stop is planned."""
+    request = builder.request
+    if builder.day is None or not any(not builder.is_extra(n) for n in solution.tours[0]):
+        return builder, solution, musts, _shopping_reason(request, "none_fits")
+    tried, cause = _shop_candidates(builder, solution)
+    if not tried:
+        return builder, solution, musts, _shopping_reason(request, cause or "none_fits")
+    with_shops = _Builder(request, builder.start, builder.nodes, builder.day, shops=tried)
+    with_shops.shop_ocop = _ocop_counts({sales.village.id for sales, _w in tried})
+    chosen = frozenset(choices[0] for choices in musts.values())
+    for node in with_shops.shop_nodes():
+        problem = with_shops.problem(chosen | {node})
+        started = clock.perf_counter()
+        try:
+            found = solve(
+                problem,
+                time_limit=time_limit(),
+                seed=0,
+                alternatives=request.alternatives - 1,
+            )
+        except MustVisitInfeasible:
+            continue
+        finally:
+            stats.solver_seconds += clock.perf_counter() - started
+            stats.solves += 1
+        if any(not with_shops.is_extra(n) for n in found.tours[0]):
+            return with_shops, found, {**musts, SHOP_KEY: [node]}, None
+    return builder, solution, musts, _shopping_reason(request, "none_fits")
+
+
 #: The score of the lunch break: above any day's interest points (at most 10 stops of 2 and
 #: the road time's price), so a day with a lunch that fits always ranks above one without.
 LUNCH_SCORE = 100.0
@@ -645,6 +798,11 @@ class _Builder:
     minutes. At most one lunch is planned: each lunch node costs more than half of the money
     budget the problem is given (the real budget, or every price, plus one lunch), so two
     cannot fit; its score puts a day with lunch above any day without.
+
+    With a shopping stop asked for (the graph path), *shop nodes* come last: one per sales
+    point given in ``shops`` (its own position, its opening windows cut to the day,
+    :data:`~tourplanner.domain.shopping.SHOPPING_MINUTES`, no score, no cost). A problem has
+    at most one of them as a must-visit and excludes the others (see :func:`_shopping`).
     """
 
     def __init__(
@@ -653,6 +811,7 @@ class _Builder:
         start: StartPoint,
         nodes: list[Node],
         day: DayTravel | None = None,
+        shops: Sequence[tuple[catalogue_graph.SalesPlace, list[tuple[int, int]]]] = (),
     ) -> None:
         self.request = request
         self.start = start
@@ -667,9 +826,18 @@ class _Builder:
             key = node.exp.point if day is not None else (village.lat, village.lon)
             node.point = points.setdefault(key, len(points))
             self.point_village.setdefault(node.point, village)
-        self.points = list(points)
         self.lunch = request.lunch_break
-        self.lunch_points = list(range(len(self.points))) if self.lunch else []
+        self.lunch_points = list(range(len(points))) if self.lunch else []
+        # Shop nodes (graph path only): their own points, after the villages' (a sales point
+        # at a village's position shares its point). Lunch is only ever taken at a village.
+        self.shops = list(shops)
+        #: Village id -> (OCOP-rated products, most stars), for the shopping stop's words.
+        self.shop_ocop: dict[int, tuple[int, int | None]] = {}
+        self.shop_points: list[int] = []
+        for sales, _windows in self.shops:
+            self.shop_points.append(points.setdefault(sales.point, len(points)))
+            self.point_village.setdefault(self.shop_points[-1], sales.village)
+        self.points = list(points)
         self.matrix: np.ndarray | None = None
         self._full: dict[str, Any] | None = None  # the problem's arrays, built once
         if day is None:
@@ -701,9 +869,26 @@ class _Builder:
         return len(self.nodes) + 1
 
     def is_lunch(self, node: int) -> bool:
+        return self.first_lunch <= node < self.first_shop
+
+    @property
+    def first_shop(self) -> int:
+        """The node index of the first shop node."""
+        return self.first_lunch + len(self.lunch_points)
+
+    def is_shop(self, node: int) -> bool:
+        return node >= self.first_shop
+
+    def is_extra(self, node: int) -> bool:
+        """A lunch or shop node: part of the day, not one of its village experiences."""
         return node >= self.first_lunch
 
+    def shop_nodes(self) -> range:
+        return range(self.first_shop, self.first_shop + len(self.shops))
+
     def point_of(self, node: int) -> int:
+        if self.is_shop(node):
+            return self.shop_points[node - self.first_shop]
         if self.is_lunch(node):
             return self.lunch_points[node - self.first_lunch]
         return self.nodes[node - 1].point
@@ -711,21 +896,22 @@ class _Builder:
     def _money(self) -> tuple[list[int], int | None]:
         """Costs and budget, with the lunch nodes' share (see the class docstring)."""
         prices = [n.offer.price_vnd for n in self.nodes]
+        shops = [0] * len(self.shops)  # a shopping stop has no price (purchases are the tourist's)
         if not self.lunch_points:
-            return [0, *prices], self.request.budget_vnd
+            return [0, *prices, *shops], self.request.budget_vnd
         base = self.request.budget_vnd
         base = sum(prices) if base is None else base
         lunch = base + 1
-        return [0, *prices, *[lunch] * len(self.lunch_points)], base + lunch
+        return [0, *prices, *[lunch] * len(self.lunch_points), *shops], base + lunch
 
     def node_count(self) -> int:
-        """Solver nodes: the start, the experiences and the lunch nodes."""
-        return 1 + len(self.nodes) + len(self.lunch_points)
+        """Solver nodes: the start, the experiences, the lunch and the shop nodes."""
+        return 1 + len(self.nodes) + len(self.lunch_points) + len(self.shops)
 
     def _travel(self) -> Any:
         """The problem's travel matrix: cut from the cached graph matrix by fancy indexing
         (numpy), or built row by row on the per-request path. O(n^2)."""
-        pts = [n.point for n in self.nodes] + self.lunch_points
+        pts = [n.point for n in self.nodes] + self.lunch_points + self.shop_points
         if self.matrix is not None:
             idx = np.asarray(pts, dtype=np.int64)
             travel = np.zeros((len(idx) + 1, len(idx) + 1), dtype=np.int64)
@@ -746,18 +932,28 @@ class _Builder:
             lunches = len(self.lunch_points)
             opens, closes, minutes = self.lunch or (0, 0, 0)
             costs, budget = self._money()
+            shops = len(self.shops)
             self._full = {
                 "travel": self._travel(),
-                "service": [0] + [n.offer.duration for n in self.nodes] + [minutes] * lunches,
+                "service": [0]
+                + [n.offer.duration for n in self.nodes]
+                + [minutes] * lunches
+                + [SHOPPING_MINUTES] * shops,
                 "windows": [[(day_start, day_start)]]
                 + [n.windows for n in self.nodes]
-                + [[(opens, closes)]] * lunches,
-                "scores": [0.0] + [n.offer.score for n in self.nodes] + [LUNCH_SCORE] * lunches,
+                + [[(opens, closes)]] * lunches
+                + [list(windows) for _sales, windows in self.shops],
+                # A shop node is only ever a must-visit: it needs no score.
+                "scores": [0.0]
+                + [n.offer.score for n in self.nodes]
+                + [LUNCH_SCORE] * lunches
+                + [0.0] * shops,
                 "costs": costs,
                 "budget": budget,
                 "names": ["start"]
                 + [n.offer.village for n in self.nodes]
-                + [f"lunch:{self.point_village[p].slug}" for p in self.lunch_points],
+                + [f"lunch:{self.point_village[p].slug}" for p in self.lunch_points]
+                + [sales.key for sales, _windows in self.shops],
             }
         return self._full
 
@@ -794,7 +990,11 @@ class _Builder:
                 else [[travel[a][b] for b in index] for a in index]
             )
         nodes = range(self.node_count()) if index is None else index
+        local = {k: n for n, k in enumerate(nodes)}
         lunches = sum(1 for k in nodes if self.is_lunch(k))
+        # At most one shop node is planned: the one made a must-visit; the others are out.
+        shops = [local[k] for k in self.shop_nodes() if k in local]
+        extra = (1 if lunches else 0) + (1 if must & set(shops) else 0)
         return Problem(
             travel=travel,
             service=pick(full["service"]),
@@ -807,15 +1007,16 @@ class _Builder:
             day_start=req.start_time.hour * 60 + req.start_time.minute,
             day_end=req.end_time.hour * 60 + req.end_time.minute,
             must_visit=must,
-            max_stops=stop_limit + (1 if lunches else 0),
+            excluded=frozenset(shops) - must,
+            max_stops=stop_limit + extra,
             finish_within_window=True,
             names=pick(full["names"]),
             # Interest points per minute on the road, and the pace's / the tourist's limit.
             travel_weight=req.pace_rules.travel_weight,
             max_travel=max_travel,
             # A day trip keeps its best stop even if the drive out costs more than it scores
-            # (and a lunch alone is not a day trip).
-            min_stops=2 if lunches else 1,
+            # (and a lunch or a shop alone is not a day trip).
+            min_stops=1 + extra,
         )
 
     @staticmethod
@@ -837,7 +1038,7 @@ class _Builder:
         seen: set[frozenset[int]] = set()
         kept = []
         for solution in solutions:
-            key = frozenset(n for n in solution.visited if not self.is_lunch(n))
+            key = frozenset(n for n in solution.visited if not self.is_extra(n))
             if key not in seen:
                 seen.add(key)
                 kept.append(solution)

@@ -419,6 +419,8 @@ def from_plan_input(plan_id: str, itinerary: int = 0) -> dict[str, Any]:
     chosen = itineraries[itinerary]
     stops: list[dict[str, Any]] = []
     for s in chosen["stops"]:  # a village once, where it first comes; its workshop if any
+        if s.get("kind") == "shopping":
+            continue  # a sales point is not a village stop of a tour route
         kept = next((k for k in stops if k["village"] == s["village"]), None)
         if kept is None:
             stops.append({"village": s["village"], "experience": s["experience_slug"]})

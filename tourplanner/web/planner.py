@@ -29,6 +29,7 @@ from tourplanner.domain.planning import (
     PACES,
 )
 from tourplanner.domain.pricing import Party
+from tourplanner.domain.shopping import SHOPPING_MINUTES
 from tourplanner.i18n import current_lang
 from tourplanner.labels import MODE_LABELS, WEEKDAY_LABELS
 from tourplanner.security.limits import limit, limiter, rate_limits_off
@@ -79,6 +80,7 @@ def _defaults() -> dict[str, Any]:
         "pace": DEFAULT_PACE,
         "max_travel_minutes": None,
         "lunch": None,
+        "shopping": False,
     }
 
 
@@ -172,6 +174,7 @@ def _plan_message(exc: DomainError) -> str:
         "max_stops": lambda: _("Give a number from 1 to %(n)s.", n=MAX_STOPS_LIMIT),
         "alternatives": lambda: _("Give a number from 1 to %(n)s.", n=MAX_ALTERNATIVES),
         "lunch": lambda: _("Turn the lunch break on or off."),
+        "shopping": lambda: _("Turn the shopping stop on or off."),
     }
     if field.startswith("party"):
         return _("Give whole numbers of people, at least one person in all.")
@@ -214,6 +217,7 @@ def _form_page(values: dict[str, Any], errors: list[DomainError] | None = None, 
         mode_labels=_mode_labels(),
         max_stops_limit=MAX_STOPS_LIMIT,
         max_alternatives=MAX_ALTERNATIVES,
+        shopping_minutes=SHOPPING_MINUTES,
         **_pace_context(),
         map_tiles=current_app.config["MAP_TILE_URL"],
         map_attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
@@ -286,6 +290,7 @@ def request_from_form(form: MultiDict) -> dict[str, Any]:
         "pace": form.get("pace") or None,
         "max_travel_minutes": _number(form, "max_travel_minutes"),
         "lunch": _switch(form, "lunch"),
+        "shopping": form.get("shopping") == "on",
         "lang": current_lang(),
     }
     return {k: v for k, v in data.items() if v is not None}
@@ -320,7 +325,7 @@ def _plan_or_form(data: dict[str, Any]):
 
 def changed_request(stored: dict[str, Any], form: MultiDict) -> dict[str, Any]:
     """A stored request with one change from a plan page: remove, add, a new start time,
-    or a new pace and road-time limit (an empty limit removes it)."""
+    or a new pace and road-time limit (an empty limit removes it), lunch or shopping on/off."""
     data = {k: v for k, v in stored.items() if k != "start_point"}
     data["lang"] = current_lang()
     remove, add, start_time = form.get("remove"), form.get("add"), form.get("start_time")
@@ -337,6 +342,8 @@ def changed_request(stored: dict[str, Any], form: MultiDict) -> dict[str, Any]:
         data["max_travel_minutes"] = _number(form, "max_travel_minutes")
     if form.get("lunch") in ("on", "off"):
         data["lunch"] = form["lunch"] == "on"
+    if form.get("shopping") in ("on", "off"):
+        data["shopping"] = form["shopping"] == "on"
     return data
 
 
@@ -358,6 +365,7 @@ def _plan_context(plan_id: str) -> dict[str, Any]:
         "req": row.request,
         "itineraries": itineraries,
         "reason": plan_text.localise_reason(row.result.get("reason"), row.request, lang),
+        "shopping": _shopping_status(row.result.get("shopping"), row.request, lang),
         "directions": [exports.directions(row, i) for i in range(len(itineraries))],
         "villages": catalogue.plannable_villages(),
         "mode_labels": _mode_labels(),
@@ -365,6 +373,15 @@ def _plan_context(plan_id: str) -> dict[str, Any]:
         "map_tiles": current_app.config["MAP_TILE_URL"],
         "map_attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
     }
+
+
+def _shopping_status(
+    status: dict[str, Any] | None, req: dict[str, Any], lang: str
+) -> dict[str, Any] | None:
+    """A plan's shopping answer with its reason in the page's language (None: not asked)."""
+    if not status:
+        return None
+    return {**status, "reason": plan_text.localise_reason(status.get("reason"), req, lang)}
 
 
 def _booking_terms(req: dict[str, Any], itineraries: list[dict[str, Any]]) -> list[list[dict]]:

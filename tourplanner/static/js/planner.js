@@ -79,7 +79,8 @@
         style: function () { return { color: "#9a3412", weight: 4, opacity: 0.8 }; },
         pointToLayer: function (f, latlng) {
           var label = f.properties.role === "start" ? "★" : String(f.properties.order);
-          return L.marker(latlng, { icon: L.divIcon({ className: "stop-number", html: textElement("span", label), iconSize: [26, 26] }) });
+          var shop = f.properties.kind === "shopping" ? " stop-shopping" : "";
+          return L.marker(latlng, { icon: L.divIcon({ className: "stop-number" + shop, html: textElement("span", label), iconSize: [26, 26] }) });
         },
         onEachFeature: function (f, layer) {
           var p = f.properties;
