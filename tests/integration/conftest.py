@@ -223,6 +223,9 @@ def postgres_url(postgres_cluster) -> str:
     with app.app_context():
         upgrade()
         seed(demo=True)
+        from tourplanner.services.reachability import seed_demo_channels
+
+        seed_demo_channels()  # as flask seed --demo: villages without a channel offer nothing
         from tourplanner.extensions import db
 
         db.session.remove()
