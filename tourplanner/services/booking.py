@@ -32,9 +32,17 @@ from flask import current_app
 from limits import RateLimitItemPerDay
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 
-from tourplanner.adapters.orm import AgencyClient, Booking, BookingItem, Experience, Package, Slot
+from tourplanner.adapters.orm import (
+    AgencyClient,
+    Booking,
+    BookingItem,
+    Experience,
+    Package,
+    Slot,
+    Village,
+)
 from tourplanner.domain import booking as rules
 from tourplanner.domain.availability import booking_open, local_datetime, local_today
 from tourplanner.domain.errors import (
@@ -58,6 +66,40 @@ log = logging.getLogger(__name__)
 DEFAULT_HOLD_HOURS = 24
 MAX_REASON_LENGTH = 1000
 LIVE = (rules.PENDING, rules.CONFIRMED)
+#: Long texts and JSON lists a booking never reads (the catalogue's pages do): left out of the
+#: slot query, whose village and experience rows otherwise cost a dozen JSON decodes each time.
+#: Read anyway, one is loaded on first use.
+_UNREAD_BY_BOOKING = (
+    defer(Experience.description_vi),
+    defer(Experience.description_en),
+    defer(Experience.price_fact),
+    defer(Experience.languages),
+    defer(Experience.accessibility_vi),
+    defer(Experience.accessibility_en),
+    defer(Experience.hours_fact),
+    defer(Experience.closed_dates),
+)
+_VILLAGE_UNREAD_BY_BOOKING = tuple(
+    defer(getattr(Village, name))
+    for name in (
+        "search_text",
+        "crafts",
+        "commune_2025_note",
+        "commune_2025_sources",
+        "coord_note",
+        "recognition_detail",
+        "notable_products",
+        "story_vi",
+        "story_en",
+        "notes",
+        "contact",
+        "videos",
+        "display_space",
+        "sales_points",
+        "shop_links",
+        "sources",
+    )
+)
 #: ``bookings.source`` of a reseller's booking made through the OCTO API.
 RESELLER_SOURCE = "octo"
 
@@ -358,7 +400,12 @@ def _check_slots(request: BookingRequest, now: datetime) -> dict[int, Slot]:
     found = db.session.scalars(
         select(Slot)
         .where(Slot.id.in_(ids))
-        .options(joinedload(Slot.experience).joinedload(Experience.village))
+        .options(
+            joinedload(Slot.experience)
+            .options(*_UNREAD_BY_BOOKING)
+            .joinedload(Experience.village)
+            .options(*_VILLAGE_UNREAD_BY_BOOKING)
+        )
     )
     slots = {s.id: s for s in found}
     for item in request.items:
