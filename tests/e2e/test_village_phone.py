@@ -1,10 +1,7 @@
 """A village's staff on a phone (390 x 844, Vietnamese; #9, Must show): sign in after a wrong
 password (a red error, the e-mail kept), accept one request and decline another with a reason,
 change a day's hours with the pickers, add a closed date, and upload a photo that then appears
-on the public village page. No step scrolls sideways.
-
-The photo is a video's still (``/village/videos``): the back-office has no upload of village
-or experience photos yet (#9 item 5), and a product photo waits for an admin."""
+on the public village page. No step scrolls sideways."""
 
 from __future__ import annotations
 
@@ -145,22 +142,25 @@ def test_village_staff_work_through_their_day_on_a_phone(live_server, page, vill
     hours, dates = _experience(app, village["experience_id"])
     assert hours[other][0] == ["08:00", "11:00"] and closed in dates
 
-    # A photo (a video's still), then on the public village page.
-    page.goto(f"{base}/village/videos?lang=vi")
+    # A photo of the village with its credit and licence, then on the public village page.
+    page.goto(f"{base}/village/photos?lang=vi")
     _fits(page)
-    page.fill("input[name=video_0_url]", "https://www.youtube.com/watch?v=dQw4w9WgXcQ")
-    page.fill("input[name=video_0_title]", "Làm gốm ở Bát Tràng")
-    page.set_input_files(
-        "input[name=video_0_upload]",
-        files=[{"name": "gom.png", "mimeType": "image/png", "buffer": _png()}],
+    form = page.locator("#photo-upload")
+    form.locator("input[type=file]").set_input_files(
+        files=[{"name": "gom.png", "mimeType": "image/png", "buffer": _png()}]
     )
-    page.click("#videos-form button[type=submit]")
+    form.locator("input[name=alt_vi]").fill("Thợ gốm bên bàn xoay")
+    form.locator("input[name=credit]").fill("Làng gốm Bát Tràng")
+    form.locator("select[name=licence]").select_option("cc-by-4.0")
+    form.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator(".flash-success").count() == 1
     page.goto(f"{base}/villages/bat-trang?lang=vi")
-    still = page.locator("#videos img").first
-    still.scroll_into_view_if_needed()
+    figure = page.locator("article.village figure.photo").first
+    image = figure.locator("img")
+    image.scroll_into_view_if_needed()
     loaded = "img => img.complete && img.naturalWidth > 0"
-    page.wait_for_function(loaded, arg=still.element_handle())
-    assert "/media/products/" in still.get_attribute("src")
+    page.wait_for_function(loaded, arg=image.element_handle())
+    assert image.get_attribute("alt") == "Thợ gốm bên bàn xoay"
+    assert "Làng gốm Bát Tràng" in figure.inner_text()
     _fits(page)
