@@ -212,3 +212,32 @@ def test_no_alert_while_another_channel_of_the_village_still_works(
     assert sms.sent == ["+84 24 0000 0002"]
     events = {n.event for n in db.session.scalars(select(Notification))}
     assert events == {"requested", "village_requested"}  # the SMS reached the village
+
+
+def test_an_instantly_confirmed_part_nobody_heard_of_alerts_the_admins_only(
+    app, client, bat_trang_reachable
+):
+    class Refusing:
+        def send(self, to, subject, body, *, message_id):
+            if to != "lan@example.org":
+                raise channels.PermanentDeliveryError("mailbox does not exist")
+
+    app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(Refusing(), None, None)
+    accounts.create_user("city@example.org", "correct horse 2", "admin")
+    pottery = _exp(POTTERY)
+    pottery.instant_confirmation = True
+    db.session.commit()
+    slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
+    body = client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
+            "contact": {"name": "Lan", "email": "lan@example.org"},
+            "lang": "en",
+        },
+    ).get_json()
+    assert body["items"][0]["status"] == "confirmed"
+    events = sorted(n.event for n in db.session.scalars(select(Notification)))
+    # The tourist's booking stands (no "could not reach" mail); the admins make sure the
+    # village learns of it.
+    assert events == ["admin_village_unreachable", "requested", "village_requested"]

@@ -135,7 +135,7 @@ class UnreachableVillage:
 def unreachable_villages() -> list[UnreachableVillage]:
     """Villages that publish a bookable experience but have no channel, by Vietnamese name.
 
-    Two queries: the workshops of the villages without a channel, and nothing per village."""
+    One query: the workshops of the villages without a channel (nothing per village)."""
     rows = db.session.execute(
         select(Experience, Village)
         .join(Village, Experience.village_id == Village.id)
@@ -207,7 +207,7 @@ def _on_given_up(nid: int, now: datetime) -> None:
     rows = session.scalars(
         select(Notification).where(
             Notification.booking_id == booking.id,
-            Notification.event.in_((REQUEST_EVENT, TOURIST_EVENT)),
+            Notification.event.in_((REQUEST_EVENT, TOURIST_EVENT, ADMIN_EVENT)),
         )
     ).all()
     mine = [
@@ -219,7 +219,7 @@ def _on_given_up(nid: int, now: datetime) -> None:
     told = [
         r
         for r in rows
-        if r.event == TOURIST_EVENT and (r.payload or {}).get("village") == village.slug
+        if r.event != REQUEST_EVENT and (r.payload or {}).get("village") == village.slug
     ]
     if told:
         return  # already reported (another channel's give-up got here first)
@@ -249,19 +249,26 @@ def _write_reports(
         "failed": failed,
         "tz": LOCAL_TZ,
     }
+    # The tourist hears about the parts still waiting for the village; an instantly confirmed
+    # part stays confirmed (the admins, told below, make sure the village knows of it).
+    waiting = [i for i in items if i.status == "pending"]
     with unit_of_work() as uow:
-        new = [
-            _row(
-                booking,
-                items,
-                event=TOURIST_EVENT,
-                recipient=booking.contact_email,
-                subject=_tourist_subject(booking),
-                body=_render("unreachable_tourist", booking.lang, **context),
-                payload=payload,
-                now=now,
+        new = []
+        if waiting:
+            new.append(
+                _row(
+                    booking,
+                    waiting,
+                    event=TOURIST_EVENT,
+                    recipient=booking.contact_email,
+                    subject=_tourist_subject(booking),
+                    body=_render(
+                        "unreachable_tourist", booking.lang, **{**context, "items": waiting}
+                    ),
+                    payload=payload,
+                    now=now,
+                )
             )
-        ]
         if admins:
             subject = _admin_subject(booking, village)
             body = _render("unreachable_admin", "vi", **context)
