@@ -363,3 +363,23 @@ def test_exports_show_the_shopping_stop(client):
     assert f"{shop['lat']},{shop['lon']}" in json.dumps(plan["directions"][0])
     printed = client.get(f"/plans/{plan['id']}/print?lang=en").get_data(as_text=True)
     assert 'data-kind="shopping"' in printed and "Chợ gốm" in printed
+
+
+def test_the_per_request_path_plans_no_shopping_stop_and_says_so(app, client):
+    app.config["PLANNER_GRAPH"] = False
+    _sales_points("bat-trang", MARKET)
+    plan = _plan(client)
+    assert plan["itineraries"]
+    assert all(not _shops(it) and it["shopping"] is None for it in plan["itineraries"])
+    assert plan["shopping"]["reason"]["cause"] == "not_planned"
+
+
+def test_the_plan_page_in_vietnamese_shows_the_shopping_stop(client):
+    _sales_points("bat-trang", MARKET)
+    plan = _plan(client, lang="vi")
+    page = client.get(f"/plans/{plan['id']}?lang=vi")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'data-kind="shopping"' in text and "Chợ gốm" in text
+    shop = _shops(plan["itineraries"][0])[0]
+    assert shop["village_name"]["vi"] in text
