@@ -251,3 +251,27 @@ def test_the_plans_stops_show_the_photo_of_their_experience_or_village(client, s
     timeline = page[page.index('class="timeline"') :]
     assert f"/media/photos/{photo.stored_name[:64]}-480.png" in timeline
     assert 'alt="An old pottery kiln in Bát Tràng"' in timeline and "Nguyễn Văn A" in timeline
+
+
+def test_the_booking_page_shows_each_items_village_photo(client, staff):
+    from datetime import date, timedelta
+
+    from tourplanner.services import availability, photos
+
+    exp = db.session.scalars(
+        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
+    ).one()
+    photo = photos.upload(exp.village_id, _form(), make_png(11, 600, 400), user_id=None)
+    slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=10))[exp.id][0]
+    booked = client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot.id, "party": {"adults": 1}}],
+            "contact": {"name": "Lan", "email": "lan@example.org"},
+            "lang": "vi",
+        },
+    ).get_json()
+    page = html.unescape(client.get(booked["manage_url"], follow_redirects=True).text)
+    item = page[page.index('class="booking-items"') :]
+    assert f"/media/photos/{photo.stored_name[:64]}-480.png" in item
+    assert 'alt="Lò gốm cổ ở Bát Tràng"' in item and "Nguyễn Văn A" in item
