@@ -241,3 +241,28 @@ def test_an_instantly_confirmed_part_nobody_heard_of_alerts_the_admins_only(
     # The tourist's booking stands (no "could not reach" mail); the admins make sure the
     # village learns of it.
     assert events == ["admin_village_unreachable", "requested", "village_requested"]
+
+
+def test_the_tourist_is_told_in_vietnamese_when_they_booked_in_vietnamese(
+    app, client, bat_trang_reachable
+):
+    class Refusing:
+        def send(self, to, subject, body, *, message_id):
+            if to != "lan@example.org":
+                raise channels.PermanentDeliveryError("mailbox does not exist")
+
+    app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(Refusing(), None, None)
+    pottery = _exp(POTTERY)
+    slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
+    client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
+            "contact": {"name": "Lan", "email": "lan@example.org"},
+            "lang": "vi",
+        },
+    )
+    told = db.session.scalars(
+        select(Notification).where(Notification.event == "village_unreachable")
+    ).one()
+    assert "chưa đến được" in told.subject and "Bát Tràng" in told.body
