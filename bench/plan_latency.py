@@ -114,6 +114,7 @@ def seeded(db: Path, extra: Callable[[], None] | None = None) -> Any:
     from flask_migrate import upgrade
 
     from tourplanner.services.catalogue_io import seed
+    from tourplanner.services.reachability import seed_demo_channels
 
     app = make_app(db)
     with app.app_context():
@@ -121,6 +122,8 @@ def seeded(db: Path, extra: Callable[[], None] | None = None) -> Any:
         seed(demo=True)
         if extra:
             extra()
+        # As flask seed --demo: a workshop of a village nobody can reach is never offered.
+        seed_demo_channels()
     return app
 
 
