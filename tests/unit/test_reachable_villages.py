@@ -3,11 +3,8 @@ channel (a staff account with an e-mail, a booking e-mail, an SMS number or a we
 offered neither by availability nor by the planner, and is listed for admins; a request whose
 village channels all fail after their retries reaches an admin and the tourist.
 
-Not built yet (see /work/notes/issue9_audit.md): these tests say what is expected and are
-marked ``xfail(strict=True)``, so the first change that builds it turns them red until the
-marks go. In the seeded database no village has a channel (demo staff accounts come from
-``flask seed --demo``), so building item 1 also means giving the shared fixtures' villages a
-channel, or every booking test loses its sessions.
+The shared fixtures, like ``flask seed --demo``, give each demo village a sample booking
+e-mail; these tests take channels away or add them.
 """
 
 from __future__ import annotations
