@@ -16,6 +16,13 @@ from sqlalchemy import inspect
 from tests.conftest import ROOT, make_app
 from tourplanner.extensions import db
 
+# SQLite cannot reflect the expression indexes of migration 0010 (the contact's e-mail in
+# lower case, its phone number without separators); they are not in the models either (see
+# Booking), so there is nothing to compare.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Skipped unsupported reflection of expression-based index ix_bookings_contact_"
+)
+
 
 @pytest.fixture
 def migrated(tmp_path):

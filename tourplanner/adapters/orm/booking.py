@@ -94,6 +94,9 @@ class Slot(db.Model):
 class Booking(db.Model):
     """A tourist's request: one or more items (slots), answered by each village."""
 
+    # Migration 0010 also indexes lower(contact_email) and the phone number without
+    # separators, for the per-contact hold check; expression indexes are kept out of the
+    # models because SQLite cannot reflect them for the schema comparison.
     __tablename__ = "bookings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
