@@ -263,3 +263,55 @@ def test_the_tourist_is_told_in_vietnamese_when_they_booked_in_vietnamese(
         select(Notification).where(Notification.event == "village_unreachable")
     ).one()
     assert "chưa đến được" in told.subject and "Bát Tràng" in told.body
+
+
+def test_a_village_request_stuck_in_sending_past_its_attempts_is_reported_too(
+    app, client, bat_trang_reachable
+):
+    """A worker killed on a row's last try leaves it in ``sending``; the sweep that gives it
+    up for good reports it like a delivery that failed."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    class Busy:
+        def send(self, to, subject, body, *, message_id):
+            if to != "lan@example.org":
+                raise channels.DeliveryError("try again later")
+
+    accounts.create_user("city@example.org", "correct horse 2", "admin")
+    pottery = _exp(POTTERY)
+    slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
+    app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(Busy(), None, None)
+    body = client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
+            "contact": {"name": "Lan", "email": "lan@example.org"},
+            "lang": "en",
+        },
+    ).get_json()
+    village_row = db.session.scalars(
+        select(Notification).where(
+            Notification.booking.has(reference=body["reference"]),
+            Notification.recipient == "potter@bat-trang.example",
+        )
+    ).one()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id == village_row.id)
+        .values(
+            status="sending",
+            attempts=app.config.get("NOTIFY_MAX_ATTEMPTS", 6),
+            claimed_at=datetime(2020, 1, 1, tzinfo=UTC),
+        )
+    )
+    db.session.commit()  # as a worker killed on its last try leaves it
+    notifications.dispatch_due()
+    db.session.expire_all()
+    assert db.session.get(Notification, village_row.id).status == "failed"
+    told = db.session.scalars(
+        select(Notification).where(Notification.booking.has(reference=body["reference"]))
+    ).all()
+    assert any(n.recipient == "city@example.org" for n in told)
+    assert any(n.event == "village_unreachable" for n in told)

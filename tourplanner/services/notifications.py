@@ -471,9 +471,10 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
     )
     max_attempts = int(current_app.config.get("NOTIFY_MAX_ATTEMPTS", 6))
     with unit_of_work() as session:
+        given_up: list[int] = []
         for status, used_up in (("failed", True), ("pending", False)):
             attempts = Notification.attempts >= max_attempts
-            session.execute(
+            moved = session.execute(
                 update(Notification)
                 .where(
                     Notification.status == "sending",
@@ -481,8 +482,18 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
                     attempts if used_up else ~attempts,
                 )
                 .values(status=status)
+                .returning(Notification.id)
                 .execution_options(synchronize_session=False)
             )
+            if used_up:
+                given_up = list(moved.scalars())
+    if given_up:
+        # Given up for good here too, not only in _failed: the same report to the admins and
+        # the tourist when none of a village's channels worked.
+        from tourplanner.services import reachability
+
+        for nid in given_up:
+            reachability.on_given_up(nid, now=now)
     ids = (
         current_app.extensions["sqlalchemy"]
         .session.scalars(
