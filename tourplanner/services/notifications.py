@@ -485,8 +485,9 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
                 .returning(Notification.id)
                 .execution_options(synchronize_session=False)
             )
+            ids = list(moved.scalars())  # read before the commit (SQLite insists)
             if used_up:
-                given_up = list(moved.scalars())
+                given_up = ids
     if given_up:
         # Given up for good here too, not only in _failed: the same report to the admins and
         # the tourist when none of a village's channels worked.
