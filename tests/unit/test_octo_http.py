@@ -122,3 +122,38 @@ def test_the_openapi_document_needs_no_key_and_is_not_audited(client, key):
     assert client.get("/octo/openapi.json").status_code == 200
     after = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "octo_request")).all()
     assert len(after) == len(before)
+
+
+def test_a_hold_whose_village_lost_its_channels_is_not_confirmed(client, key):
+    from tourplanner.adapters.orm import User, Village
+
+    product = "bat-trang-workshop-pottery-wheel"
+    day = (date.today() + timedelta(days=6)).isoformat()
+    found = client.post(
+        "/octo/availability",
+        headers=_auth(key),
+        json={"productId": product, "optionId": "DEFAULT", "localDate": day},
+    ).get_json()
+    held = client.post(
+        "/octo/bookings",
+        headers=_auth(key),
+        json={
+            "productId": product,
+            "optionId": "DEFAULT",
+            "availabilityId": found[0]["id"],
+            "unitItems": [{"unitId": "adult"}],
+        },
+    ).get_json()
+    village = db.session.scalars(select(Village).where(Village.slug == "bat-trang")).one()
+    village.booking_email = village.notify_phone = village.webhook_url = None
+    for user in db.session.scalars(select(User).where(User.village_id == village.id)):
+        user.active = False
+    db.session.commit()
+    confirmed = client.post(
+        f"/octo/bookings/{held['uuid']}/confirm",
+        headers=_auth(key),
+        json={"contact": {"fullName": "Lan", "emailAddress": "lan@example.org"}},
+    )
+    assert confirmed.status_code == 400, confirmed.get_json()
+    assert confirmed.get_json()["error"] == "UNPROCESSABLE_ENTITY"
+    assert "cannot receive booking requests" in confirmed.get_json()["errorMessage"]

@@ -102,7 +102,7 @@ from tourplanner.domain.octo import (
 )
 from tourplanner.domain.pricing import MAX_PER_CATEGORY, Party
 from tourplanner.extensions import db
-from tourplanner.services import availability, booking, notifications
+from tourplanner.services import availability, booking, notifications, reachability
 from tourplanner.services.availability import horizon, now_utc
 from tourplanner.services.unit_of_work import unit_of_work
 
@@ -391,9 +391,12 @@ def _expiry(e: Experience, slot: Slot, minutes: int | None, now: datetime) -> da
 
 
 def _open(slot: Slot, party: Party, now: datetime) -> None:
-    """The session still takes bookings and the party can be priced (UNPROCESSABLE_ENTITY)."""
+    """The session still takes bookings, the party can be priced and the village can receive
+    the request (an availability id kept from before it lost its channels):
+    UNPROCESSABLE_ENTITY."""
     try:
         booking.check_open(slot, party, now)
+        reachability.refuse_unreachable([slot])
     except DomainError as exc:
         raise unprocessable(exc.message) from None
 
