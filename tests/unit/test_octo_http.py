@@ -25,6 +25,27 @@ def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def _hold(client, key: str) -> dict:
+    """A reservation (ON_HOLD) of one adult in a pottery session six days ahead."""
+    product = "bat-trang-workshop-pottery-wheel"
+    day = (date.today() + timedelta(days=6)).isoformat()
+    found = client.post(
+        "/octo/availability",
+        headers=_auth(key),
+        json={"productId": product, "optionId": "DEFAULT", "localDate": day},
+    ).get_json()
+    return client.post(
+        "/octo/bookings",
+        headers=_auth(key),
+        json={
+            "productId": product,
+            "optionId": "DEFAULT",
+            "availabilityId": found[0]["id"],
+            "unitItems": [{"unitId": "adult"}],
+        },
+    ).get_json()
+
+
 def test_posts_need_no_csrf_token(client, key):
     response = client.post(
         "/octo/availability",
@@ -70,23 +91,7 @@ def test_a_wrong_method_is_405_with_allow_and_an_unknown_path_404(client, key):
 
 
 def test_extend_and_cancel_take_an_empty_body(client, key):
-    product = "bat-trang-workshop-pottery-wheel"
-    day = (date.today() + timedelta(days=6)).isoformat()
-    found = client.post(
-        "/octo/availability",
-        headers=_auth(key),
-        json={"productId": product, "optionId": "DEFAULT", "localDate": day},
-    ).get_json()
-    held = client.post(
-        "/octo/bookings",
-        headers=_auth(key),
-        json={
-            "productId": product,
-            "optionId": "DEFAULT",
-            "availabilityId": found[0]["id"],
-            "unitItems": [{"unitId": "adult"}],
-        },
-    ).get_json()
+    held = _hold(client, key)
     for action, status in (("extend", "ON_HOLD"), ("cancel", "CANCELLED")):
         response = client.post(f"/octo/bookings/{held['uuid']}/{action}", headers=_auth(key))
         assert (response.status_code, response.get_json()["status"]) == (200, status), action
@@ -127,23 +132,7 @@ def test_the_openapi_document_needs_no_key_and_is_not_audited(client, key):
 def test_a_hold_whose_village_lost_its_channels_is_not_confirmed(client, key):
     from tourplanner.adapters.orm import User, Village
 
-    product = "bat-trang-workshop-pottery-wheel"
-    day = (date.today() + timedelta(days=6)).isoformat()
-    found = client.post(
-        "/octo/availability",
-        headers=_auth(key),
-        json={"productId": product, "optionId": "DEFAULT", "localDate": day},
-    ).get_json()
-    held = client.post(
-        "/octo/bookings",
-        headers=_auth(key),
-        json={
-            "productId": product,
-            "optionId": "DEFAULT",
-            "availabilityId": found[0]["id"],
-            "unitItems": [{"unitId": "adult"}],
-        },
-    ).get_json()
+    held = _hold(client, key)
     village = db.session.scalars(select(Village).where(Village.slug == "bat-trang")).one()
     village.booking_email = village.notify_phone = village.webhook_url = None
     for user in db.session.scalars(select(User).where(User.village_id == village.id)):
