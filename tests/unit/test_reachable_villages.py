@@ -30,6 +30,18 @@ def _exp(slug: str) -> Experience:
     return db.session.scalars(select(Experience).where(Experience.slug == slug)).one()
 
 
+def _book(client, slot_id: int, lang: str = "en"):
+    """Lan books two adults in ``slot_id`` through the API."""
+    return client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot_id, "party": {"adults": 2}}],
+            "contact": {"name": "Lan", "email": "lan@example.org"},
+            "lang": lang,
+        },
+    )
+
+
 def _village(slug: str) -> Village:
     return db.session.scalars(select(Village).where(Village.slug == slug)).one()
 
@@ -96,14 +108,7 @@ def test_a_request_whose_village_channels_all_fail_reaches_an_admin_and_the_tour
     accounts.create_user("city@example.org", "correct horse 2", "admin")
     pottery = _exp(POTTERY)
     slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
-    body = client.post(
-        "/api/v1/bookings",
-        json={
-            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
-            "contact": {"name": "Lan", "email": "lan@example.org"},
-            "lang": "en",
-        },
-    ).get_json()
+    body = _book(client, slot.id).get_json()
     notifications.dispatch_due()
     told = db.session.scalars(
         select(Notification).where(Notification.booking.has(reference=body["reference"]))
@@ -135,14 +140,7 @@ def test_a_direct_booking_of_a_session_of_a_village_nobody_can_reach_is_a_409(
     slot = availability.slots_for_day([silk.id], DAY)[silk.id][0]
     van_phuc.booking_email = None
     db.session.commit()
-    answer = client.post(
-        "/api/v1/bookings",
-        json={
-            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
-            "contact": {"name": "Lan", "email": "lan@example.org"},
-            "lang": "en",
-        },
-    )
+    answer = _book(client, slot.id)
     assert answer.status_code == 409
     error = answer.get_json()["error"]
     assert error["code"] == "village_unreachable"
@@ -197,14 +195,7 @@ def test_no_alert_while_another_channel_of_the_village_still_works(
     accounts.create_user("city@example.org", "correct horse 2", "admin")
     pottery = _exp(POTTERY)
     slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
-    client.post(
-        "/api/v1/bookings",
-        json={
-            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
-            "contact": {"name": "Lan", "email": "lan@example.org"},
-            "lang": "en",
-        },
-    )
+    _book(client, slot.id)
     notifications.dispatch_due()
     assert sms.sent == ["+84 24 0000 0002"]
     events = {n.event for n in db.session.scalars(select(Notification))}
@@ -225,14 +216,7 @@ def test_an_instantly_confirmed_part_nobody_heard_of_alerts_the_admins_only(
     pottery.instant_confirmation = True
     db.session.commit()
     slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
-    body = client.post(
-        "/api/v1/bookings",
-        json={
-            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
-            "contact": {"name": "Lan", "email": "lan@example.org"},
-            "lang": "en",
-        },
-    ).get_json()
+    body = _book(client, slot.id).get_json()
     assert body["items"][0]["status"] == "confirmed"
     events = sorted(n.event for n in db.session.scalars(select(Notification)))
     # The tourist's booking stands (no "could not reach" mail); the admins make sure the
@@ -251,14 +235,7 @@ def test_the_tourist_is_told_in_vietnamese_when_they_booked_in_vietnamese(
     app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(Refusing(), None, None)
     pottery = _exp(POTTERY)
     slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
-    client.post(
-        "/api/v1/bookings",
-        json={
-            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
-            "contact": {"name": "Lan", "email": "lan@example.org"},
-            "lang": "vi",
-        },
-    )
+    _book(client, slot.id, lang="vi")
     told = db.session.scalars(
         select(Notification).where(Notification.event == "village_unreachable")
     ).one()
@@ -283,14 +260,7 @@ def test_a_village_request_stuck_in_sending_past_its_attempts_is_reported_too(
     pottery = _exp(POTTERY)
     slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
     app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(Busy(), None, None)
-    body = client.post(
-        "/api/v1/bookings",
-        json={
-            "items": [{"slot_id": slot.id, "party": {"adults": 2}}],
-            "contact": {"name": "Lan", "email": "lan@example.org"},
-            "lang": "en",
-        },
-    ).get_json()
+    body = _book(client, slot.id).get_json()
     village_row = db.session.scalars(
         select(Notification).where(
             Notification.booking.has(reference=body["reference"]),
