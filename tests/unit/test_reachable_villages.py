@@ -30,6 +30,14 @@ def _exp(slug: str) -> Experience:
     return db.session.scalars(select(Experience).where(Experience.slug == slug)).one()
 
 
+class Refusing:
+    """A mail server that delivers to the tourist (Lan) and refuses every village address."""
+
+    def send(self, to, subject, body, *, message_id):
+        if to != "lan@example.org":
+            raise channels.PermanentDeliveryError("mailbox does not exist")
+
+
 def _book(client, slot_id: int, lang: str = "en"):
     """Lan books two adults in ``slot_id`` through the API."""
     return client.post(
@@ -99,11 +107,6 @@ def test_admins_see_the_villages_that_publish_experiences_but_cannot_be_reached(
 def test_a_request_whose_village_channels_all_fail_reaches_an_admin_and_the_tourist(
     app, client, bat_trang_reachable
 ):
-    class Refusing:
-        def send(self, to, subject, body, *, message_id):
-            if to != "lan@example.org":
-                raise channels.PermanentDeliveryError("mailbox does not exist")
-
     app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(Refusing(), None, None)
     accounts.create_user("city@example.org", "correct horse 2", "admin")
     pottery = _exp(POTTERY)
@@ -176,11 +179,6 @@ def test_the_admins_list_speaks_vietnamese(client, bat_trang_reachable):
 def test_no_alert_while_another_channel_of_the_village_still_works(
     app, client, bat_trang_reachable
 ):
-    class Refusing:
-        def send(self, to, subject, body, *, message_id):
-            if to != "lan@example.org":
-                raise channels.PermanentDeliveryError("mailbox does not exist")
-
     class Sms:
         def __init__(self):
             self.sent = []
@@ -205,11 +203,6 @@ def test_no_alert_while_another_channel_of_the_village_still_works(
 def test_an_instantly_confirmed_part_nobody_heard_of_alerts_the_admins_only(
     app, client, bat_trang_reachable
 ):
-    class Refusing:
-        def send(self, to, subject, body, *, message_id):
-            if to != "lan@example.org":
-                raise channels.PermanentDeliveryError("mailbox does not exist")
-
     app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(Refusing(), None, None)
     accounts.create_user("city@example.org", "correct horse 2", "admin")
     pottery = _exp(POTTERY)
@@ -227,11 +220,6 @@ def test_an_instantly_confirmed_part_nobody_heard_of_alerts_the_admins_only(
 def test_the_tourist_is_told_in_vietnamese_when_they_booked_in_vietnamese(
     app, client, bat_trang_reachable
 ):
-    class Refusing:
-        def send(self, to, subject, body, *, message_id):
-            if to != "lan@example.org":
-                raise channels.PermanentDeliveryError("mailbox does not exist")
-
     app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(Refusing(), None, None)
     pottery = _exp(POTTERY)
     slot = availability.slots_for_day([pottery.id], DAY)[pottery.id][0]
