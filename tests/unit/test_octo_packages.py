@@ -271,6 +271,25 @@ def test_cancel_frees_every_session_of_a_reservation_and_of_a_confirmed_booking(
     assert set(statuses) == {rules.CANCELLED}
 
 
+def test_a_half_answered_package_booking_is_cancelled_and_withdrawn_at_once(a, pkg):
+    first = _open_dates(a, pkg["id"])[-1]
+    ids = _plan_slots(pkg, first)
+    before = _taken(ids)
+    held = _reserve(a, pkg, first)
+    octo.confirm(a, held["uuid"], shapes.Confirmation())
+    made = db.session.get(Booking, _row(held["uuid"]).booking_id)
+    accepted = min(made.items, key=lambda i: i.id)
+    booking.decide(accepted.id, accept=True, village_id=None)
+    assert octo.get_booking(a, held["uuid"])["status"] == "PENDING", "the others still wait"
+    assert octo.get_booking(a, held["uuid"])["cancellable"] is True
+    assert octo.cancel(a, held["uuid"], None)["status"] == "CANCELLED"
+    assert _taken(ids) == before
+    fees = db.session.scalars(
+        select(BookingItem.cancellation_fee_vnd).where(BookingItem.booking_id == made.id)
+    ).all()
+    assert fees == [0] * len(made.items)
+
+
 def test_a_package_booking_is_only_its_agencys(a, b, pkg):
     first = _open_dates(a, pkg["id"])[0]
     held = _reserve(a, pkg, first)

@@ -13,6 +13,7 @@ from tourplanner.adapters.orm import Booking, Experience, Notification, Slot, Vi
 from tourplanner.adapters.orm.octo import OctoBooking
 from tourplanner.domain import octo as shapes
 from tourplanner.domain.availability import local_today
+from tourplanner.domain.errors import Conflict
 from tourplanner.extensions import db
 from tourplanner.services import agencies, booking, notifications, octo
 
@@ -260,6 +261,10 @@ def test_a_retried_uuid_answers_the_same_reservation_and_is_not_another_agencys(
 # --- confirmation and the village's answer ----------------------------------------------------
 
 
+def _stored(held: dict) -> OctoBooking:
+    return db.session.scalars(select(OctoBooking).where(OctoBooking.uuid == held["uuid"])).one()
+
+
 def _village_rows(reference: str) -> list[Notification]:
     made = db.session.scalars(select(Booking).where(Booking.reference == reference)).one()
     return list(db.session.scalars(select(Notification).where(Notification.booking_id == made.id)))
@@ -286,13 +291,7 @@ def test_on_request_is_pending_until_the_village_accepts_or_declines(a):
     accepted, declined = _reserve(a, WHEEL), _reserve(a, WHEEL)
     for held in (accepted, declined):
         assert octo.confirm(a, held["uuid"], octo.Confirmation())["status"] == "PENDING"
-    items = {
-        h["uuid"]: db.session.scalars(select(OctoBooking).where(OctoBooking.uuid == h["uuid"]))
-        .one()
-        .booking.items[0]
-        .id
-        for h in (accepted, declined)
-    }
+    items = {h["uuid"]: _stored(h).booking.items[0].id for h in (accepted, declined)}
     booking.decide(items[accepted["uuid"]], accept=True, village_id=None)
     booking.decide(items[declined["uuid"]], accept=False, reason="closed", village_id=None)
     assert octo.get_booking(a, accepted["uuid"])["status"] == "CONFIRMED"
@@ -383,16 +382,48 @@ def test_cancelling_gives_the_places_back_and_tells_the_village(a):
     assert _taken(a, GROUP, reservation["availabilityId"]) == 0
 
 
-def test_pending_and_late_bookings_cannot_be_cancelled(a):
+def test_a_pending_booking_is_withdrawn_free_and_the_village_is_told(a):
     pending = _reserve(a, WHEEL)
     octo.confirm(a, pending["uuid"], octo.Confirmation())
-    assert _error(octo.cancel, a, pending["uuid"], None).code == "UNPROCESSABLE_ENTITY"
+    assert octo.get_booking(a, pending["uuid"])["cancellable"] is True
+    assert _taken(a, WHEEL, pending["availabilityId"]) == 2
+    cancelled = octo.cancel(a, pending["uuid"], "found another date")
+    assert (cancelled["status"], cancelled["cancellation"]["refund"]) == ("CANCELLED", "FULL")
+    assert _taken(a, WHEEL, pending["availabilityId"]) == 0
+    item = _stored(pending).booking.items[0]
+    assert (item.status, item.cancellation_fee_vnd) == ("cancelled", 0)
+    assert any(r.event == "village_cancelled" for r in _village_rows(pending["supplierReference"]))
+    with pytest.raises(Conflict):  # the village's answer comes too late
+        booking.decide(item.id, accept=True, village_id=None)
+
+
+def test_a_pending_booking_cannot_be_cancelled_once_its_session_started(a):
+    pending = _reserve(a, WHEEL)
+    octo.confirm(a, pending["uuid"], octo.Confirmation())
+    at = datetime.fromisoformat(pending["availabilityId"]) + timedelta(minutes=1)
+    assert octo.get_booking(a, pending["uuid"], now=at)["cancellable"] is False
+    error = _error(octo.cancel, a, pending["uuid"], None, now=at)
+    assert (error.code, error.message) == (
+        "UNPROCESSABLE_ENTITY",
+        "the session has already started",
+    )
+    assert _taken(a, WHEEL, pending["availabilityId"]) == 2
+
+
+def test_a_late_confirmed_booking_cannot_be_cancelled(a):
     late = _reserve(a, GROUP)
     octo.confirm(a, late["uuid"], octo.Confirmation())
     start = datetime.fromisoformat(late["availabilityId"])
     at = start - timedelta(hours=23)
     assert octo.get_booking(a, late["uuid"], now=at)["cancellable"] is False
     assert _error(octo.cancel, a, late["uuid"], None, now=at).code == "UNPROCESSABLE_ENTITY"
+
+
+def test_a_pending_test_booking_is_cancelled(a):
+    test = octo.Caller(a.agency_id, None, True)
+    pending = _reserve(test, WHEEL)
+    octo.confirm(test, pending["uuid"], octo.Confirmation())
+    assert octo.cancel(test, pending["uuid"], None)["status"] == "CANCELLED"
 
 
 # --- keys and modes ---------------------------------------------------------------------------

@@ -101,6 +101,22 @@ def cancellation_fee(start: datetime, now: datetime, free_hours: int, total_vnd:
 def check_cancellable(state: str, start: datetime, now: datetime) -> None:
     """A confirmed item can be cancelled until its session starts."""
     transition(state, CANCELLED)
+    _check_not_started(state, start, now)
+
+
+def check_withdrawable(state: str, start: datetime, now: datetime) -> None:
+    """A request the village has not answered yet can be withdrawn until its session starts."""
+    if state != PENDING:
+        raise Conflict(
+            f"this request is {state}; only a request still waiting can be withdrawn",
+            code="invalid_transition",
+            current_state=state,
+            requested="withdrawn",
+        )
+    _check_not_started(state, start, now)
+
+
+def _check_not_started(state: str, start: datetime, now: datetime) -> None:
     if now >= start:
         raise Conflict(
             "the session has already started",

@@ -927,10 +927,15 @@ def _times(row: OctoBooking, status: str, confirmed_at: datetime | None) -> dict
     }
 
 
-def _cancellable(row: OctoBooking, status: str, now: datetime) -> bool:
+def cancellable(status: str, now: datetime, *, starts: datetime, free_until: datetime) -> bool:
+    """What a reseller may cancel: a hold, always; a request the village has not answered
+    yet, until its session starts (withdrawn, free); a confirmed booking, until its
+    free-cancellation cut-off."""
     if status == "ON_HOLD":
         return True
-    return status == "CONFIRMED" and now < free_until(row)
+    if status == "PENDING":
+        return now < starts
+    return status == "CONFIRMED" and now < free_until
 
 
 def _prices_of(row: OctoBooking, unit_id: str) -> int:
@@ -1028,7 +1033,7 @@ def booking_view(row: OctoBooking, caller: Caller, rate: int, now: datetime) -> 
         rate,
         status=status,
         confirmed_at=_confirmed_at(row, status),
-        cancellable=_cancellable(row, status, now),
+        cancellable=cancellable(status, now, starts=row.slot.start, free_until=free_until(row)),
         cancellation=_cancellation(row, status),
         availability_id=availability_id(e, row.slot.start),
         availability=availability_view(e, row.slot, caller, rate),

@@ -714,6 +714,39 @@ def _move(session: Session, item: BookingItem, target: str, **fields: Any) -> No
     session.refresh(item)
 
 
+def withdraw_pending(
+    session: Session, item: BookingItem, now: datetime, *, reason: str | None = None
+) -> None:
+    """pending -> cancelled with no fee, conditionally (a village's decision racing the
+    withdrawal cannot both win), giving the places back in the same transaction."""
+    moved = session.execute(
+        update(BookingItem)
+        .where(BookingItem.id == item.id, BookingItem.status == rules.PENDING)
+        .values(
+            status=rules.CANCELLED,
+            cancelled_at=now,
+            cancellation_fee_vnd=0,
+            decision_reason=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        session.refresh(item)
+        raise Conflict(
+            f"this request is {item.status}; it can no longer be withdrawn",
+            code="invalid_transition",
+            current_state=item.status,
+            requested="withdrawn",
+        )
+    session.execute(
+        update(Slot)
+        .where(Slot.id == item.slot_id)
+        .values(taken=Slot.taken - item.party_size)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+
+
 def _summarise(session: Session, booking: Booking, now: datetime) -> None:
     session.refresh(booking)
     booking.status = rules.summary_status(i.status for i in booking.items)
@@ -985,9 +1018,11 @@ def _village_rows(session: Session, booking: Booking, event: str) -> list[Any]:
 def cancel_for_reseller(
     session: Session, booking: Booking, *, reason: str | None, notify: bool, now: datetime
 ) -> list[Any]:
-    """Inside the caller's transaction: cancel the confirmed items of a reseller's booking (the
-    places go back), tell the village (``notify``) and record it in the audit log. A pending
-    item cannot be cancelled (the state machine): 409 ``invalid_transition``."""
+    """Inside the caller's transaction: end a reseller's booking (the places go back), tell
+    the village (``notify``) and record it in the audit log. A confirmed item is cancelled
+    (free until its free-cancellation cut-off, then its price as the fee); a request the
+    village has not answered yet is withdrawn (free). Nothing moves unless every live item
+    can: 409 ``invalid_transition`` or ``already_started``."""
     reason = free_text(reason or "", max_length=MAX_REASON_LENGTH) or None
     live = [i for i in booking.items if i.status in LIVE]
     if not live:
@@ -997,9 +1032,14 @@ def cancel_for_reseller(
             current_state=booking.status,
             requested=rules.CANCELLED,
         )
+    for item in live:  # nothing moves unless every item can
+        pending = item.status == rules.PENDING
+        check = rules.check_withdrawable if pending else rules.check_cancellable
+        check(item.status, item.start, now)
     for item in live:
-        rules.check_cancellable(item.status, item.start, now)
-    for item in live:
+        if item.status == rules.PENDING:
+            withdraw_pending(session, item, now, reason=reason)
+            continue
         fee = rules.cancellation_fee(
             item.start, now, item.experience.free_cancellation_hours, item.total_vnd
         )

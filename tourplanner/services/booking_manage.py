@@ -33,7 +33,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from tourplanner.adapters.orm import AuditEvent, Booking, BookingItem, Slot, Village
 from tourplanner.domain import booking as rules
@@ -280,53 +279,14 @@ def withdraw_item(
     now = now or now_utc()
     booking = core._authorised(reference, token, now)
     item = _own_item(booking, item_id)
-    if item.status != rules.PENDING:
-        raise Conflict(
-            f"this request is {item.status}; only a request still waiting can be withdrawn",
-            code="invalid_transition",
-            current_state=item.status,
-            requested="withdrawn",
-        )
-    if now >= item.start:
-        raise Conflict(
-            "the session has already started",
-            code="already_started",
-            current_state=item.status,
-            start=item.start.isoformat(),
-        )
+    rules.check_withdrawable(item.status, item.start, now)
     return _end_item(
         booking,
         item,
         now,
         via="tourist_withdrawal",
-        move=lambda session: _withdraw(session, item, now),
+        move=lambda session: core.withdraw_pending(session, item, now),
     )
-
-
-def _withdraw(session: Session, item: BookingItem, now: datetime) -> None:
-    """pending -> cancelled with no fee, conditionally (a decision racing the withdrawal
-    cannot both win), giving the places back in the same transaction."""
-    moved = session.execute(
-        update(BookingItem)
-        .where(BookingItem.id == item.id, BookingItem.status == rules.PENDING)
-        .values(status=rules.CANCELLED, cancelled_at=now, cancellation_fee_vnd=0)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        session.refresh(item)
-        raise Conflict(
-            f"this request is {item.status}; it can no longer be withdrawn",
-            code="invalid_transition",
-            current_state=item.status,
-            requested="withdrawn",
-        )
-    session.execute(
-        update(Slot)
-        .where(Slot.id == item.slot_id)
-        .values(taken=Slot.taken - item.party_size)
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(item)
 
 
 def _end_item(booking: Booking, item: BookingItem, now: datetime, *, via: str, move) -> dict:

@@ -76,6 +76,7 @@ from tourplanner.domain.octo import (
     bad_request,
     booking_view,
     calendar_day,
+    cancellable,
     capabilities,
     check_option,
     check_range,
@@ -807,10 +808,13 @@ def cancel(
     status = _status(row)
     if status == "CANCELLED":
         return _view(row, caller, now)
-    if status == "CONFIRMED" and now >= _free_until(row):
-        raise unprocessable("the cancellation cut-off of this booking has passed")
-    if status not in ("ON_HOLD", "CONFIRMED"):
-        raise unprocessable(f"a {status} booking cannot be cancelled")
+    if not _cancellable(row, status, now):
+        raise unprocessable(
+            {
+                "CONFIRMED": "the cancellation cut-off of this booking has passed",
+                "PENDING": "the session has already started",
+            }.get(status, f"a {status} booking cannot be cancelled")
+        )
     held, slot_id = row.places, row.slot_id
     rows: list[Any] = []
     with unit_of_work() as session:
@@ -828,7 +832,7 @@ def cancel(
                 cancellation_reason=reason,
             )
             _give_back(session, row, slot_id, held)
-        else:  # a confirmed test booking
+        else:  # a test booking, confirmed or pending
             _cancel_test(session, row, reason, now)
         session.flush()
         rows += _webhook_rows(session, row, now)
@@ -842,14 +846,18 @@ def _status(row: OctoBooking) -> str:
     return _packages().status(row) if row.package_id is not None else octo_status(row)
 
 
-def _free_until(row: OctoBooking) -> datetime:
-    return _packages().free_until(row) if row.package_id is not None else free_until(row)
+def _cancellable(row: OctoBooking, status: str, now: datetime) -> bool:
+    if row.package_id is not None:
+        starts, until = _packages().first_start(row), _packages().free_until(row)
+    else:
+        starts, until = row.slot.start, free_until(row)
+    return cancellable(status, now, starts=starts, free_until=until)
 
 
 def _cancel_test(session: Session, row: OctoBooking, reason: str | None, now: datetime) -> None:
     moved = session.execute(
         update(OctoBooking)
-        .where(OctoBooking.id == row.id, OctoBooking.status == "confirmed")
+        .where(OctoBooking.id == row.id, OctoBooking.status.in_(("confirmed", "pending")))
         .values(status="cancelled", cancelled_at=now, cancellation_reason=reason, updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount

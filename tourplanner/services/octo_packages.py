@@ -42,6 +42,7 @@ from tourplanner.domain.octo import (
     Reservation,
     UnitItemInput,
     bad_request,
+    cancellable,
     check_option,
     check_range,
     check_unit_ids,
@@ -415,6 +416,10 @@ def free_until(row: OctoBooking) -> datetime:
     )
 
 
+def first_start(row: OctoBooking) -> datetime:
+    return min(s.slot.start for s in row.sessions)
+
+
 # --- views -------------------------------------------------------------------------------
 
 
@@ -469,7 +474,7 @@ def rate_of(row: OctoBooking) -> int:
 
 def view_of(row: OctoBooking, caller: Caller, now: datetime) -> dict[str, Any]:
     state = status(row)
-    cancellable = state == "ON_HOLD" or (state == "CONFIRMED" and now < free_until(row))
+    is_cancellable = cancellable(state, now, starts=first_start(row), free_until=free_until(row))
     return shapes.booking_view(
         row,
         _stored_product(row),
@@ -477,7 +482,7 @@ def view_of(row: OctoBooking, caller: Caller, now: datetime) -> dict[str, Any]:
         state,
         caller,
         rate_of(row),
-        cancellable=cancellable,
+        cancellable=is_cancellable,
     )
 
 
