@@ -5,19 +5,22 @@ package booking the villages answer item by item, and agencies kept apart."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from tourplanner.adapters.orm import Booking, BookingItem, Package, Slot
+from tourplanner.adapters.orm import Booking, BookingItem, Notification, Package, Slot
 from tourplanner.adapters.orm.octo import OctoBooking, OctoBookingSession
 from tourplanner.domain import booking as rules
 from tourplanner.domain import octo as shapes
 from tourplanner.domain.availability import local_today
 from tourplanner.domain.pricing import Party
 from tourplanner.extensions import db
-from tourplanner.services import agencies, booking, octo, packages
+from tourplanner.services import agencies, booking, links, octo, packages
+
+TOKEN = re.compile(r"token=([\w.-]+)")
 
 
 @pytest.fixture
@@ -288,6 +291,46 @@ def test_a_half_answered_package_booking_is_cancelled_and_withdrawn_at_once(a, p
         select(BookingItem.cancellation_fee_vnd).where(BookingItem.booking_id == made.id)
     ).all()
     assert fees == [0] * len(made.items)
+
+
+def test_a_resold_package_books_the_commission_the_reseller_was_quoted(pkg):
+    made = agencies.create_agency("Reseller", "r@agency.example", commission_bp=1500, slug="r")
+    reseller = _caller(made["id"], caps=("octo/pricing",))
+    first = _open_dates(reseller, pkg["id"])[0]
+    held = _reserve(reseller, pkg, first)
+    quoted = held["pricing"]
+    done = octo.confirm(reseller, held["uuid"], shapes.Confirmation())
+    stored = db.session.get(Booking, _row(done["uuid"]).booking_id)
+    assert stored.agency_id == pkg["agency_id"], "the package's agency's booking"
+    assert stored.total_vnd == quoted["retail"]
+    assert stored.commission_vnd == quoted["retail"] - quoted["net"], "the reseller's 15 %"
+    assert stored.commission_vnd == round(quoted["retail"] * 0.15)
+
+
+def test_every_village_of_a_package_booking_is_asked_and_told_of_its_own_items(a, pkg):
+    held = _reserve(a, pkg, _open_dates(a, pkg["id"])[-1])
+    octo.confirm(a, held["uuid"], shapes.Confirmation())
+    made = db.session.get(Booking, _row(held["uuid"]).booking_id)
+    villages = {i.village_id for i in made.items}
+    assert len(villages) >= 5, "the sample package crosses villages"
+
+    def mails(event: str) -> list[Notification]:
+        return db.session.scalars(
+            select(Notification).where(
+                Notification.booking_id == made.id,
+                Notification.event == event,
+                Notification.channel == "email",
+            )
+        ).all()
+
+    asked = mails("village_requested")
+    decoded = [list(map(links.check_decision_token, TOKEN.findall(m.body))) for m in asked]
+    assert all(len({v for _, v in d}) == 1 for d in decoded if d), "its own village's items"
+    waiting = {i.id for i in made.items if i.status == rules.PENDING}
+    assert {i for d in decoded for i, _ in d} == waiting, "every pending item is asked"
+    assert len({m.recipient for m in asked}) == len(villages)
+    octo.cancel(a, held["uuid"], None)
+    assert len({m.recipient for m in mails("village_cancelled")}) == len(villages)
 
 
 def test_a_package_booking_is_only_its_agencys(a, b, pkg):

@@ -979,7 +979,7 @@ def reseller_booking(
         _confirm_at_once(session, booking, list(booking.items), now)
     else:
         _summarise(session, booking, now)
-    rows = _village_rows(session, booking, "requested") if notify else []
+    rows = _village_rows(session, booking, list(booking.items), "requested") if notify else []
     return booking, rows
 
 
@@ -1005,14 +1005,24 @@ def reseller_package_booking(
     _confirm_at_once(session, booking, instant, now)
     if not instant:
         _summarise(session, booking, now)
-    rows = _village_rows(session, booking, "requested") if notify else []
+    rows = _village_rows(session, booking, list(booking.items), "requested") if notify else []
     return booking, rows
 
 
-def _village_rows(session: Session, booking: Booking, event: str) -> list[Any]:
-    """The village's e-mail, webhook and SMS about a reseller's booking, without the tourist's
-    e-mail (the reseller tells its customer)."""
-    return notifications._village_messages(session, booking, list(booking.items), event)
+def _village_rows(
+    session: Session, booking: Booking, items: list[BookingItem], event: str
+) -> list[Any]:
+    """Each village's e-mail, webhook and SMS about its ``items`` of a reseller's booking (a
+    package's reach several villages), without the tourist's e-mail (the reseller tells its
+    customer)."""
+    by_village: dict[int, list[BookingItem]] = {}
+    for item in items:
+        by_village.setdefault(item.village_id, []).append(item)
+    return [
+        row
+        for own in by_village.values()
+        for row in notifications._village_messages(session, booking, own, event)
+    ]
 
 
 def cancel_for_reseller(
@@ -1061,7 +1071,7 @@ def cancel_for_reseller(
         via="reseller",
         agency_id=booking.agency_id,
     )
-    return _village_rows(session, booking, "cancelled") if notify else []
+    return _village_rows(session, booking, live, "cancelled") if notify else []
 
 
 # --- the village's view --------------------------------------------------------------------

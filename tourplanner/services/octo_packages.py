@@ -57,7 +57,7 @@ from tourplanner.domain.octo import (
     village_contact,
 )
 from tourplanner.domain.octo_packages import PackageDate, PackageProduct
-from tourplanner.domain.pricing import Party
+from tourplanner.domain.pricing import Party, share_bp
 from tourplanner.extensions import db
 from tourplanner.services import availability, booking, notifications, packages
 from tourplanner.services import octo as core
@@ -265,14 +265,16 @@ def calendar(caller: Caller, query: AvailabilityQuery, now: datetime) -> list[di
 
 def _terms(product: PackageProduct, plan: packages.BookingPlan, rate: int) -> dict[str, Any]:
     """What the booking keeps of the package as reserved (prices, the reseller's commission
-    rate ``rate`` for its net prices, terms, how it is shown)."""
+    rate ``rate`` for its net prices, terms, how it is shown). The commission is the
+    reseller's: what the platform keeps is retail less the net the reseller was quoted and
+    owes, whichever agency's package it resells (the owner's own sale: the same figure)."""
     return {
         "owner": plan.agency_id,
         "retail": dict(product.retail),
         "commission_bp": rate,
         "retail_total_vnd": plan.retail_total_vnd,
         "net_total_vnd": plan.net_total_vnd,
-        "commission_vnd": plan.commission_vnd,
+        "commission_vnd": share_bp(plan.retail_total_vnd, rate),
         "labels": {str(k): v for k, v in plan.labels.items()},
         "first_start": product.first_start.strftime("%H:%M"),
         "duration_minutes": product.duration_minutes,
@@ -670,12 +672,11 @@ def _replan(
     if not same or _stored_product(row).slug != product.slug:
         return _plan(product, first, party, now)
     try:
-        package = packages._load(db.session, product.slug, agency_id=None, public=True)
+        package, totals = packages.priced_package(product.slug, party)
     except NotFound:
         raise shapes.invalid_product(product.id) from None
-    totals = packages._prices(package).party_totals(party)
-    if totals is None:
-        raise unprocessable("the package has no price for every unit of the party")
+    except Unprocessable:
+        raise unprocessable("the package has no price for every unit of the party") from None
     labels = (row.package_terms or {}).get("labels") or {}
     return packages.BookingPlan(
         package_id=package.id,

@@ -1220,14 +1220,7 @@ def run_dates(
             field="to",
             max_days=MAX_RUN_DATE_RANGE,
         )
-    package = _load(db.session, slug, agency_id=agency_id, public=agency_id is None)
-    prices = _prices(package).party_totals(party)
-    if prices is None:
-        raise Unprocessable(
-            "the package has no price for every person in the party",
-            code="package_not_priced",
-            party=party.as_dict(),
-        )
+    package, prices = priced_package(slug, party, agency_id=agency_id, public=agency_id is None)
     out: list[dict[str, Any]] = []
     # The last first date whose last day is still inside the horizon (no date arithmetic
     # past it: a range near date.max must not overflow).
@@ -1249,6 +1242,23 @@ def run_dates(
     return out
 
 
+def priced_package(
+    slug: str, party: Party, *, agency_id: int | None = None, public: bool = True
+) -> tuple[Package, dict[str, int]]:
+    """The package ``slug`` (the agency's own, or a published one when ``public``; else 404)
+    and the party's retail, net and commission totals. A category of the party without a
+    price: 422 ``package_not_priced``."""
+    package = _load(db.session, slug, agency_id=agency_id, public=public)
+    totals = _prices(package).party_totals(party)
+    if totals is None:
+        raise Unprocessable(
+            "the package has no price for every person in the party",
+            code="package_not_priced",
+            party=party.as_dict(),
+        )
+    return package, totals
+
+
 def booking_plan(
     slug: str,
     first_date: date,
@@ -1264,14 +1274,7 @@ def booking_plan(
     now = now or now_utc()
     first_date = _first_date(first_date, now)
     # The agency's own package (a draft too), or a published one.
-    package = _load(db.session, slug, agency_id=agency_id, public=True)
-    totals = _prices(package).party_totals(party)
-    if totals is None:
-        raise Unprocessable(
-            "the package has no price for every person in the party",
-            code="package_not_priced",
-            party=party.as_dict(),
-        )
+    package, totals = priced_package(slug, party, agency_id=agency_id)
     checks, view = _check_package(package, first_date, party, planned=True, now=now)
     if not view["ok"]:
         raise Conflict(
