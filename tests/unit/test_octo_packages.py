@@ -236,8 +236,13 @@ def test_confirm_makes_one_package_booking_the_villages_answer_item_by_item(a, p
     for item in items[:-1]:
         booking.decide(item.id, accept=True, village_id=None)
     assert octo.get_booking(a, held["uuid"])["status"] == "PENDING"
+    assert octo.get_booking(a, held["uuid"])["utcConfirmedAt"] is None
     booking.decide(items[-1].id, accept=True, village_id=None)
-    assert octo.get_booking(a, held["uuid"])["status"] == "CONFIRMED"
+    confirmed = octo.get_booking(a, held["uuid"])
+    assert confirmed["status"] == "CONFIRMED"
+    assert confirmed["utcConfirmedAt"] == shapes.utc(
+        db.session.get(BookingItem, items[-1].id).decided_at
+    )
 
 
 def test_one_declined_item_makes_the_package_booking_rejected(a, pkg):
@@ -285,7 +290,9 @@ def test_a_half_answered_package_booking_is_cancelled_and_withdrawn_at_once(a, p
     booking.decide(accepted.id, accept=True, village_id=None)
     assert octo.get_booking(a, held["uuid"])["status"] == "PENDING", "the others still wait"
     assert octo.get_booking(a, held["uuid"])["cancellable"] is True
-    assert octo.cancel(a, held["uuid"], None)["status"] == "CANCELLED"
+    gone = octo.cancel(a, held["uuid"], None)
+    assert gone["status"] == "CANCELLED"
+    assert gone["utcConfirmedAt"] is None, "never confirmed: not every village had accepted"
     assert _taken(ids) == before
     fees = db.session.scalars(
         select(BookingItem.cancellation_fee_vnd).where(BookingItem.booking_id == made.id)

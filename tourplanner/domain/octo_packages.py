@@ -308,6 +308,17 @@ def unit_price(row: OctoBooking, p: PackageProduct | None, unit_id: str) -> int:
     return int((p.retail.get(unit_id) if p else None) or 0)
 
 
+def _confirmed_at(row: OctoBooking, status: str) -> datetime | None:
+    """When the booking was confirmed: when its last village accepted (a test booking: when
+    the reseller confirmed it); never, for one withdrawn before every village answered."""
+    if status not in ("CONFIRMED", "REDEEMED", "CANCELLED"):
+        return None
+    if row.booking is None:
+        return row.confirmed_at
+    decided = [i.decided_at for i in row.booking.items]
+    return max(decided) if decided and None not in decided else None
+
+
 def booking_view(
     row: OctoBooking,
     p: PackageProduct,
@@ -319,7 +330,6 @@ def booking_view(
     cancellable: bool,
 ) -> dict[str, Any]:
     """The OCTO booking of a package reservation or booking."""
-    confirmed = status in ("CONFIRMED", "REDEEMED", "CANCELLED") and row.confirmed_at is not None
     cancellation = None
     if status == "CANCELLED":
         items = list(row.booking.items) if row.booking is not None else []
@@ -335,7 +345,7 @@ def booking_view(
         caller,
         rate,
         status=status,
-        confirmed_at=row.confirmed_at if confirmed else None,
+        confirmed_at=_confirmed_at(row, status),
         cancellable=cancellable,
         cancellation=cancellation,
         availability_id=p.availability_id(day.first_date),
