@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tourplanner.adapters.orm import Experience, Slot
 from tourplanner.domain.availability import Capacity, session_times
@@ -126,6 +127,70 @@ def test_capacity_change_applies_to_future_slots_but_never_below_taken(app):
     availability.apply_capacity(exp.id, 5, now=NOW)
     after = availability.slots_for_day([exp.id], MONDAY, now=NOW)[exp.id]
     assert [(s.capacity, s.remaining) for s in after[:2]] == [(7, 0), (5, 5)]
+
+
+@contextmanager
+def _statements():
+    """The SQL statements the block runs, and the commits, as ``(statements, commits)``."""
+    statements: list[str] = []
+    commits: list[int] = []
+
+    def on_execute(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(db.session, "after_commit", lambda _s: commits.append(1))
+    try:
+        yield statements, commits
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        db.session.remove()
+
+
+def test_a_day_asked_about_again_writes_and_commits_nothing(app):
+    exp_id = _pottery().id
+    first = availability.slots_for_day([exp_id], MONDAY, now=NOW)
+    with _statements() as (statements, commits):
+        again = availability.slots_for_day([exp_id], MONDAY, now=NOW)
+    assert again == first
+    assert not commits
+    assert not [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+    # The schedule columns, the village's channels, the day's slots: nothing per slot.
+    assert len(statements) == 3
+
+
+def test_only_the_sessions_not_stored_yet_are_created(app):
+    exp = _pottery()
+    before = availability.slots_for_day([exp.id], MONDAY, now=NOW)[exp.id]
+    db.session.get(Slot, before[0].id).taken = 3
+    exp.weekly_hours = {**exp.weekly_hours, "mon": [*exp.weekly_hours["mon"], ["17:30", "19:00"]]}
+    db.session.commit()
+    with _statements() as (statements, commits):
+        after = availability.slots_for_day([exp.id], MONDAY, now=NOW)[exp.id]
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == 1 and len(commits) == 1
+    assert [s.start.strftime("%H:%M") for s in after] == [
+        "08:00",
+        "09:30",
+        "13:30",
+        "15:00",
+        "17:30",
+    ]
+    # The stored sessions are the same rows, with their places taken.
+    assert [s.id for s in after[:4]] == [s.id for s in before]
+    assert after[0].remaining == exp.capacity - 3
+    assert db.session.scalar(select(func.count()).select_from(Slot)) == 5
+
+
+def test_a_cold_range_reads_the_experience_once_also_after_its_commit(app):
+    exp_id = _pottery().id
+    db.session.remove()
+    with _statements() as (statements, commits):
+        slots = availability.slots_between(exp_id, MONDAY, MONDAY + timedelta(days=6), now=NOW)
+    assert slots and len(commits) == 1
+    reads = [s for s in statements if "FROM experiences" in s]
+    assert len(reads) == 1  # not again after the commit that expired it
 
 
 def _monday_ahead(weeks: int = 4) -> date:

@@ -3,6 +3,9 @@
 Slots are stored rows (``slots``), created on demand for the days someone asks about, with
 ``INSERT ... ON CONFLICT DO NOTHING`` on the unique ``(experience_id, start)``: two requests
 materialising the same day at once create each slot exactly once, on SQLite and PostgreSQL.
+Only the sessions not stored yet are inserted, and only then is anything written or committed:
+a day already asked about costs one read of the experiences' schedule columns and one read of
+the day's slot rows (no write, no commit, no per-row re-read).
 
 Which stored slots are offered for a day:
 
@@ -150,46 +153,112 @@ def slots_between(
         )
     if not experience.bookable or not reachable_experiences([experience]):
         return []  # a village nobody can tell about a request offers no session
-    return _offered([experience], days_between(start, end), now or now_utc())[experience.id]
+    return _offered([experience], days_between(start, end), now or now_utc())[experience_id]
 
 
-def _bookable(experience_ids: Iterable[int]) -> list[Experience]:
+#: What the slots of a day need of an experience: whether it is bookable (the rule of
+#: ``Experience.bookable``), its village (reachability), schedule, capacity and cut-off.
+#: Read as plain columns: the text and fact columns (descriptions, price facts, languages)
+#: would only be parsed to be thrown away, for every workshop of a large catalogue.
+_SCHEDULE_COLUMNS = (
+    Experience.id,
+    Experience.village_id,
+    Experience.kind,
+    Experience.weekly_hours,
+    Experience.closed_dates,
+    Experience.duration_minutes,
+    Experience.capacity,
+    Experience.price_adult_vnd,
+    Experience.booking_cutoff_hours,
+)
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """The schedule facts of one experience (the attribute names of :class:`Experience`, so
+    the functions below take either)."""
+
+    id: int
+    village_id: int
+    kind: str
+    weekly_hours: dict[str, list[list[str]]]
+    closed_dates: list[str]
+    duration_minutes: int
+    capacity: int | None
+    price_adult_vnd: int | None
+    booking_cutoff_hours: int
+
+    # One rule for "bookable": the ORM property reads only these attributes.
+    bookable = Experience.bookable
+
+
+def _bookable(experience_ids: Iterable[int]) -> list[_Schedule]:
     ids = list(experience_ids)
     if not ids:
         return []
-    rows = db.session.scalars(select(Experience).where(Experience.id.in_(ids)))
-    return [e for e in rows if e.bookable]
+    rows = db.session.execute(
+        select(*_SCHEDULE_COLUMNS).where(
+            Experience.id.in_(ids),
+            # Narrowed in SQL as far as plain columns allow; the property decides.
+            Experience.kind == "workshop",
+            Experience.price_adult_vnd.is_not(None),
+        )
+    )
+    found = [_Schedule(*row) for row in rows]
+    return [e for e in found if e.bookable]
 
 
-def _offered(
-    experiences: list[Experience], days: list[date], now: datetime
-) -> dict[int, list[SlotView]]:
+def _offered(experiences: list[Any], days: list[date], now: datetime) -> dict[int, list[SlotView]]:
+    """Offered slots of ``experiences`` (bookable, reachable) on ``days``, materialising the
+    scheduled ones that are not stored yet."""
     result: dict[int, list[SlotView]] = {e.id: [] for e in experiences}
     first_day, last_day = horizon(now)
     # The one gate every caller passes (planner, API, pages): no row outside the horizon.
     days = [d for d in days if first_day <= d <= last_day]
     if not experiences or not days:
         return result
+    # Read before anything is committed: a commit expires ORM rows (slots_between's).
+    cutoff = {e.id: e.booking_cutoff_hours for e in experiences}
     expected = _expected_starts(experiences, days, now)
-    _materialise(experiences, expected, now)
-    first = local_datetime(days[0], datetime.min.time())
-    last = local_datetime(days[-1], datetime.min.time()) + timedelta(days=1)
-    by_id = {e.id: e for e in experiences}
-    stmt = (
-        select(Slot)
-        .where(Slot.experience_id.in_(list(by_id)), Slot.start >= first, Slot.start < last)
-        .order_by(Slot.start, Slot.id)
-    )
-    for slot in db.session.scalars(stmt):
-        exp = by_id[slot.experience_id]
-        scheduled = (slot.experience_id, slot.start) in expected
-        if (scheduled or slot.is_extra) and booking_open(slot.start, now, exp.booking_cutoff_hours):
-            result[slot.experience_id].append(view(slot))
+    ids = list(cutoff)
+    rows = _slot_rows(ids, days)
+    if _materialise(experiences, expected, now, stored={(r[1], r[2]) for r in rows}):
+        rows = _slot_rows(ids, days)
+    for row in rows:
+        slot_id, exp_id, start, end, capacity, taken, is_extra = row
+        scheduled = (exp_id, start) in expected
+        if (scheduled or is_extra) and booking_open(start, now, cutoff[exp_id]):
+            result[exp_id].append(
+                SlotView(slot_id, exp_id, start, end, capacity, max(0, capacity - taken))
+            )
     return result
 
 
+def _slot_rows(experience_ids: list[int], days: list[date]) -> list[Any]:
+    """``(id, experience_id, start, end, capacity, taken, is_extra)`` of the stored slots of
+    the experiences starting on ``days`` (first to last), in start order: plain columns, so
+    every value is the database's (never a stale object of the session)."""
+    first = local_datetime(days[0], datetime.min.time())
+    last = local_datetime(days[-1], datetime.min.time()) + timedelta(days=1)
+    return list(
+        db.session.execute(
+            select(
+                Slot.id,
+                Slot.experience_id,
+                Slot.start,
+                Slot.end,
+                Slot.capacity,
+                Slot.taken,
+                Slot.is_extra,
+            )
+            .where(Slot.experience_id.in_(experience_ids), Slot.start >= first, Slot.start < last)
+            .order_by(Slot.start, Slot.id)
+        )
+    )
+
+
 def _expected_starts(
-    experiences: list[Experience], days: list[date], now: datetime
+    experiences: list[Any], days: list[date], now: datetime
 ) -> dict[tuple[int, datetime], datetime]:
     """``{(experience_id, start): end}`` for every scheduled session still open to booking."""
     expected = {}
@@ -203,9 +272,28 @@ def _expected_starts(
     return expected
 
 
-def _materialise(experiences: list[Experience], expected: dict, now: datetime) -> None:
+def _materialise(
+    experiences: list[Any],
+    expected: dict[tuple[int, datetime], datetime],
+    now: datetime,
+    *,
+    stored: Collection[tuple[int, datetime]] | None = None,
+) -> bool:
+    """Create the ``expected`` sessions (``{(experience_id, start): end}``) not stored yet, with
+    the experience's capacity; True when any was missing (then inserted and committed).
+
+    ``stored``: the ``(experience_id, start)`` keys the caller has just read; when None, one
+    query finds them. Nothing missing: no write and no commit (the common case: the day was
+    asked about before). A session another request inserts in between is skipped by the
+    ``ON CONFLICT DO NOTHING``, so each is created exactly once.
+    """
     if not expected:
-        return
+        return False
+    if stored is None:
+        stored = _stored_keys(expected)
+    missing = [(key, end) for key, end in expected.items() if key not in stored]
+    if not missing:
+        return False
     capacity = {e.id: e.capacity for e in experiences}
     rows = [
         {
@@ -217,10 +305,23 @@ def _materialise(experiences: list[Experience], expected: dict, now: datetime) -
             "is_extra": False,
             "created_at": now,
         }
-        for (eid, start), end in expected.items()
+        for (eid, start), end in missing
     ]
     with unit_of_work() as session:
         session.execute(_insert_ignoring_duplicates(session), rows)
+    return True
+
+
+def _stored_keys(expected: Mapping[tuple[int, datetime], datetime]) -> set[tuple[int, datetime]]:
+    """The ``(experience_id, start)`` among ``expected`` that have a stored slot (one query)."""
+    ids = sorted({eid for eid, _start in expected})
+    starts = sorted({start for _eid, start in expected})
+    rows = db.session.execute(
+        select(Slot.experience_id, Slot.start).where(
+            Slot.experience_id.in_(ids), Slot.start.in_(starts)
+        )
+    )
+    return {(eid, start) for eid, start in rows}
 
 
 def _insert_ignoring_duplicates(session):
@@ -319,6 +420,7 @@ def sessions_on_days(
     bookable = [e for e in experiences if e.bookable]
     if not bookable or not days:
         return result
+    ids = [e.id for e in bookable]  # before any commit expires the rows
     scheduled = {
         (exp.id, start): end
         for exp in bookable
@@ -327,21 +429,14 @@ def sessions_on_days(
             exp.weekly_hours, exp.closed_dates, day, exp.duration_minutes
         )
     }
-    _materialise(bookable, scheduled, now)
-    first = local_datetime(days[0], datetime.min.time())
-    last = local_datetime(days[-1], datetime.min.time()) + timedelta(days=1)
-    stmt = (
-        select(Slot)
-        .where(
-            Slot.experience_id.in_([e.id for e in bookable]),
-            Slot.start >= first,
-            Slot.start < last,
-        )
-        .order_by(Slot.start, Slot.id)
-    )
-    for slot in db.session.scalars(stmt):
-        if (slot.experience_id, slot.start) in scheduled or slot.is_extra or slot.taken > 0:
-            result[slot.experience_id].append(view(slot))
+    rows = _slot_rows(ids, days)
+    if _materialise(bookable, scheduled, now, stored={(r[1], r[2]) for r in rows}):
+        rows = _slot_rows(ids, days)
+    for slot_id, exp_id, start, end, capacity, taken, is_extra in rows:
+        if (exp_id, start) in scheduled or is_extra or taken > 0:
+            result[exp_id].append(
+                SlotView(slot_id, exp_id, start, end, capacity, max(0, capacity - taken))
+            )
     return result
 
 
