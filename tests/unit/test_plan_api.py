@@ -181,6 +181,34 @@ def test_must_include_that_cannot_fit_is_explained_not_an_error(client):
     assert all("duong-lam" not in [s["village"] for s in it["stops"]] for it in plan["itineraries"])
 
 
+@pytest.mark.parametrize("graph", [True, False])
+def test_a_must_include_says_whether_its_village_is_unreachable_or_its_workshop_full(
+    app, client, graph
+):
+    from tourplanner.adapters.orm import Experience, Slot, Village
+    from tourplanner.extensions import db
+    from tourplanner.services import availability
+
+    app.config["PLANNER_GRAPH"] = graph
+    silk, pottery = "van-phuc-workshop-silk-weaving", "bat-trang-workshop-pottery-wheel"
+    # Vạn Phúc loses its only channel (the fixtures' sample booking e-mail): nobody could
+    # be told about a request, so availability offers none of its sessions.
+    van_phuc = db.session.scalars(db.select(Village).where(Village.slug == "van-phuc")).one()
+    van_phuc.booking_email = None
+    db.session.commit()
+    assert not (van_phuc.notify_phone or van_phuc.webhook_url)
+    # Bát Tràng's pottery workshop is fully booked that day.
+    pottery_id = db.session.scalars(
+        db.select(Experience.id).where(Experience.slug == pottery)
+    ).one()
+    for view in availability.slots_for_day([pottery_id], plan_day())[pottery_id]:
+        db.session.get(Slot, view.id).taken = view.capacity
+    db.session.commit()
+    plan = client.post("/api/v1/plans", json=body(must_include=[silk, pottery])).get_json()
+    assert plan["reason"]["code"] == "must_include_unavailable"
+    assert plan["reason"]["causes"] == {silk: ["village_unreachable"], pottery: ["no_free_slot"]}
+
+
 def test_exclude_removes_a_village(client):
     plan = client.post(
         "/api/v1/plans", json=body(must_include=[], exclude=["bat-trang"])

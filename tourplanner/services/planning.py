@@ -431,7 +431,7 @@ def _offers(
         if node.windows:
             nodes.append(node)
         else:
-            dropped[e.id] = "closed" if e.kind == "visit" else "no_free_slot"
+            dropped[e.id] = _no_window_cause(e, slots)
     return nodes, dropped
 
 
@@ -479,16 +479,26 @@ def _graph_offers(
     near &= worth | must
     chosen = [offers[k] for k in np.flatnonzero(near)]
     far = [offers[k] for k in np.flatnonzero(~near)]
-    with _kept_after_commit():
-        slots = _slots(request, [e for _o, e in chosen if e.bookable], now)
+    slots = _slots(request, [e for _o, e in chosen if e.bookable], now)
     nodes: list[Node] = []
     for offer, e in chosen:
         node = _node(offer, e, request, slots.get(e.id, []))
         if node.windows:
             nodes.append(node)
         else:
-            dropped[e.id] = "closed" if e.kind == "visit" else "no_free_slot"
+            dropped[e.id] = _no_window_cause(e, slots)
     return nodes, dropped, far, DayTravel(graph, start_minutes, start_km)
+
+
+def _no_window_cause(e: Any, slots: Mapping[int, list[Any]]) -> str:
+    """Why an offered experience has no window that day: a visit is closed; a workshop the
+    availability left out although it is bookable has a village nobody can tell about a
+    request (``services/reachability.py``: ``slots_for_day`` leaves out the bookable
+    workshops of unreachable villages, and the planner asks only about bookable ones);
+    otherwise no session has places for the party (or none is scheduled or still open)."""
+    if e.kind == "visit":
+        return "closed"
+    return "no_free_slot" if e.id in slots else "village_unreachable"
 
 
 def _nothing_reachable(
@@ -501,8 +511,7 @@ def _nothing_reachable(
 ) -> dict[str, Any]:
     """No candidate at all: say why as the full search would (nothing open at all; a
     must-include not available; the road-time limit with the nearest open round trip)."""
-    with _kept_after_commit():
-        slots = _slots(request, [e for _o, e in far if e.bookable], now)
+    slots = _slots(request, [e for _o, e in far if e.bookable], now)
     open_points = [e.point for o, e in far if _node(o, e, request, slots.get(e.id, [])).windows]
     if not open_points:
         return {"itineraries": [], "reason": plan_text.reason("nothing_open", request)}
@@ -511,25 +520,6 @@ def _nothing_reachable(
         nearest = min(2 * int(travel.start_minutes[p]) for p in open_points)
         reason = _empty_reason(request, nearest)
     return {"itineraries": [], "reason": reason}
-
-
-@contextmanager
-def _kept_after_commit() -> Iterator[None]:
-    """Keep the session's objects loaded across the commit of the slots' materialisation.
-
-    ``slots_for_day`` commits the sessions it creates, which expires every loaded object,
-    and then reads each workshop's booking cut-off again: one SELECT per workshop (most of
-    the time of a plan on a large catalogue). The graph path loads nothing else before it
-    (the catalogue's facts come from the graph), and the slots it returns are read after the
-    commit, so keeping the objects loaded changes no value, only the round trips.
-    """
-    session = db.session()
-    before = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = before
 
 
 def slots_provider() -> SlotsForDay:
