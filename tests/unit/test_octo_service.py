@@ -15,7 +15,7 @@ from tourplanner.domain import octo as shapes
 from tourplanner.domain.availability import local_today
 from tourplanner.domain.errors import Conflict
 from tourplanner.extensions import db
-from tourplanner.services import agencies, booking, notifications, octo
+from tourplanner.services import accounts, agencies, booking, notifications, octo, village_desk
 
 GROUP = "bat-trang-workshop-group-pottery"  # instant confirmation, 80 places (seed_demo)
 VISIT = "bat-trang-visit-ceramics-market"  # OPENING_HOURS, 150 a day (seed_demo)
@@ -285,6 +285,8 @@ def test_instant_confirmation_is_confirmed_at_once_with_a_voucher(a):
     assert (made.source, made.status, made.contact_name) == ("octo", "confirmed", "John Doe")
     rows = _village_rows(held["supplierReference"])
     assert rows and all(r.event.startswith("village_") for r in rows), [r.event for r in rows]
+    mail = next(r for r in rows if r.channel == "email")
+    assert "token=" not in mail.body, "confirmed at once: nothing to answer"
 
 
 def test_on_request_is_pending_until_the_village_accepts_or_declines(a):
@@ -424,6 +426,20 @@ def test_a_pending_test_booking_is_cancelled(a):
     pending = _reserve(test, WHEEL)
     octo.confirm(test, pending["uuid"], octo.Confirmation())
     assert octo.cancel(test, pending["uuid"], None)["status"] == "CANCELLED"
+
+
+def test_the_village_desk_names_the_reseller_and_its_reference(a, client):
+    held = _reserve(a, WHEEL)
+    octo.confirm(a, held["uuid"], octo.Confirmation({"fullName": "Lan"}, "RES-77"))
+    item = _stored(held).booking.items[0]
+    card = village_desk.card(item.id, item.village_id, now=_now())
+    agency = agencies.get_agency(a.agency_id)["name"]
+    assert (card.sold_by, card.reseller_reference) == (agency, "RES-77")
+    accounts.create_user("potter@bat-trang.example", "correct horse 1", "village", "bat-trang")
+    form = {"email": "potter@bat-trang.example", "password": "correct horse 1"}
+    assert client.post("/login", data=form).status_code == 302
+    page = client.get("/village/?lang=vi").get_data(as_text=True)
+    assert f"Bán qua {agency} · mã của đại lý RES-77" in page
 
 
 # --- keys and modes ---------------------------------------------------------------------------

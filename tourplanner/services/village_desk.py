@@ -21,8 +21,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, not_, or_, select
+from sqlalchemy.orm import aliased
 
-from tourplanner.adapters.orm import Booking, BookingItem, Experience, Village
+from tourplanner.adapters.orm import Agency, Booking, BookingItem, Experience, Village
+from tourplanner.adapters.orm.octo import OctoBooking
 from tourplanner.domain import booking as rules
 from tourplanner.domain.availability import local_today
 from tourplanner.extensions import db
@@ -97,6 +99,10 @@ class Card:
     minutes_left: int | None
     decision_reason: str | None
     lang: str
+    #: The agency that sold it (a reseller through OCTO, or an agency's own package), if any.
+    sold_by: str | None = None
+    #: The reseller's own reference, which its customer may quote.
+    reseller_reference: str | None = None
 
     @property
     def tel(self) -> str | None:
@@ -136,19 +142,32 @@ def _order(show: str) -> list[Any]:
     return [BookingItem.start.desc(), BookingItem.id.desc()]
 
 
+def _cards_query() -> Any:
+    # The seller: the reseller of an OCTO booking, else the booking's agency (its package).
+    owner, reseller = aliased(Agency), aliased(Agency)
+    return (
+        select(
+            BookingItem,
+            Booking,
+            Experience,
+            Village,
+            func.coalesce(reseller.name, owner.name),
+            OctoBooking.reseller_reference,
+        )
+        .join(Booking, BookingItem.booking_id == Booking.id)
+        .join(Experience, BookingItem.experience_id == Experience.id)
+        .join(Village, BookingItem.village_id == Village.id)
+        .outerjoin(owner, owner.id == Booking.agency_id)
+        .outerjoin(OctoBooking, OctoBooking.booking_id == Booking.id)
+        .outerjoin(reseller, reseller.id == OctoBooking.agency_id)
+    )
+
+
 def cards(village_id: int | None, show: str, *, now: datetime) -> list[Card]:
     """The village's items for one filter (``pending``, ``confirmed`` or ``past``)."""
     if show not in FILTERS:
         raise ValueError(f"unknown filter {show!r}")
-    stmt = (
-        select(BookingItem, Booking, Experience, Village)
-        .join(Booking, BookingItem.booking_id == Booking.id)
-        .join(Experience, BookingItem.experience_id == Experience.id)
-        .join(Village, BookingItem.village_id == Village.id)
-        .where(_filter(show, now))
-        .order_by(*_order(show))
-        .limit(MAX_CARDS)
-    )
+    stmt = _cards_query().where(_filter(show, now)).order_by(*_order(show)).limit(MAX_CARDS)
     if village_id is not None:
         stmt = stmt.where(BookingItem.village_id == village_id)
     return [_card(*row, now=now) for row in db.session.execute(stmt)]
@@ -156,13 +175,7 @@ def cards(village_id: int | None, show: str, *, now: datetime) -> list[Card]:
 
 def card(item_id: int, village_id: int | None, *, now: datetime) -> Card | None:
     """One item of the village (admins: any), else None."""
-    stmt = (
-        select(BookingItem, Booking, Experience, Village)
-        .join(Booking, BookingItem.booking_id == Booking.id)
-        .join(Experience, BookingItem.experience_id == Experience.id)
-        .join(Village, BookingItem.village_id == Village.id)
-        .where(BookingItem.id == item_id)
-    )
+    stmt = _cards_query().where(BookingItem.id == item_id)
     if village_id is not None:
         stmt = stmt.where(BookingItem.village_id == village_id)
     row = db.session.execute(stmt).first()
@@ -170,7 +183,14 @@ def card(item_id: int, village_id: int | None, *, now: datetime) -> Card | None:
 
 
 def _card(
-    item: BookingItem, booking: Booking, exp: Experience, village: Village, *, now: datetime
+    item: BookingItem,
+    booking: Booking,
+    exp: Experience,
+    village: Village,
+    sold_by: str | None,
+    reseller_reference: str | None,
+    *,
+    now: datetime,
 ) -> Card:
     left = None
     if item.status == rules.PENDING:
@@ -196,6 +216,8 @@ def _card(
         minutes_left=left,
         decision_reason=item.decision_reason,
         lang=booking.lang or "vi",
+        sold_by=sold_by,
+        reseller_reference=reseller_reference,
     )
 
 
