@@ -141,6 +141,32 @@ def test_an_experience_photo_appears_in_its_card_and_an_alt_in_one_language_says
     assert 'loading="lazy"' in card
 
 
+def test_the_api_lists_published_photos_of_a_village_and_of_its_experiences(client, staff):
+    _login(client)
+    experience = db.session.scalar(
+        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
+    )
+    assert client.post("/village/photos", data=_form(_jpeg_with_gps())).status_code == 302
+    form = _form(make_png(3, 800, 600), target=str(experience.id))
+    assert client.post("/village/photos", data=form).status_code == 302
+    hidden = _form(make_png(4, 400, 300), credit="")
+    assert client.post("/village/photos", data=hidden).status_code == 302
+
+    village = client.get("/api/v1/villages/bat-trang").get_json()
+    (photo,) = village["photos"]  # its own, published: not the experience's, not the hidden
+    assert (photo["credit"], photo["licence"]) == ("Nguyễn Văn A", "cc-by-4.0")
+    assert photo["licence_url"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert [s["width"] for s in photo["sizes"]] == [480, 960, 1600]
+    largest = photo["sizes"][-1]["url"]
+    with client.get(largest[largest.index("/media/") :]) as served:
+        assert served.status_code == 200
+    card = next(e for e in village["experiences"] if e["id"] == experience.id)
+    assert [p["alt_vi"] for p in card["photos"]] == ["Lò gốm cổ ở Bát Tràng"]
+    alone = client.get(f"/api/v1/experiences/{experience.slug}").get_json()
+    assert alone["photos"] == card["photos"]
+    assert "photos" not in client.get("/api/v1/experiences").get_json()["items"][0]
+
+
 def test_a_photo_without_credit_stays_off_the_public_pages_until_it_is_given(client, staff):
     _login(client)
     response = client.post("/village/photos", data=_form(make_png(4, 400, 300), credit=""))

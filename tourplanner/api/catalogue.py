@@ -93,7 +93,7 @@ def experiences():
 
 @bp.get("/experiences/<ref>")
 def experience_detail(ref: str):
-    return jsonify(schemas.experience(catalogue.get_experience(ref)))
+    return jsonify(schemas.experience_detail(catalogue.get_experience(ref)))
 
 
 @bp.get("/landmarks")
@@ -241,6 +241,29 @@ EXPERIENCE = _obj(
     bookable={"type": "boolean"},
     sample={"type": "boolean"},
 )
+PHOTOS = {
+    "type": "array",
+    "description": "Published photos (credited and licensed), in upload order",
+    "items": _obj(
+        ["id", "sizes", "credit", "licence"],
+        id={"type": "integer"},
+        sizes={
+            "type": "array",
+            "description": "The stored widths, narrowest first (the last is the largest)",
+            "items": _obj(
+                ["url", "width", "height"],
+                url={"type": "string"},
+                width={"type": "integer"},
+                height={"type": "integer"},
+            ),
+        },
+        alt_vi=NULLABLE_STR,
+        alt_en=NULLABLE_STR,
+        credit={"type": "string"},
+        licence={"type": "string"},
+        licence_url=NULLABLE_STR,
+    ),
+}
 LANDMARK = _obj(
     ["slug", "name_vi", "name_en", "location"],
     slug={"type": "string"},
@@ -257,7 +280,7 @@ add_schemas(
             "allOf": [
                 ref("Village"),
                 _obj(
-                    ["products", "experiences", "sources"],
+                    ["products", "experiences", "sources", "photos"],
                     founded=NULLABLE_STR,
                     recognition_detail=NULLABLE_STR,
                     notable_products=STR_LIST,
@@ -274,12 +297,16 @@ add_schemas(
                     has_display_space=NULLABLE_BOOL,
                     sources=STR_LIST,
                     products={"type": "array", "items": ref("Product")},
-                    experiences={"type": "array", "items": ref("Experience")},
+                    experiences={"type": "array", "items": ref("ExperienceDetail")},
+                    photos=PHOTOS,
                 ),
             ]
         },
         "Product": PRODUCT,
         "Experience": EXPERIENCE,
+        "ExperienceDetail": {
+            "allOf": [ref("Experience"), _obj(["photos"], photos=PHOTOS)],
+        },
         "Landmark": LANDMARK,
         "Links": _obj(["next", "prev"], next=NULLABLE_STR, prev=NULLABLE_STR),
         "FeatureCollection": _obj(
@@ -457,12 +484,17 @@ add_paths(
             ],
             "Visits and hands-on workshops.",
         ),
-        "/api/v1/experiences/{ref}": _item(
-            "catalogue",
-            "Experience",
-            "getExperience",
-            path_param("ref", "Numeric id or slug", SLUG),
-        ),
+        "/api/v1/experiences/{ref}": {
+            "get": {
+                **_item(
+                    "catalogue",
+                    "ExperienceDetail",
+                    "getExperience",
+                    path_param("ref", "Numeric id or slug", SLUG),
+                )["get"],
+                "summary": "One experience with its photos",
+            }
+        },
         "/api/v1/landmarks": _collection(
             "catalogue", "Landmark", "listLandmarks", [], "Start points such as Hoàn Kiếm Lake."
         ),

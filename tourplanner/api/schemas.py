@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tourplanner.adapters.orm import Experience, Landmark, Product, Village
+from tourplanner.adapters.orm import Experience, Landmark, Photo, Product, Village
 from tourplanner.domain.catalogue import mapped_places
+from tourplanner.domain.photos import LICENCES
 from tourplanner.services.notifications import public_url
+from tourplanner.services.photos import sources
 
 
 def location(obj: Village | Landmark) -> dict[str, Any]:
@@ -66,7 +68,33 @@ def village_detail(v: Village) -> dict[str, Any]:
         "has_display_space": v.has_display_space,
         "sources": v.sources,
         "products": [product(p) for p in v.products if p.review_status == "published"],
-        "experiences": [experience(e) for e in v.experiences],
+        "experiences": [experience_detail(e) for e in v.experiences],
+        "photos": photos(p for p in v.photos if p.experience_id is None),
+    }
+
+
+def photos(rows: Any) -> list[dict[str, Any]]:
+    """Published photos (with a credit and a licence) with the address of each stored width,
+    narrowest first, for a client to pick from."""
+    return [_photo(p) for p in rows if p.published]
+
+
+def _photo(p: Photo) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "sizes": [
+            {
+                "url": public_url("web.village_photo_file", name=name),
+                "width": width,
+                "height": height,
+            }
+            for name, width, height in sources(p)
+        ],
+        "alt_vi": p.alt_vi,
+        "alt_en": p.alt_en,
+        "credit": p.credit,
+        "licence": p.licence,
+        "licence_url": LICENCES.get(p.licence or ""),
     }
 
 
@@ -102,6 +130,10 @@ def product(p: Product) -> dict[str, Any]:
         "url": public_url("api.product_detail", slug=p.slug),
         "page_url": public_url("web.product", slug=p.slug),
     }
+
+
+def experience_detail(e: Experience) -> dict[str, Any]:
+    return {**experience(e), "photos": photos(e.photos)}
 
 
 def experience(e: Experience) -> dict[str, Any]:

@@ -291,7 +291,11 @@ def get_village(slug: str) -> Village:
     village = db.session.scalar(
         select(Village)
         .where(Village.slug == slug)
-        .options(selectinload(Village.products), selectinload(Village.experiences))
+        .options(
+            selectinload(Village.products),
+            selectinload(Village.experiences).selectinload(Experience.photos),
+            selectinload(Village.photos),
+        )
     )
     if village is None:
         raise NotFound(f"no village {slug!r}", code="village_not_found", slug=slug)
