@@ -81,7 +81,8 @@ def recompute(
 @njit(cache=True)
 def tour_insertion(
     j: int,
-    route: np.ndarray,
+    r: int,
+    routes: np.ndarray,
     size: int,
     arr: np.ndarray,
     dep: np.ndarray,
@@ -93,18 +94,21 @@ def tour_insertion(
     nwin: np.ndarray,
 ) -> tuple[int, int]:
     """Cheapest feasible insertion of node j into one tour: (added time, position), or
-    (INF, -1) when no position is feasible. The first of equal shifts wins. O(L)."""
+    (INF, -1) when no position is feasible. The first of equal shifts wins. The tour is row
+    ``r`` of ``routes``, ``arr``, ``dep`` and ``la`` (no row views per call). The scan stops
+    once the departure passes j's last close. O(L)."""
     close = wclose[j, nwin[j] - 1]
     shift_best, pos_best = INF, -1
     for q in range(size - 1):
-        if dep[q] > close:
+        t = dep[r, q]
+        if t > close:
             break
-        a = first_start(wopen, wclose, nwin, j, dep[q] + travel[route[q], j])
+        a = first_start(wopen, wclose, nwin, j, t + travel[routes[r, q], j])
         if a == NEG:
             continue
-        reach = a + service[j] + travel[j, route[q + 1]]
-        if reach <= la[q + 1]:
-            shift = reach - arr[q + 1]
+        reach = a + service[j] + travel[j, routes[r, q + 1]]
+        if reach <= la[r, q + 1]:
+            shift = reach - arr[r, q + 1]
             if shift < shift_best:
                 shift_best, pos_best = shift, q + 1
     return shift_best, pos_best
@@ -161,11 +165,12 @@ def best_insertion(
                 if sizes[r] - 2 < max_stops:
                     shift, pos = tour_insertion(
                         j,
-                        routes[r],
+                        r,
+                        routes,
                         sizes[r],
-                        arr[r],
-                        dep[r],
-                        la[r],
+                        arr,
+                        dep,
+                        la,
                         travel,
                         service,
                         wopen,
@@ -309,7 +314,7 @@ def _other_tour(
         if r2 == r or sizes[r2] - 2 >= max_stops:
             continue
         shift, pos = tour_insertion(
-            v, routes[r2], sizes[r2], arr[r2], dep[r2], la[r2], travel, service, wopen, wclose, nwin
+            v, r2, routes, sizes[r2], arr, dep, la, travel, service, wopen, wclose, nwin
         )
         if shift < to_shift:
             to_tour, to_pos, to_shift = r2, pos, shift
@@ -410,6 +415,101 @@ def swap_relocate(
                 )
             changed = True
     return changed, spent
+
+
+@njit(cache=True)
+def exchange_tails(  # noqa: C901
+    routes: np.ndarray,
+    sizes: np.ndarray,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    max_stops: int,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+    day_start: int,
+    day_end: int,
+    version: np.ndarray,
+    crossed: np.ndarray,
+) -> bool:
+    """Inter-tour 2-opt*: tours A and B swap their tails after positions i and j when that
+    saves travel. O(m^2 * L^2) deltas at worst, O(1) feasibility per move.
+
+    The heads keep their times and each tail its latest arrivals, so the move is feasible iff
+    each head's last departure plus the new leg reaches the other tail no later than that
+    tail's latest arrival (exact with several windows, without the triangle inequality).
+    Since ``dep`` and ``la`` never decrease along a tour, for a cut i of A only the cuts j of
+    B with ``la[B, j + 1] >= dep[A, i]`` and ``dep[B, j] <= la[A, i + 1]`` can be feasible:
+    the scan starts at the first and stops after the last. ``crossed[r1, r2]`` holds the
+    versions of both tours when the pair was last found free of such moves, so an unchanged
+    pair is skipped. First improvement, repeated on a pair until none applies (at most 20
+    moves per pair); returns True if a tour changed.
+    """
+    changed = False
+    m = sizes.shape[0]
+    for r1 in range(m):
+        for r2 in range(r1 + 1, m):
+            if crossed[r1, r2, 0] == version[r1] and crossed[r1, r2, 1] == version[r2]:
+                continue
+            for _ in range(20):
+                na, nb = sizes[r1], sizes[r2]
+                move_i = move_j = -1
+                first = 0
+                for i in range(na - 1):
+                    ai, ai1 = routes[r1, i], routes[r1, i + 1]
+                    old_a = travel[ai, ai1]
+                    t_a = dep[r1, i]
+                    limit_a = la[r1, i + 1]
+                    while first < nb - 1 and la[r2, first + 1] < t_a:
+                        first += 1  # t_a grows with i, so the start only moves on
+                    for j in range(first, nb - 1):
+                        if dep[r2, j] > limit_a:
+                            break
+                        bj, bj1 = routes[r2, j], routes[r2, j + 1]
+                        if travel[ai, bj1] + travel[bj, ai1] >= old_a + travel[bj, bj1]:
+                            continue
+                        if (
+                            i + nb - j - 2 > max_stops
+                            or j + na - i - 2 > max_stops
+                            or t_a + travel[ai, bj1] > la[r2, j + 1]
+                            or dep[r2, j] + travel[bj, ai1] > limit_a
+                        ):
+                            continue
+                        move_i, move_j = i, j
+                        break
+                    if move_i >= 0:
+                        break
+                if move_i < 0:
+                    crossed[r1, r2, 0], crossed[r1, r2, 1] = version[r1], version[r2]
+                    break
+                i, j = move_i, move_j
+                tail_a = routes[r1, i + 1 : na].copy()
+                tail_b = routes[r2, j + 1 : nb].copy()
+                routes[r1, i + 1 : i + 1 + nb - j - 1] = tail_b
+                routes[r2, j + 1 : j + 1 + na - i - 1] = tail_a
+                sizes[r1] = i + 1 + nb - j - 1
+                sizes[r2] = j + 1 + na - i - 1
+                for t in (r1, r2):
+                    version[t] += 1
+                    recompute(
+                        routes[t],
+                        sizes[t],
+                        travel,
+                        service,
+                        wopen,
+                        wclose,
+                        nwin,
+                        day_start,
+                        day_end,
+                        arr[t],
+                        dep[t],
+                        la[t],
+                    )
+                changed = True
+    return changed
 
 
 @njit(cache=True)
@@ -648,6 +748,76 @@ def insert_all(
 
 
 @njit(cache=True)
+def _between_tours(
+    routes: np.ndarray,
+    sizes: np.ndarray,
+    arr: np.ndarray,
+    dep: np.ndarray,
+    la: np.ndarray,
+    near: np.ndarray,
+    visited: np.ndarray,
+    score: np.ndarray,
+    cost: np.ndarray,
+    spent: int,
+    budget: int,
+    max_stops: int,
+    must: np.ndarray,
+    travel: np.ndarray,
+    service: np.ndarray,
+    wopen: np.ndarray,
+    wclose: np.ndarray,
+    nwin: np.ndarray,
+    day_start: int,
+    day_end: int,
+    version: np.ndarray,
+    crossed: np.ndarray,
+) -> tuple[bool, int]:
+    """The inter-tour moves of a local optimum: swap-relocate, then tail exchange. Returns
+    (changed, money spent)."""
+    moved, spent = swap_relocate(
+        routes,
+        sizes,
+        arr,
+        dep,
+        la,
+        near,
+        visited,
+        score,
+        cost,
+        spent,
+        budget,
+        max_stops,
+        must,
+        travel,
+        service,
+        wopen,
+        wclose,
+        nwin,
+        day_start,
+        day_end,
+        version,
+    )
+    crossed_any = exchange_tails(
+        routes,
+        sizes,
+        arr,
+        dep,
+        la,
+        max_stops,
+        travel,
+        service,
+        wopen,
+        wclose,
+        nwin,
+        day_start,
+        day_end,
+        version,
+        crossed,
+    )
+    return moved or crossed_any, spent
+
+
+@njit(cache=True)
 def local_optimum(
     cands: np.ndarray,
     visited: np.ndarray,
@@ -676,6 +846,7 @@ def local_optimum(
     cache: np.ndarray,
     version: np.ndarray,
     settled: np.ndarray,
+    crossed: np.ndarray,
 ) -> int:
     """Insert greedily, then up to three rounds of travel-saving moves (or-opt and 2-opt on
     every tour until none applies, at most 50 per tour), replace, and insertion again.
@@ -769,7 +940,7 @@ def local_optimum(
                 version[r] += 1
                 changed = True
         if sizes.shape[0] > 1:
-            moved, spent = swap_relocate(
+            moved, spent = _between_tours(
                 routes,
                 sizes,
                 arr,
@@ -791,6 +962,7 @@ def local_optimum(
                 day_start,
                 day_end,
                 version,
+                crossed,
             )
             changed = changed or moved
         if not changed:
@@ -1070,6 +1242,7 @@ def warm_up() -> None:
         np.full((n, 1, 3), -1, dtype=np.int64),
         np.zeros(1, dtype=np.int64),
         np.full(1, -1, dtype=np.int64),
+        np.full((1, 1, 2), -1, dtype=np.int64),
     )
     best_disjoint(
         np.zeros((2, 1), dtype=np.uint64),

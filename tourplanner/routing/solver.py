@@ -180,6 +180,7 @@ class _Search:
         # (best insertion per node and tour, tours already free of travel-saving moves).
         self.version = np.zeros(tours, dtype=np.int64)
         self.settled = np.full(tours, -1, dtype=np.int64)
+        self.crossed = np.full((tours, tours, 2), -1, dtype=np.int64)
         self.insertion_cache = np.full((n, tours, 3), -1, dtype=np.int64)
         self.cost_np = np.array(self.cost, dtype=np.int64)
         self.spent = 0
@@ -333,6 +334,7 @@ class _Search:
             self.insertion_cache,
             self.version,
             self.settled,
+            self.crossed,
         )
         self.routes = [self.R[r, : self.sizes[r]].tolist() for r in range(self.m)]
         if self.weighted:
