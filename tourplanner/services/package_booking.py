@@ -16,7 +16,7 @@ session (same experience, same day) or a nearby experience with a session near t
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from geopy.distance import geodesic
 from sqlalchemy import select, update
@@ -41,28 +41,17 @@ from tourplanner.security import audit
 from tourplanner.services import agencies, availability, notifications
 from tourplanner.services import booking as core
 from tourplanner.services.availability import now_utc
-from tourplanner.services.booking_request import BookingRequest, ItemRequest, PackageRequest
+from tourplanner.services.booking_request import BookingRequest, PackageRequest
 from tourplanner.services.unit_of_work import unit_of_work
+
+if TYPE_CHECKING:  # annotations only (booking_plan itself is imported where it is called)
+    from tourplanner.services.packages import BookingPlan
 
 #: Replacement experiences: villages within this distance of the declined item's village,
 #: sessions starting within this many minutes of the declined one.
 NEARBY_KM = 15.0
 NEAR_TIME_MINUTES = 120
 MAX_OPTIONS = 12
-
-
-class Plan(Protocol):
-    """What a package's booking plan provides (``packages.BookingPlan``)."""
-
-    package_id: int
-    agency_id: int
-    slug: str
-    first_date: date
-    items: tuple[ItemRequest, ...]
-    labels: dict[int, str]
-    retail_total_vnd: int
-    net_total_vnd: int
-    commission_vnd: int
 
 
 def book_package(
@@ -129,14 +118,14 @@ def book_package(
 
 def _booking_plan(
     slug: str, first_date: date, party: Party, *, agency_id: int | None, now: datetime
-) -> Plan:
+) -> BookingPlan:
     from tourplanner.services.packages import booking_plan
 
     return booking_plan(slug, first_date, party, agency_id=agency_id, now=now)
 
 
 def book_plan(
-    plan: Plan,
+    plan: BookingPlan,
     request: PackageRequest,
     *,
     agency_id: int | None,

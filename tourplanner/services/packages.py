@@ -94,8 +94,8 @@ PROBLEM_TEXT = {
 
 @dataclass(frozen=True)
 class BookingPlan:
-    """The sessions and prices of a package on a date for a party (see
-    :class:`tourplanner.services.package_booking.Plan`)."""
+    """The sessions and prices of a package on a date for a party, as
+    :mod:`tourplanner.services.package_booking` books them."""
 
     package_id: int
     agency_id: int
@@ -709,15 +709,24 @@ def update(
         if "party" in values:
             package.party = values["party"].as_dict()
         _apply_days(session, package, values)
-        package.updated_at = now
-        audit.record(
-            "package_changed",
-            user_id=by,
-            subject=package.slug,
-            session=session,
-            agency_id=agency_id,
-        )
+        _changed(session, package, "package_changed", by=by, now=now)
     return get_for_agency(agency_id, slug, now=now)
+
+
+def _changed(
+    session: Session, package: Package, event: str, *, by: int | None, now: datetime, **details: Any
+) -> None:
+    """Stamp the agency's package as changed and record ``event`` in the audit log, in the
+    change's own transaction."""
+    package.updated_at = now
+    audit.record(
+        event,
+        user_id=by,
+        subject=package.slug,
+        session=session,
+        agency_id=package.agency_id,
+        **details,
+    )
 
 
 def _apply_days(session: Session, package: Package, values: dict[str, Any]) -> None:
@@ -820,14 +829,7 @@ def set_stops(
         session.flush()
         checks, _view = _check_package(package, on, typical_party(package), planned=False, now=now)
         _store_starts(package, checks)
-        package.updated_at = now
-        audit.record(
-            "package_changed",
-            user_id=by,
-            subject=package.slug,
-            session=session,
-            agency_id=agency_id,
-        )
+        _changed(session, package, "package_changed", by=by, now=now)
     return get_for_agency(agency_id, slug, first_date=on, now=now)
 
 
@@ -956,15 +958,7 @@ def _fill(
         session.flush()
         checks, _view = _check_package(package, on, party, planned=False, now=now)
         _store_starts(package, checks)
-        package.updated_at = now
-        audit.record(
-            "package_changed",
-            user_id=by,
-            subject=package.slug,
-            session=session,
-            agency_id=agency_id,
-            action="fill",
-        )
+        _changed(session, package, "package_changed", by=by, now=now, action="fill")
     view = get_for_agency(agency_id, slug, first_date=on, party=party, now=now)
     view["fill"] = report
     return view
@@ -1143,14 +1137,7 @@ def publish(
             )
         package.status = "published"
         package.published_at = package.published_at or now
-        package.updated_at = now
-        audit.record(
-            "package_published",
-            user_id=by,
-            subject=package.slug,
-            session=session,
-            agency_id=agency_id,
-        )
+        _changed(session, package, "package_published", by=by, now=now)
     return get_for_agency(agency_id, slug, now=now)
 
 
@@ -1164,14 +1151,7 @@ def withdraw(
         if package.status != "published":
             raise Conflict("only a published package can be withdrawn", code="not_published")
         package.status = "withdrawn"
-        package.updated_at = now
-        audit.record(
-            "package_withdrawn",
-            user_id=by,
-            subject=package.slug,
-            session=session,
-            agency_id=agency_id,
-        )
+        _changed(session, package, "package_withdrawn", by=by, now=now)
     return get_for_agency(agency_id, slug, now=now)
 
 
