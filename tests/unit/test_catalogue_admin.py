@@ -533,3 +533,34 @@ def test_villages_whose_craft_is_at_risk_carry_a_badge_in_the_handbook(client):
     assert home.count(badge) == 1
     other = client.get("/villages/van-phuc?lang=en").get_data(as_text=True)
     assert badge not in other
+
+
+def test_every_catalogue_form_comes_back_refused_with_the_typing_kept_and_nothing_recorded(
+    client, people
+):
+    slug = "bat-trang-workshop-pottery-wheel"
+    product = db.session.scalars(select(Product).order_by(Product.slug)).first().slug
+    cases = (
+        (ADMIN, f"/admin/catalogue/experiences/{slug}", "price_adult_vnd", "abc", "whole number"),
+        (ADMIN, f"/admin/catalogue/products/{product}", "price_min_vnd", "cheap", "whole number"),
+        (ADMIN, "/admin/catalogue/villages/bat-trang", "lat", "north", "decimal degrees"),
+        (STAFF, "/village/texts", "contact_email", "not an address", "valid e-mail"),
+        (STAFF, f"/village/experiences/{slug}", "min_age", "six", "whole number"),
+    )
+    for who, path, field, typed, words in cases:
+        _login(client, who)
+        form = {**_form_of(client, path), field: typed, "source": "A check (test)"}
+        response = client.post(f"{path}?lang=en", data=form)
+        assert response.status_code == 400, path
+        text = response.get_data(as_text=True)
+        assert words in _errors(text)[field], path
+        assert f'value="{typed}"' in text, path
+    _login(client)
+    new = client.post(
+        "/admin/catalogue/villages/bat-trang/experiences/new?lang=en",
+        data={"kind": "workshop", "title_en": "Glaze a bowl", "duration_minutes": "ninety"},
+    )
+    assert new.status_code == 400
+    assert "whole number" in _errors(new.get_data(as_text=True))["duration_minutes"]
+    assert 'value="Glaze a bowl"' in new.get_data(as_text=True)
+    assert db.session.scalars(select(CatalogueChange)).all() == []

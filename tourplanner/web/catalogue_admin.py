@@ -17,7 +17,8 @@ page's language: the service gives codes, or the dataset rule's own words
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -415,6 +416,60 @@ def _saved(change: Any) -> None:
         flash(_("Saved. The change is in the history below."), "success")
 
 
+def _stored(entity: str, obj: Any) -> dict[str, str]:
+    """An admin form's fields as the row stands."""
+    return _values_of(admin.record_of(entity, obj), admin.FIELDS[entity])
+
+
+#: Draws a form page again: ``(values typed, messages by field, status)``.
+Refused = Callable[[dict[str, str], dict[str, str], int], Any]
+
+
+def _submit(
+    refused: Refused,
+    done: Callable[[Any], Any],
+    call: Callable[..., Any],
+    *args: Any,
+    **kwargs: Any,
+):
+    """A form's POST as one service call: ``call(*args, form, by=, source=, now=, **kwargs)``.
+
+    A refused form comes back through ``refused`` (400) with what was typed and each problem
+    in the page's words; otherwise ``done`` answers with the call's result."""
+    try:
+        result = call(
+            *args,
+            request.form,
+            by=current_user(),
+            source=request.form.get("source"),
+            now=now_utc(),
+            **kwargs,
+        )
+    except admin.CatalogueInvalid as exc:
+        return refused(_typed(), _messages(exc.problems), 400)
+    return done(result)
+
+
+def _save(entity: str, slug: str, refused: Refused, back: str):
+    """An edit form's POST: applied (admins) or proposed (staff), said, then back to ``back``."""
+
+    def done(change: Any):
+        _saved(change)
+        return redirect(back)
+
+    return _submit(refused, done, admin.edit, entity, slug)
+
+
+def _create(entity: str, refused: Refused, message: str, endpoint: str, **kwargs: Any):
+    """A new row's POST: ``message`` is said, then the new row's page at ``endpoint``."""
+
+    def done(row: Any):
+        flash(message, "success")
+        return redirect(url_for(endpoint, slug=row.slug))
+
+    return _submit(refused, done, admin.create, entity, **kwargs)
+
+
 # --- admins: villages ----------------------------------------------------------------------------
 
 
@@ -455,18 +510,8 @@ def _village_page(village, values, errors, status=200):
 def admin_catalogue_village_new():
     if request.method == "GET":
         return _village_page(None, {"coord_quality": "unknown"}, {})
-    try:
-        village = admin.create(
-            "village",
-            request.form,
-            by=current_user(),
-            source=request.form.get("source"),
-            now=now_utc(),
-        )
-    except admin.CatalogueInvalid as exc:
-        return _village_page(None, _typed(), _messages(exc.problems), status=400)
-    flash(_("Village created."), "success")
-    return redirect(url_for("web.admin_catalogue_village", slug=village.slug))
+    page = partial(_village_page, None)
+    return _create("village", page, _("Village created."), "web.admin_catalogue_village")
 
 
 @bp.route("/admin/catalogue/villages/<slug>", methods=["GET", "POST"])
@@ -474,22 +519,9 @@ def admin_catalogue_village_new():
 def admin_catalogue_village(slug: str):
     village = admin.get("village", slug)
     if request.method == "GET":
-        return _village_page(
-            village, _values_of(admin.record_of("village", village), (*admin.VILLAGE_FIELDS,)), {}
-        )
-    try:
-        change = admin.edit(
-            "village",
-            slug,
-            request.form,
-            by=current_user(),
-            source=request.form.get("source"),
-            now=now_utc(),
-        )
-    except admin.CatalogueInvalid as exc:
-        return _village_page(village, _typed(), _messages(exc.problems), status=400)
-    _saved(change)
-    return redirect(url_for("web.admin_catalogue_village", slug=slug))
+        return _village_page(village, _stored("village", village), {})
+    back = url_for("web.admin_catalogue_village", slug=slug)
+    return _save("village", slug, partial(_village_page, village), back)
 
 
 # --- admins: experiences -------------------------------------------------------------------------
@@ -514,19 +546,13 @@ def admin_catalogue_experience_new(slug: str):
     village = admin.get("village", slug)
     if request.method == "GET":
         return _experience_page(village, None, {"kind": "workshop"}, {})
-    try:
-        experience = admin.create(
-            "experience",
-            request.form,
-            by=current_user(),
-            source=request.form.get("source"),
-            now=now_utc(),
-            village_slug=slug,
-        )
-    except admin.CatalogueInvalid as exc:
-        return _experience_page(village, None, _typed(), _messages(exc.problems), status=400)
-    flash(_("Experience created. Publish its schedule to make it bookable."), "success")
-    return redirect(url_for("web.admin_catalogue_experience", slug=experience.slug))
+    return _create(
+        "experience",
+        partial(_experience_page, village, None),
+        _("Experience created. Publish its schedule to make it bookable."),
+        "web.admin_catalogue_experience",
+        village_slug=slug,
+    )
 
 
 @bp.route("/admin/catalogue/experiences/<slug>", methods=["GET", "POST"])
@@ -535,21 +561,9 @@ def admin_catalogue_experience(slug: str):
     experience = admin.get("experience", slug)
     village = experience.village
     if request.method == "GET":
-        values = _values_of(admin.record_of("experience", experience), admin.EXPERIENCE_FIELDS)
-        return _experience_page(village, experience, values, {})
-    try:
-        change = admin.edit(
-            "experience",
-            slug,
-            request.form,
-            by=current_user(),
-            source=request.form.get("source"),
-            now=now_utc(),
-        )
-    except admin.CatalogueInvalid as exc:
-        return _experience_page(village, experience, _typed(), _messages(exc.problems), 400)
-    _saved(change)
-    return redirect(url_for("web.admin_catalogue_experience", slug=slug))
+        return _experience_page(village, experience, _stored("experience", experience), {})
+    back = url_for("web.admin_catalogue_experience", slug=slug)
+    return _save("experience", slug, partial(_experience_page, village, experience), back)
 
 
 # --- admins: products ----------------------------------------------------------------------------
@@ -583,21 +597,9 @@ def _product_page(product, values, errors, status=200):
 def admin_catalogue_product(slug: str):
     product = admin.get("product", slug)
     if request.method == "GET":
-        values = _values_of(admin.record_of("product", product), admin.PRODUCT_FIELDS)
-        return _product_page(product, values, {})
-    try:
-        change = admin.edit(
-            "product",
-            slug,
-            request.form,
-            by=current_user(),
-            source=request.form.get("source"),
-            now=now_utc(),
-        )
-    except admin.CatalogueInvalid as exc:
-        return _product_page(product, _typed(), _messages(exc.problems), status=400)
-    _saved(change)
-    return redirect(url_for("web.admin_catalogue_product", slug=slug))
+        return _product_page(product, _stored("product", product), {})
+    back = url_for("web.admin_catalogue_product", slug=slug)
+    return _save("product", slug, partial(_product_page, product), back)
 
 
 # --- admins: the change log and approvals --------------------------------------------------------
@@ -746,7 +748,7 @@ def _staff_village():
     return _own_village()
 
 
-def _staff_texts_page(village, values, errors, waiting, status=200):
+def _staff_texts_page(village, waiting, values, errors, status=200):
     return _page(
         "admin/catalogue/staff_texts.html",
         status,
@@ -769,20 +771,9 @@ def village_texts():
     row, waiting = admin.proposal_values("village", village)
     if request.method == "GET":
         values = _values_of(row, admin.STAFF_FIELDS["village"])
-        return _staff_texts_page(village, values, {}, waiting)
-    try:
-        change = admin.edit(
-            "village",
-            village.slug,
-            request.form,
-            by=current_user(),
-            source=request.form.get("source"),
-            now=now_utc(),
-        )
-    except admin.CatalogueInvalid as exc:
-        return _staff_texts_page(village, _typed(), _messages(exc.problems), waiting, 400)
-    _saved(change)
-    return redirect(url_for("web.village_texts"))
+        return _staff_texts_page(village, waiting, values, {})
+    page = partial(_staff_texts_page, village, waiting)
+    return _save("village", village.slug, page, url_for("web.village_texts"))
 
 
 @bp.get("/village/experiences")
@@ -798,7 +789,7 @@ def village_experiences():
     )
 
 
-def _staff_experience_page(village, experience, values, errors, waiting, status=200):
+def _staff_experience_page(village, experience, waiting, values, errors, status=200):
     return _page(
         "admin/catalogue/staff_experience.html",
         status,
@@ -821,18 +812,6 @@ def village_experience_edit(slug: str):
     row, waiting = admin.proposal_values("experience", experience)
     if request.method == "GET":
         values = _values_of(row, admin.STAFF_FIELDS["experience"])
-        return _staff_experience_page(village, experience, values, {}, waiting)
-    try:
-        change = admin.edit(
-            "experience",
-            slug,
-            request.form,
-            by=current_user(),
-            source=request.form.get("source"),
-            now=now_utc(),
-        )
-    except admin.CatalogueInvalid as exc:
-        problems = _messages(exc.problems)
-        return _staff_experience_page(village, experience, _typed(), problems, waiting, 400)
-    _saved(change)
-    return redirect(url_for("web.village_experiences"))
+        return _staff_experience_page(village, experience, waiting, values, {})
+    page = partial(_staff_experience_page, village, experience, waiting)
+    return _save("experience", slug, page, url_for("web.village_experiences"))
