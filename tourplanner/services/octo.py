@@ -430,6 +430,40 @@ def _replay(caller: Caller, row: OctoBooking, now: datetime) -> dict[str, Any]:
     return _view(row, caller, now)
 
 
+def hold_row(
+    caller: Caller,
+    data: Reservation,
+    uid: str | None,
+    slot: Slot,
+    party: Party,
+    items: list[dict[str, Any]],
+    *,
+    expires_at: datetime,
+    now: datetime,
+    **package: Any,
+) -> OctoBooking:
+    """A new reservation's row on ``slot`` (a package's: its first session, and the
+    ``package`` columns); a test key's holds no places."""
+    return OctoBooking(
+        uuid=uid or new_uuid(),
+        agency_id=caller.agency_id,
+        api_key_id=caller.key_id,
+        test_mode=caller.test_mode,
+        experience_id=slot.experience_id,
+        slot_id=slot.id,
+        status="on_hold",
+        places=0 if caller.test_mode else party.size,
+        unit_items=items,
+        contact=dict(data.contact or {}),
+        notes=data.notes,
+        reseller_reference=data.reseller_reference,
+        expires_at=expires_at,
+        created_at=now,
+        updated_at=now,
+        **package,
+    )
+
+
 def reserve(caller: Caller, data: Reservation, *, now: datetime | None = None) -> dict[str, Any]:
     """``POST /bookings``: hold the places of ``data`` until ``utcExpiresAt`` (ON_HOLD)."""
     now = now or now_utc()
@@ -450,22 +484,15 @@ def reserve(caller: Caller, data: Reservation, *, now: datetime | None = None) -
         raise invalid_availability("")
     slot = find_session(e, data.availability_id, now)
     _open(slot, party, now)
-    row = OctoBooking(
-        uuid=uid or new_uuid(),
-        agency_id=caller.agency_id,
-        api_key_id=caller.key_id,
-        test_mode=caller.test_mode,
-        experience_id=e.id,
-        slot_id=slot.id,
-        status="on_hold",
-        places=0 if caller.test_mode else party.size,
-        unit_items=items,
-        contact=dict(data.contact or {}),
-        notes=data.notes,
-        reseller_reference=data.reseller_reference,
+    row = hold_row(
+        caller,
+        data,
+        uid,
+        slot,
+        party,
+        items,
         expires_at=_expiry(e, slot, data.expiration_minutes, now),
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
     try:
         with unit_of_work() as session:

@@ -50,7 +50,6 @@ from tourplanner.domain.octo import (
     days,
     invalid_availability,
     merge_contact,
-    new_uuid,
     party_of,
     unit_items,
     unprocessable,
@@ -323,24 +322,17 @@ def reserve(caller: Caller, data: Reservation, uid: str | None, now: datetime) -
     for slot in slots.values():
         core._open(slot, party, now)
     first_slot = slots[plan.items[0].slot_id]
-    row = OctoBooking(
-        uuid=uid or new_uuid(),
-        agency_id=caller.agency_id,
-        api_key_id=caller.key_id,
-        test_mode=caller.test_mode,
-        experience_id=first_slot.experience_id,
-        slot_id=first_slot.id,
-        status="on_hold",
-        places=0 if caller.test_mode else party.size,
-        unit_items=items,
-        contact=dict(data.contact or {}),
-        notes=data.notes,
-        reseller_reference=data.reseller_reference,
+    row = core.hold_row(
+        caller,
+        data,
+        uid,
+        first_slot,
+        party,
+        items,
         expires_at=min(
             core._expiry(s.experience, s, data.expiration_minutes, now) for s in slots.values()
         ),
-        created_at=now,
-        updated_at=now,
+        now=now,
         package_id=plan.package_id,
         package_date=first,
         package_terms=_terms(product, plan, core.commission_bp(caller.agency_id)),
