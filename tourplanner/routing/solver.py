@@ -83,7 +83,11 @@ def _effective_windows(problem: Problem, node: int) -> list[tuple[int, int]]:
 
 
 def _first_start(wins: list[tuple[int, int]], arrival: int) -> int:
-    """Earliest start >= arrival inside the windows, or NEG. O(w)."""
+    """Earliest start >= arrival inside the windows, or NEG. O(w).
+
+    Only the exact dynamic programmes use it: they run in Python over window lists, where a
+    call into the compiled :func:`.kernels.first_start` per step would cost more than the
+    step (everything else uses the kernels)."""
     for open_, close in wins:
         if arrival <= close:
             return arrival if arrival > open_ else open_
@@ -144,7 +148,6 @@ class _Search:
             + self.w * max(0, problem.day_end - problem.day_start)
             + 1.0
         )
-        self.cands = [j for j in range(n) if self._candidate(j)]
         # Array copies for the compiled kernels: windows padded to the same count per node.
         self.d_np = np.array(self.d, dtype=np.int64)
         width = max(1, max(len(w) for w in self.wins))
@@ -154,6 +157,7 @@ class _Search:
         for j, wins in enumerate(self.wins):
             for k, (open_, close) in enumerate(wins):
                 self.wopen[j, k], self.wclose[j, k] = open_, close
+        self.cands = [j for j in range(n) if self._candidate(j)]
         self.rng_state = np.array([rng.getrandbits(63) | 1], dtype=np.uint64)
         # near[v]: the NEAR candidates closest to v there and back (ties by index), -1 pads.
         self.near = np.full((n, NEAR), -1, dtype=np.int64)
@@ -198,7 +202,9 @@ class _Search:
             return False
         if self.sscore[j] <= 0 or self.cost[j] > self.budget or self.max_stops < 1:
             return False
-        s = _first_start(self.wins[j], p.day_start + self.T[p.start][j])
+        s = kernels.first_start(
+            self.wopen, self.wclose, self.nwin, j, p.day_start + self.T[p.start][j]
+        )
         return s != NEG and s + self.d[j] + self.T[j][p.end] <= p.day_end
 
     # ----------------------------------------------------------------- time arrays
@@ -277,30 +283,32 @@ class _Search:
         self._recompute(r)
 
     def _drop(self, r: int, drop: set[int]) -> None:
-        """Remove the visits at positions ``drop`` of tour r (must-visit nodes stay). If that
-        makes the tour infeasible (possible without the triangle inequality) it is kept."""
-        route = self.routes[r]
-        keep = [route[0]]
-        keep += [j for q, j in enumerate(route[1:-1], 1) if q not in drop or j in self.must]
-        keep.append(route[-1])
-        if len(keep) == len(route) or not self._tour_feasible(keep):
+        """Remove the visits at positions ``drop`` of tour r in the compiled
+        :func:`.kernels.drop_visits` (must-visit nodes stay; a tour that would break a
+        window, possible without the triangle inequality, is kept). O(L)."""
+        size = int(self.sizes[r])
+        mask = np.zeros(size, dtype=bool)
+        mask[list(drop)] = True
+        new_size, freed = kernels.drop_visits(
+            self.R[r],
+            size,
+            mask,
+            self.must_np,
+            self.visited,
+            self.cost_np,
+            self.Tn,
+            self.d_np,
+            self.wopen,
+            self.wclose,
+            self.nwin,
+            self.p.day_start,
+            self.p.day_end,
+        )
+        if new_size == size:
             return
-        for j in set(route) - set(keep):
-            self.visited[j] = False
-            self.spent -= self.cost[j]
-        self.routes[r] = keep
+        self.spent -= freed
+        self.routes[r] = self.R[r, :new_size].tolist()
         self._recompute(r)
-
-    def _tour_feasible(self, route: list[int]) -> bool:
-        """Simulate a whole tour: every window met and back by the end of the day. O(L)."""
-        T, d, wins = self.T, self.d, self.wins
-        t, prev = self.p.day_start, route[0]
-        for j in route[1:-1]:
-            t = _first_start(wins[j], t + T[prev][j])
-            if t == NEG:
-                return False
-            t, prev = t + d[j], j
-        return t + T[prev][route[-1]] <= self.p.day_end
 
     # ----------------------------------------------------------------- local search
     def local_optimum(self) -> None:
@@ -546,17 +554,32 @@ def _build_solution(search: _Search, routes: list[list[int]], iterations: int) -
     p = search.p
     tours, schedule, returns = [], [], []
     for route in routes:
+        # The times come from the kernels' own simulation (kernels.recompute).
+        size = len(route)
+        row = np.array(route, dtype=np.int64)
+        arr, dep, la = (np.zeros(size, dtype=np.int64) for _ in range(3))
+        kernels.recompute(
+            row,
+            size,
+            search.Tn,
+            search.d_np,
+            search.wopen,
+            search.wclose,
+            search.nwin,
+            p.day_start,
+            p.day_end,
+            arr,
+            dep,
+            la,
+        )
         stops = []
-        clock, prev = p.day_start, route[0]
-        for j in route[1:-1]:
-            arrival = clock + search.T[prev][j]
-            start = _first_start(search.wins[j], arrival)
-            clock = start + search.d[j]
-            stops.append(Stop(j, arrival, start - arrival, start, clock))
-            prev = j
+        for q, j in enumerate(route[1:-1], 1):
+            arrival, end = int(arr[q]), int(dep[q])
+            start = end - search.d[j]
+            stops.append(Stop(j, arrival, start - arrival, start, end))
         tours.append(route[1:-1])
         schedule.append(stops)
-        returns.append(clock + search.T[prev][route[-1]])
+        returns.append(int(arr[size - 1]))
     visited = [j for tour in tours for j in tour]
     moved = [search.travel_of(route) for route in routes]
     score = sum(p.scores[j] for j in visited)
