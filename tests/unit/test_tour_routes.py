@@ -198,6 +198,27 @@ def test_photos_are_stored_like_product_photos_and_a_bad_file_is_refused(app, ad
     assert next(e.event for e in tour_routes.history(route.slug)) == "route_photos_changed"
 
 
+def test_every_change_of_a_route_is_one_audit_event_naming_who_and_what(app, admin, tmp_path):
+    app.config["MEDIA_ROOT"] = tmp_path / "media"
+    route = tour_routes.create_route(_route(), user_id=admin.id)
+    tour_routes.update_route(route.slug, _route(theme_en="Pottery"), user_id=admin.id)
+    tour_routes.publish(route.slug, user_id=admin.id)
+    tour_routes.unpublish(route.slug, user_id=admin.id)
+    upload = tour_routes.PhotoUpload("kiln.png", make_png(3, 640, 480))
+    name = tour_routes.add_photos(route.slug, [upload], user_id=admin.id).photos[0]["name"]
+    tour_routes.remove_photo(route.slug, name, user_id=admin.id)
+    events = list(reversed(tour_routes.history(route.slug)))
+    assert [(e.event, e.details) for e in events] == [
+        ("route_created", {"source": "scratch", "stops": 2}),
+        ("route_changed", {"changes": {"theme_en": ["Ceramics", "Pottery"]}}),
+        ("route_published", {}),
+        ("route_unpublished", {}),
+        ("route_photos_changed", {"added": [name]}),
+        ("route_photos_changed", {"removed": [name]}),
+    ]
+    assert {(e.user_id, e.email, e.subject) for e in events} == {(admin.id, ADMIN[0], route.slug)}
+
+
 def test_sample_routes_are_seeded_once_published_and_flagged(client, runner):
     first = tour_routes.seed_demo_routes()
     assert len(first) >= 3 and tour_routes.seed_demo_routes() == []

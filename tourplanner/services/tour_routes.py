@@ -204,15 +204,32 @@ def _email(user_id: int | None) -> str | None:
     return user.email if user else None
 
 
+def _log(event: str, route: TourRoute, user_id: int | None, session: Any, **details: Any) -> None:
+    """The route's audit event, in the transaction of the change it records."""
+    audit.record(
+        event,
+        user_id=user_id,
+        email=_email(user_id),
+        subject=route.slug,
+        session=session,
+        **details,
+    )
+
+
+def _slug_taken(slug: str) -> bool:
+    return db.session.scalar(select(TourRoute.id).where(TourRoute.slug == slug)) is not None
+
+
 def _by_slug(model: Any, slugs: set[str]) -> dict[str, Any]:
     if not slugs:
         return {}
     return {row.slug: row for row in db.session.scalars(select(model).where(model.slug.in_(slugs)))}
 
 
-def _resolve(
-    fields: rules.RouteFields,
-) -> list[tuple[rules.StopFields, Village, Experience | None]]:
+Resolved = list[tuple[rules.StopFields, Village, Experience | None]]
+
+
+def _resolve(fields: rules.RouteFields) -> Resolved:
     """Villages and experiences of the stops; raises RouteInvalid naming each unknown one."""
     villages = _by_slug(Village, {s.village for s in fields.stops})
     experiences = _by_slug(Experience, {s.experience for s in fields.stops if s.experience})
@@ -232,20 +249,19 @@ def _resolve(
     return resolved
 
 
-def _stop_signature(route: TourRoute) -> list[str]:
-    return [
-        f"{s.day}:{s.village.slug}:{s.experience.slug if s.experience else ''}" for s in route.stops
-    ]
+def _stop_key(day: int, village: Village, experience: Experience | None) -> str:
+    """A stop as the change log compares and shows it: ``day:village:experience``."""
+    return f"{day}:{village.slug}:{experience.slug if experience else ''}"
 
 
 def _apply(
     route: TourRoute,
     fields: rules.RouteFields,
-    resolved: Sequence[tuple[rules.StopFields, Village, Experience | None]],
+    resolved: Resolved,
 ) -> dict[str, list[Any]]:
     """Write the fields on the route; returns the changes as ``{field: [old, new]}``."""
     before = {name: getattr(route, name) for name in _COLUMNS}
-    old_stops = _stop_signature(route) if route.id else []
+    old_stops = [_stop_key(s.day, s.village, s.experience) for s in route.stops] if route.id else []
     for name in rules.TEXT_FIELDS:
         setattr(route, name, fields.text(name))
     route.length, route.travel_mode = fields.length, fields.travel_mode
@@ -268,10 +284,7 @@ def _apply(
         for name in _COLUMNS
         if before[name] != getattr(route, name)
     }
-    new_stops = [
-        f"{stop.day}:{village.slug}:{experience.slug if experience else ''}"
-        for stop, village, experience in resolved
-    ]
+    new_stops = [_stop_key(stop.day, village, experience) for stop, village, experience in resolved]
     if new_stops != old_stops:
         changes["stops"] = [old_stops, new_stops]
     return changes
@@ -305,7 +318,7 @@ def create_route(
     """A new draft route. Raises RouteInvalid with every problem (nothing is written then)."""
     fields = rules.parse_route(data, modes=MODES)
     resolved = _resolve(fields)
-    if fields.slug and db.session.scalar(select(TourRoute.id).where(TourRoute.slug == fields.slug)):
+    if fields.slug and _slug_taken(fields.slug):
         raise RouteInvalid({"slug": Problem("slug_taken")})
     now = now or datetime.now(UTC)
     with unit_of_work() as session:
@@ -322,15 +335,8 @@ def create_route(
         _apply(route, fields, resolved)
         session.add(route)
         session.flush()
-        audit.record(
-            "route_created",
-            user_id=user_id,
-            email=_email(user_id),
-            subject=route.slug,
-            session=session,
-            source="plan" if source_plan_id else "package" if source_package_id else "scratch",
-            stops=len(route.stops),
-        )
+        source = "plan" if source_plan_id else "package" if source_package_id else "scratch"
+        _log("route_created", route, user_id, session, source=source, stops=len(route.stops))
     return route
 
 
@@ -347,14 +353,7 @@ def update_route(
             raise RouteNotPublishable(problems)
         if changes:
             route.updated_at = now or datetime.now(UTC)
-            audit.record(
-                "route_changed",
-                user_id=user_id,
-                email=_email(user_id),
-                subject=route.slug,
-                session=session,
-                changes=_loggable(changes),
-            )
+            _log("route_changed", route, user_id, session, changes=_loggable(changes))
     return route
 
 
@@ -377,13 +376,7 @@ def publish(slug: str, *, user_id: int | None, now: datetime | None = None) -> T
     now = now or datetime.now(UTC)
     with unit_of_work() as session:
         route.status, route.published_at, route.updated_at = PUBLISHED, now, now
-        audit.record(
-            "route_published",
-            user_id=user_id,
-            email=_email(user_id),
-            subject=route.slug,
-            session=session,
-        )
+        _log("route_published", route, user_id, session)
     return route
 
 
@@ -395,13 +388,7 @@ def unpublish(slug: str, *, user_id: int | None, now: datetime | None = None) ->
     with unit_of_work() as session:
         route.status, route.published_at = DRAFT, None
         route.updated_at = now or datetime.now(UTC)
-        audit.record(
-            "route_unpublished",
-            user_id=user_id,
-            email=_email(user_id),
-            subject=route.slug,
-            session=session,
-        )
+        _log("route_unpublished", route, user_id, session)
     return route
 
 
@@ -558,14 +545,7 @@ def add_photos(slug: str, uploads: Sequence[PhotoUpload], *, user_id: int | None
         stage.write(checked)
         entries = [_photo_entry(c.stored_name, u) for c, u in zip(checked, uploads, strict=True)]
         route.photos = [*(route.photos or []), *entries]
-        audit.record(
-            "route_photos_changed",
-            user_id=user_id,
-            email=_email(user_id),
-            subject=route.slug,
-            session=session,
-            added=[e["name"] for e in entries],
-        )
+        _log("route_photos_changed", route, user_id, session, added=[e["name"] for e in entries])
     return route
 
 
@@ -577,14 +557,7 @@ def remove_photo(slug: str, name: str, *, user_id: int | None) -> TourRoute:
         return route
     with unit_of_work() as session:
         route.photos = kept
-        audit.record(
-            "route_photos_changed",
-            user_id=user_id,
-            email=_email(user_id),
-            subject=route.slug,
-            session=session,
-            removed=[name],
-        )
+        _log("route_photos_changed", route, user_id, session, removed=[name])
     return route
 
 
@@ -604,7 +577,7 @@ def seed_demo_routes(now: datetime | None = None) -> list[str]:
     """
     created = []
     for data in _sample_routes():
-        if db.session.scalar(select(TourRoute.id).where(TourRoute.slug == data["slug"])):
+        if _slug_taken(data["slug"]):
             continue
         route = create_route(data, user_id=None, now=now, is_sample=True)
         publish(route.slug, user_id=None, now=now)
