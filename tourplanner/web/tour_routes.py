@@ -311,17 +311,37 @@ def _user_id() -> int | None:
     return user.id if user else None
 
 
-@bp.get("/admin/routes")
-@login_required("admin")
-def admin_routes():
+def _to_route(slug: str, message: str):
+    """Say ``message`` and show the route's curation page (303: the browser GETs it)."""
+    flash(message, "success")
+    return redirect(url_for("web.admin_route_edit", slug=slug), code=303)
+
+
+def _refused(slug: str, exc: rules.RouteInvalid, values: dict[str, Any] | None = None):
+    """The route's form again, each refused field named (the route as stored, read anew)."""
+    return _form_page(tour_routes.get_route(slug), values, _problem_messages(exc), exc.status)
+
+
+def _list_page(values: Any, errors: dict[str, str], status: int = 200):
     return render_template(
         "routes/admin_list.html",
         routes=tour_routes.list_routes(),
         packages_available=tour_routes.packages_available(),
-        values=request.args,
-        errors={},
+        values=values,
+        errors=errors,
         **_labels(),
-    )
+    ), status
+
+
+def _list_error(field: str, message: str, status: int):
+    """The list again, with what was typed and ``field`` refused."""
+    return _list_page(request.form, {field: message}, status)
+
+
+@bp.get("/admin/routes")
+@login_required("admin")
+def admin_routes():
+    return _list_page(request.args, {})
 
 
 @bp.route("/admin/routes/new", methods=["GET", "POST"])
@@ -334,19 +354,7 @@ def admin_route_new():
         route = tour_routes.create_route(data, user_id=_user_id())
     except rules.RouteInvalid as exc:
         return _form_page(values=data, errors=_problem_messages(exc), status=400)
-    flash(_("Draft saved. Publish it when it is ready."), "success")
-    return redirect(url_for("web.admin_route_edit", slug=route.slug), code=303)
-
-
-def _list_error(field: str, message: str, status: int):
-    return render_template(
-        "routes/admin_list.html",
-        routes=tour_routes.list_routes(),
-        packages_available=tour_routes.packages_available(),
-        values=request.form,
-        errors={field: message},
-        **_labels(),
-    ), status
+    return _to_route(route.slug, _("Draft saved. Publish it when it is ready."))
 
 
 @bp.post("/admin/routes/from-plan")
@@ -369,11 +377,10 @@ def admin_route_from_plan():
             else _("The plan has no such itinerary.")
         )
         return _list_error("plan", message, exc.status)
-    flash(
+    return _to_route(
+        route.slug,
         _("Draft made from the plan: give it its texts in both languages, then publish it."),
-        "success",
     )
-    return redirect(url_for("web.admin_route_edit", slug=route.slug), code=303)
 
 
 @bp.post("/admin/routes/from-package")
@@ -387,8 +394,9 @@ def admin_route_from_package():
         return _list_error("package", "; ".join(_problem_messages(exc).values()), exc.status)
     except DomainError as exc:
         return _list_error("package", _("No published package with this address."), exc.status)
-    flash(_("Draft made from the package: check its texts, then publish it."), "success")
-    return redirect(url_for("web.admin_route_edit", slug=route.slug), code=303)
+    return _to_route(
+        route.slug, _("Draft made from the package: check its texts, then publish it.")
+    )
 
 
 @bp.route("/admin/routes/<slug>", methods=["GET", "POST"])
@@ -401,9 +409,8 @@ def admin_route_edit(slug: str):
     try:
         tour_routes.update_route(slug, data, user_id=_user_id())
     except rules.RouteInvalid as exc:
-        return _form_page(tour_routes.get_route(slug), data, _problem_messages(exc), exc.status)
-    flash(_("Route saved."), "success")
-    return redirect(url_for("web.admin_route_edit", slug=slug), code=303)
+        return _refused(slug, exc, data)
+    return _to_route(slug, _("Route saved."))
 
 
 @bp.post("/admin/routes/<slug>/publish")
@@ -412,18 +419,15 @@ def admin_route_publish(slug: str):
     try:
         tour_routes.publish(slug, user_id=_user_id())
     except rules.RouteInvalid as exc:
-        route = tour_routes.get_route(slug)
-        return _form_page(route, None, _problem_messages(exc), exc.status)
-    flash(_("Route published: it is on the handbook, the API and the targets."), "success")
-    return redirect(url_for("web.admin_route_edit", slug=slug), code=303)
+        return _refused(slug, exc)
+    return _to_route(slug, _("Route published: it is on the handbook, the API and the targets."))
 
 
 @bp.post("/admin/routes/<slug>/unpublish")
 @login_required("admin")
 def admin_route_unpublish(slug: str):
     tour_routes.unpublish(slug, user_id=_user_id())
-    flash(_("Route withdrawn: it is a draft again."), "success")
-    return redirect(url_for("web.admin_route_edit", slug=slug), code=303)
+    return _to_route(slug, _("Route withdrawn: it is a draft again."))
 
 
 @bp.post("/admin/routes/<slug>/photos")
@@ -445,14 +449,12 @@ def admin_route_photos(slug: str):
     try:
         tour_routes.add_photos(slug, uploads, user_id=_user_id())
     except rules.RouteInvalid as exc:
-        return _form_page(tour_routes.get_route(slug), None, _problem_messages(exc), exc.status)
-    flash(_("Photos added.") if uploads else _("No photo chosen."), "success")
-    return redirect(url_for("web.admin_route_edit", slug=slug), code=303)
+        return _refused(slug, exc)
+    return _to_route(slug, _("Photos added.") if uploads else _("No photo chosen."))
 
 
 @bp.post("/admin/routes/<slug>/photos/remove")
 @login_required("admin")
 def admin_route_photo_remove(slug: str):
     tour_routes.remove_photo(slug, request.form.get("name", ""), user_id=_user_id())
-    flash(_("Photo removed."), "success")
-    return redirect(url_for("web.admin_route_edit", slug=slug), code=303)
+    return _to_route(slug, _("Photo removed."))
