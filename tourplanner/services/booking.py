@@ -32,7 +32,7 @@ from flask import current_app
 from limits import RateLimitItemPerDay
 from sqlalchemy import func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm import Session, contains_eager, defer
 
 from tourplanner.adapters.orm import (
     AgencyClient,
@@ -41,6 +41,7 @@ from tourplanner.adapters.orm import (
     Experience,
     Package,
     Slot,
+    User,
     Village,
 )
 from tourplanner.domain import booking as rules
@@ -102,6 +103,9 @@ _VILLAGE_UNREAD_BY_BOOKING = tuple(
 )
 #: ``bookings.source`` of a reseller's booking made through the OCTO API.
 RESELLER_SOURCE = "octo"
+#: Bookings written with a newly drawn reference before giving up on clashes (each clash is a
+#: 1-in-10^9 draw; the second attempt is already a test's business).
+REFERENCE_ATTEMPTS = 3
 
 
 # --- creating ------------------------------------------------------------------------------
@@ -193,46 +197,63 @@ def hold(
     every slot's places with the conditional UPDATE in one lock order, and commit; a full slot
     rolls everything back. ``fingerprint`` identifies the request behind ``idempotency_key``.
     """
-    slots = _check_slots(request, now)
+    contact = request.contact if terms.contact_limit else None
+    checked = _check_slots(request, now, contact=contact)
+    slots = checked.slots
     places = sum(i.party.size for i in request.items)
     if terms.contact_limit:
-        _check_contact_holds(request, places, now)
+        _check_contact_holds(request, places, now, held=checked.held)
     client_ip = terms.client_ip
     ip_limit = _ip_limit(client_ip, places)
-    token, token_hash = tokens.new_manage_token()
-    try:
-        with unit_of_work() as session:
-            if idempotency_key:
-                _release_expired_key(session, idempotency_key, now)
-            booking = _insert(
-                session,
-                request,
-                terms,
-                slots,
-                idempotency_key,
-                fingerprint,
-                now,
-                manage_token_hash=token_hash,
-            )
-            instant = [i for i in booking.items if i.experience.instant_confirmation]
-            _confirm_at_once(session, booking, instant, now)  # before: it reloads the booking
-            rows = notifications.on_booking_requested(session, booking, token)
-            session.flush()  # the outbox rows in one INSERT, already marked for hand-over
-            # The answer and the rows to hand over are read before the commit: if the
-            # database goes away right after it, the tourist still learns the booking exists
-            # (a 503 then would invite a retry that books twice).
-            answer = view(booking, manage_token=token)
-            handover = notifications.queued(rows)
-            # Capacity last, right before the commit: each slot's row lock is held for the
-            # UPDATEs and the COMMIT only, not while the rows above were built (bookings of
-            # one slot queue on that lock). A full slot still rolls everything back.
-            for item in sorted(request.items, key=lambda i: i.slot_id):  # one lock order
-                take(session, item.slot_id, item.party.size, terms.labels.get(item.slot_id))
-    except IntegrityError:
-        existing = _by_key(idempotency_key, fingerprint, now) if idempotency_key else None
-        if existing is None:
-            raise
-        return view(existing), True
+    for attempt in range(REFERENCE_ATTEMPTS):
+        # No SELECT for an unused reference: the unique index refuses the 1-in-10^9 clash and
+        # the booking is written again with another one (below).
+        reference = terms.reference or rules.new_reference()
+        # Derived from the reference, so that the worker writing the tourist's e-mail can put
+        # the same link in it (docs/security.md); only its hash is stored, as before.
+        token = notifications.first_manage_token(reference)
+        try:
+            with unit_of_work() as session:
+                if idempotency_key:
+                    _release_expired_key(session, idempotency_key, now)
+                booking = _insert(
+                    session,
+                    request,
+                    terms,
+                    slots,
+                    idempotency_key,
+                    fingerprint,
+                    now,
+                    manage_token_hash=tokens.manage_token_hash(token),
+                    reference=reference,
+                )
+                instant = [i for i in booking.items if i.experience.instant_confirmation]
+                _confirm_at_once(session, booking, instant, now)  # before: it reloads the booking
+                # The outbox rows name what to write; the worker renders them (one INSERT).
+                handover = notifications.on_booking_requested(
+                    session, booking, recipients=checked.staff
+                )
+                # The answer is read before the commit: if the database goes away right after
+                # it, the tourist still learns the booking exists (a 503 then would invite a
+                # retry that books twice).
+                answer = view(booking, manage_token=token)
+                # Capacity last, right before the commit: each slot's row lock is held for the
+                # UPDATEs and the COMMIT only, not while the rows above were built (bookings of
+                # one slot queue on that lock). A full slot still rolls everything back.
+                for item in sorted(request.items, key=lambda i: i.slot_id):  # one lock order
+                    take(session, item.slot_id, item.party.size, terms.labels.get(item.slot_id))
+        except IntegrityError:
+            existing = _by_key(idempotency_key, fingerprint, now) if idempotency_key else None
+            if existing is not None:
+                return view(existing), True
+            if (
+                terms.reference
+                or attempt + 1 == REFERENCE_ATTEMPTS
+                or not _reference_used(reference)
+            ):
+                raise
+            continue  # the drawn reference was taken: draw another
+        break
     _count_ip_places(ip_limit, client_ip, places)
     notifications.dispatch_after_commit(handover)
     return answer, False
@@ -304,14 +325,13 @@ def _plain_phone(phone: str | None) -> str:
     return "".join(c for c in phone or "" if c.isdigit())
 
 
-def places_held_by_contact(email: str, phone: str | None, now: datetime) -> int:
-    """Places the contact (same e-mail, any case, or same phone number) holds in pending or
-    confirmed items whose session is still to come."""
+def _held_by_contact(email: str, phone: str | None, now: datetime) -> Any:
+    """The SELECT of :func:`places_held_by_contact` (also a column of the slot query)."""
     same = [func.lower(Booking.contact_email) == email.strip().lower()]
     digits = _plain_phone(phone)
     if digits:
         same.append(_digits(Booking.contact_phone) == digits)
-    held = db.session.scalar(
+    return (
         select(
             func.coalesce(
                 func.sum(BookingItem.adults + BookingItem.children + BookingItem.seniors), 0
@@ -320,17 +340,27 @@ def places_held_by_contact(email: str, phone: str | None, now: datetime) -> int:
         .join(Booking, BookingItem.booking_id == Booking.id)
         .where(BookingItem.status.in_(LIVE), BookingItem.start > now, or_(*same))
     )
+
+
+def places_held_by_contact(email: str, phone: str | None, now: datetime) -> int:
+    """Places the contact (same e-mail, any case, or same phone number) holds in pending or
+    confirmed items whose session is still to come."""
+    held = db.session.scalar(_held_by_contact(email, phone, now))
     return int(held or 0)
 
 
-def _check_contact_holds(request: BookingRequest, places: int, now: datetime) -> None:
+def _check_contact_holds(
+    request: BookingRequest, places: int, now: datetime, *, held: int | None = None
+) -> None:
     """One contact cannot hold a day's places: the limit holds even with ``RATE_LIMITS=off``.
+    ``held``: the contact's places when the caller has read them already (the slot query).
 
     Checked before the transaction, so two simultaneous requests by one contact may both pass
     once; the request-rate limit keeps that small.
     """
     limit = int(current_app.config["HOLD_PLACES_PER_CONTACT"])
-    held = places_held_by_contact(request.contact["email"] or "", request.contact["phone"], now)
+    if held is None:
+        held = places_held_by_contact(request.contact["email"] or "", request.contact["phone"], now)
     if held + places > limit:
         raise Conflict(
             f"this contact may hold at most {limit} places at once "
@@ -394,30 +424,76 @@ def _limits_strategy() -> Any:
     return limiter.limiter
 
 
-def _check_slots(request: BookingRequest, now: datetime) -> dict[int, Slot]:
-    """Every slot exists, is bookable, is open, and the party can be priced."""
+@dataclass(frozen=True)
+class CheckedSlots:
+    """What the one query of a booking read: the slots (with experience and village), the
+    places the contact holds (None when not asked) and, per village without a booking
+    e-mail, its active staff's addresses (where its request goes)."""
+
+    slots: dict[int, Slot]
+    held: int | None
+    staff: dict[int, list[str]]
+
+
+#: One line per address in the staff column (an address cannot hold a line break).
+_STAFF_SEPARATOR = "\n"
+
+
+def _check_slots(
+    request: BookingRequest, now: datetime, *, contact: Mapping[str, str | None] | None = None
+) -> CheckedSlots:
+    """Every slot exists, is bookable, is open, its village can be reached, and the party can
+    be priced; with ``contact``, the places that contact already holds.
+
+    One query for all of it: slot, experience and village, whether the village has a channel
+    (the reachable-village check), its staff's addresses and the contact's held places, as
+    columns of the same SELECT (each was a round trip of its own, ~1 ms of the web's CPU).
+    """
     ids = [i.slot_id for i in request.items]
-    # Slot, experience and village in one query: the checks, the items and the messages read
-    # all three, and lazy loads would be one round trip each.
-    found = db.session.scalars(
-        select(Slot)
+    staff = (
+        select(func.aggregate_strings(User.email, _STAFF_SEPARATOR))
+        .where(User.village_id == Village.id, User.active.is_(True), User.role == "village")
+        .scalar_subquery()
+    )
+    columns: list[Any] = [
+        Slot,
+        reachability.channel_clause().label("reachable"),
+        staff.label("staff"),
+    ]
+    if contact is not None:
+        held = _held_by_contact(contact.get("email") or "", contact.get("phone"), now)
+        columns.append(held.scalar_subquery().label("held"))
+    found = db.session.execute(
+        select(*columns)
+        .join(Slot.experience)
+        .join(Experience.village)
         .where(Slot.id.in_(ids))
         .options(
-            joinedload(Slot.experience)
+            contains_eager(Slot.experience)
             .options(*_UNREAD_BY_BOOKING)
-            .joinedload(Experience.village)
+            .contains_eager(Experience.village)
             .options(*_VILLAGE_UNREAD_BY_BOOKING)
         )
-    )
-    slots = {s.id: s for s in found}
+    ).all()
+    slots = {row.Slot.id: row.Slot for row in found}
     for item in request.items:
         slot = slots.get(item.slot_id)
         if slot is None or not slot.experience.bookable:
             raise NotFound("no such bookable slot", code="slot_not_found", slot_id=item.slot_id)
         check_open(slot, item.party, now)
     # A request its village could never receive is refused (409), not held until it expires.
-    reachability.refuse_unreachable(slots.values())
-    return slots
+    reachable = {row.Slot.experience.village_id for row in found if row.reachable}
+    reachability.refuse_unreachable(slots.values(), reachable=reachable)
+    return CheckedSlots(
+        slots=slots,
+        held=int(found[0].held or 0) if contact is not None and found else None,
+        staff={
+            row.Slot.experience.village_id: [
+                e for e in (row.staff or "").split(_STAFF_SEPARATOR) if e
+            ]
+            for row in found
+        },
+    )
 
 
 def check_open(slot: Slot, party: Party, now: datetime) -> None:
@@ -458,6 +534,7 @@ def _insert(
     now: datetime,
     *,
     manage_token_hash: str | None = None,
+    reference: str | None = None,
 ) -> Booking:
     """The booking and its items, inserted in one flush (capacity not taken here). Every
     value is known before the INSERT, so nothing is updated after it."""
@@ -478,7 +555,7 @@ def _insert(
     items = [new_item(slots[i.slot_id], i.party, now) for i in request.items]
     items_total = sum(i.total_vnd for i in items)
     booking = Booking(
-        reference=terms.reference or _unused_reference(session),
+        reference=reference or terms.reference or _unused_reference(session),
         status=rules.PENDING,
         contact_name=request.contact["name"],
         contact_email=request.contact["email"],
@@ -578,6 +655,12 @@ def new_item(slot: Slot, party: Party, now: datetime) -> BookingItem:
         status=rules.PENDING,
         hold_expires_at=rules.hold_expires_at(now, slot.start, hours),
     )
+
+
+def _reference_used(reference: str) -> bool:
+    """Whether a booking has ``reference`` (after an IntegrityError: was it the clash?)."""
+    db.session.rollback()
+    return db.session.scalar(select(Booking.id).where(Booking.reference == reference)) is not None
 
 
 def _unused_reference(session: Session) -> str:

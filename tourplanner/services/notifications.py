@@ -1,8 +1,10 @@
 """Notifications through a transactional outbox, delivered once.
 
 1. *Write*: the booking service calls ``on_*`` inside its own transaction; they add
-   :class:`~tourplanner.adapters.orm.Notification` rows (e-mail, webhook, SMS) with the message
-   already rendered, so the booking and its notifications commit together or not at all.
+   :class:`~tourplanner.adapters.orm.Notification` rows (e-mail, webhook, SMS), so the booking
+   and its notifications commit together or not at all. Most carry the message rendered; a new
+   booking's rows (the busiest path) carry references that the worker renders when it claims
+   them (:func:`on_booking_requested`, :func:`_rendered`).
 2. *Hand over*: after the commit, :func:`dispatch_after_commit` gives each new row to Celery
    (``tasks.notifications.deliver``). If the broker (Redis) is down the booking has already
    succeeded; the rows stay ``pending`` and the periodic :func:`dispatch_due` (Celery beat)
@@ -23,9 +25,12 @@ request never waits on a village's (possibly slow) endpoint.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,14 +40,19 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, User, Village
 from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.services.availability import now_utc
-from tourplanner.services.links import decision_token, new_webhook_secret
+from tourplanner.services.links import (
+    decision_token,
+    manage_token_hash,
+    new_webhook_secret,
+    redact_tokens,
+)
 from tourplanner.services.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -78,10 +88,31 @@ def public_url(endpoint: str, **values: Any) -> str:
 def manage_url(reference: str, token: str, lang: str | None = None) -> str:
     """The tourist's page with its management token; ``lang`` opens it in the booking's language.
 
-    Only the hash of the token is stored, so a link can only be written when the token is made
-    (the request) or replaced (a cancellation); later e-mails point to the first one.
+    Only the hash of the token is stored. A booking's first token is derived from its reference
+    with a key of the app's (:func:`first_manage_token`), so the worker that writes the first
+    e-mail can put it in; a replaced token (a cancellation) is random and its link is written
+    in that request. Later e-mails point to the first one.
     """
     return public_url("web.booking_manage", reference=reference, token=token, lang=lang)
+
+
+#: Separates the key of first management tokens from every other use of ``SECRET_KEY``.
+FIRST_TOKEN_CONTEXT = b"tourplanner/first-manage-token/v1"
+
+
+def first_manage_token(reference: str) -> str:
+    """A new booking's management token: HMAC-SHA256 of its reference under a key derived from
+    ``SECRET_KEY`` (256 bits, URL-safe, like :func:`~tourplanner.services.links.new_manage_token`).
+
+    The web request and the worker writing the tourist's acknowledgement compute the same
+    token, so it never travels through the database or the broker; nobody with the database
+    alone can compute it (docs/security.md). Checked, as every token, against the stored hash:
+    a token replaced since (a cancellation) or a key rotated since no longer matches.
+    """
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    key = hmac.new(secret, FIRST_TOKEN_CONTEXT, hashlib.sha256).digest()
+    digest = hmac.new(key, reference.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def decide_url(item: BookingItem) -> str:
@@ -114,20 +145,135 @@ def _subject(event: str, reference: str, lang: str) -> str:
 # --- writing to the outbox (inside the caller's transaction) -------------------------------
 
 
+#: ``payload`` key of a row written as references: what the worker renders when it claims it.
+RENDER = "render"
+
+
 def on_booking_requested(
-    session: Session, booking: Booking, manage_token: str
-) -> list[Notification]:
+    session: Session, booking: Booking, *, recipients: Mapping[int, list[str]] | None = None
+) -> list[Queued]:
     """The tourist's acknowledgement (with the management link) and, per village, e-mail +
-    webhook + SMS; with workers, already marked as handed over (see :func:`queued`), so that
-    the rows are inserted with their mark and never updated in the booking's transaction."""
-    rows = [_tourist_mail(session, booking, "requested", booking.items, manage_token)]
+    webhook + SMS, in **one** INSERT, and what to hand over after the commit.
+
+    The rows hold references, not text: ``payload`` names the event, the village and its items
+    (and which were waiting for the village's answer), and the worker renders subject, body
+    and webhook payload when it claims the row (:func:`_rendered`). Rendering two templates,
+    the subjects and the signed decision links was a fifth of the web's CPU per booking.
+    ``recipients``: the active staff's addresses per village, when the caller has read them
+    (the booking's slot query); else they are queried here. With workers the rows are inserted
+    already marked as handed over (see :func:`queued`)."""
+    marked = not _eager()
+    now = now_utc()
+    items = list(booking.items)
+    common = {
+        "booking_id": booking.id,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "queued_at": now if marked else None,
+        "subject": "",
+        "body": "",
+    }
+    rows = [
+        {
+            **common,
+            "item_id": items[0].id if len(items) == 1 else None,
+            "event": "requested",
+            "channel": "email",
+            "recipient": booking.contact_email,
+            "payload": {RENDER: "requested"},
+        }
+    ]
     by_village: dict[int, list[BookingItem]] = defaultdict(list)
-    for item in booking.items:
+    for item in items:
         by_village[item.village_id].append(item)
-    for items in by_village.values():
-        rows += _village_messages(session, booking, items, "requested")
-    _mark(rows)
-    return rows
+    for own in by_village.values():
+        village = own[0].village
+        reference = {
+            **common,
+            "item_id": own[0].id if len(own) == 1 else None,
+            "event": "village_requested",
+            "payload": {
+                RENDER: "requested",
+                "village": village.slug,
+                "items": [i.id for i in own],
+                # Only a pending item is answered; an instantly confirmed one needs no link.
+                "pending": [i.id for i in own if i.status == "pending"],
+            },
+        }
+        if village.booking_email:
+            to = [village.booking_email]
+        elif recipients is not None and village.id in recipients:
+            to = recipients[village.id]
+        else:
+            to = _village_recipients(session, village)
+        rows += [{**reference, "channel": "email", "recipient": r} for r in to]
+        if village.webhook_url:
+            if not village.webhook_secret:
+                village.webhook_secret = new_webhook_secret()
+            rows.append({**reference, "channel": "webhook", "recipient": village.webhook_url})
+        if village.notify_phone:
+            rows.append({**reference, "channel": "sms", "recipient": village.notify_phone})
+    written = session.execute(
+        insert(Notification).returning(
+            Notification.id, Notification.channel, sort_by_parameter_order=True
+        ),
+        rows,
+    )
+    return [Queued(row.id, row.channel, marked) for row in written]
+
+
+def _rendered(row: Notification) -> bool:
+    """Fill in a row written as references (:func:`on_booking_requested`): subject and body,
+    or a webhook's payload, from the booking as it is now. Whether it was one."""
+    spec = row.payload or {}
+    if RENDER not in spec:
+        return False
+    session = current_app.extensions["sqlalchemy"].session
+    booking = session.get(Booking, row.booking_id)
+    if booking is None:
+        raise channels.PermanentDeliveryError("the booking no longer exists")
+    event = spec[RENDER]
+    if row.event == event:  # the tourist's
+        items = list(booking.items)
+        token = first_manage_token(booking.reference)
+        # The link only while it still works: a cancellation since replaced the token.
+        current = hmac.compare_digest(manage_token_hash(token), booking.manage_token_hash or "")
+        lang = booking.lang
+        row.subject = _subject(event, booking.reference, lang)
+        row.body = _render(
+            "tourist",
+            lang,
+            event=event,
+            booking=booking,
+            items=items,
+            manage_url=manage_url(booking.reference, token, lang) if current else None,
+        )
+        return True
+    wanted = set(spec.get("items") or ())
+    items = [i for i in booking.items if i.id in wanted]
+    if not items:
+        raise channels.PermanentDeliveryError("the booking no longer has these items")
+    # The decision links of the items that were waiting when the request was made: the
+    # wording is the one of that moment (a link answered since says so when opened).
+    pending = set(spec.get("pending") or ())
+    links = {i.id: decide_url(i) for i in items if i.id in pending}
+    row.subject = _subject(f"village_{event}", booking.reference, "vi")
+    if row.channel == "webhook":
+        row.payload = _webhook_payload(booking, items, event, links)
+    elif row.channel == "sms":
+        row.body = row.subject
+    else:
+        row.body = _render(
+            "village",
+            "vi",
+            event=event,
+            booking=booking,
+            items=items,
+            links=links,
+            dashboard_url=public_url("web.village_dashboard"),
+        )
+    return True
 
 
 def on_item_changed(
@@ -547,18 +693,27 @@ def deliver(nid: int, now: datetime | None = None) -> Outcome:
         ).first()
     if claimed is None:
         return Outcome("skipped")
+    row = Notification(**claimed._asdict())
     try:
-        _send(Notification(**claimed._asdict()))
+        rendered = _rendered(row)  # a booking request's rows are written here, not in the web
+        _send(row)
     except channels.DeliveryError as exc:
         return _failed(nid, str(exc), now, permanent=exc.permanent)
     except Exception as exc:  # contained on purpose, see the docstring
         log.exception("notification %s: unexpected error while sending", nid)
         return _failed(nid, f"{type(exc).__name__}: {exc}", now, permanent=False)
+    # What was sent, kept like the rows written in full (the delivery log, the admins'
+    # reports): without the management token, which is kept nowhere in clear.
+    written = (
+        {"subject": row.subject, "body": redact_tokens(row.body), "payload": row.payload}
+        if rendered
+        else {}
+    )
     with unit_of_work() as session:
         session.execute(
             update(Notification)
             .where(Notification.id == nid, Notification.status == "sending")
-            .values(status="sent", sent_at=now_utc(), last_error=None)
+            .values(status="sent", sent_at=now_utc(), last_error=None, **written)
             .execution_options(synchronize_session=False)
         )
     return Outcome("sent")

@@ -101,11 +101,13 @@ def reachable_experiences(experiences: Iterable[Experience]) -> list[Experience]
     return [e for e in found if e.village_id in reachable]
 
 
-def refuse_unreachable(slots: Iterable[Slot]) -> None:
+def refuse_unreachable(slots: Iterable[Slot], *, reachable: Collection[int] | None = None) -> None:
     """Raise 409 ``village_unreachable`` when a slot's village has no channel: its request
-    could reach nobody. One query for every slot of the booking."""
+    could reach nobody. One query for every slot of the booking, or none when the caller has
+    read :func:`channel_clause` with its slots already (``reachable``: those village ids)."""
     found = list(slots)
-    reachable = reachable_village_ids({s.experience.village_id for s in found})
+    if reachable is None:
+        reachable = reachable_village_ids({s.experience.village_id for s in found})
     for slot in found:
         if slot.experience.village_id not in reachable:
             village = slot.experience.village

@@ -1,0 +1,203 @@
+"""A booking request's outbox rows are written as references and rendered by the worker
+(issue #14 item 2): the request makes one SELECT and four writes, the first management token
+is derived from the reference so the worker can put it in the tourist's mail, no token is
+stored in clear, and a reference clash is written again with another reference."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import event, select
+
+from tourplanner.adapters import notifiers as channels
+from tourplanner.adapters.orm import Booking, BookingItem, Experience, Notification
+from tourplanner.domain import booking as rules
+from tourplanner.extensions import db
+from tourplanner.services import availability, notifications
+from tourplanner.services import booking as service
+
+DAY = date.today() + timedelta(days=30)
+CONTACT = {"name": "Lan", "email": "lan@example.org"}
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to, subject, body, *, message_id):
+        self.sent.append((to, subject, body))
+
+
+@pytest.fixture
+def mailbox(app) -> Mailbox:
+    box = Mailbox()
+    app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(
+        box, channels.WebhookSender(), channels.LoggingSms()
+    )
+    return box
+
+
+@pytest.fixture
+def held_back(monkeypatch) -> None:
+    """Nothing is delivered after the commit: the rows stay as the request wrote them."""
+    monkeypatch.setattr(notifications, "dispatch_after_commit", lambda rows: None)
+
+
+def _slot_id() -> int:
+    exp = db.session.scalars(
+        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
+    ).one()
+    return availability.slots_for_day([exp.id], DAY)[exp.id][0].id
+
+
+def _book(client, slot_id: int | None = None) -> dict:
+    response = client.post(
+        "/api/v1/bookings",
+        json={
+            "items": [{"slot_id": slot_id or _slot_id(), "party": {"adults": 2}}],
+            "contact": CONTACT,
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _token(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
+def _rows(reference: str) -> list[Notification]:
+    booking = db.session.scalars(select(Booking).where(Booking.reference == reference)).one()
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.booking_id == booking.id)
+            .order_by(Notification.id)
+        )
+    )
+
+
+def test_the_request_writes_references_and_the_worker_writes_the_mail(client, mailbox, held_back):
+    body = _book(client)
+    token = _token(body["manage_url"])
+    rows = _rows(body["reference"])
+    assert [r.event for r in rows] == ["requested", "village_requested"]
+    for row in rows:  # nothing rendered, no token anywhere in the row
+        assert row.subject == "" and row.body == "" and row.payload["render"] == "requested"
+        assert token not in repr(row.payload) and row.status == "pending"
+    assert rows[1].payload["village"] == "bat-trang"
+    assert rows[1].payload["pending"] == rows[1].payload["items"] == [body["items"][0]["id"]]
+
+    for row in rows:
+        assert notifications.deliver(row.id).status == "sent"
+    tourist = next(b for to, _s, b in mailbox.sent if to == CONTACT["email"])
+    assert body["manage_url"] in tourist  # the worker derived the same link
+    village = next(b for to, _s, b in mailbox.sent if to != CONTACT["email"])
+    assert body["reference"] in village and "/village/decide?token=" in village
+    db.session.expire_all()
+    kept = _rows(body["reference"])
+    assert body["reference"] in kept[0].subject and "Lan" in kept[0].body
+    assert token not in kept[0].body and "token=[redacted]" in kept[0].body
+    assert "/village/decide?token=[redacted]" in kept[1].body  # stored without the signature
+
+
+def test_the_first_token_is_the_derived_one_and_only_its_hash_is_stored(app, client, held_back):
+    body = _book(client)
+    token = _token(body["manage_url"])
+    assert token == notifications.first_manage_token(body["reference"])
+    assert len(token) == 43  # 256 bits, URL-safe
+    booking = db.session.scalars(
+        select(Booking).where(Booking.reference == body["reference"])
+    ).one()
+    assert booking.manage_token_hash != token and token not in booking.manage_token_hash
+    # Another key, another token: nobody without SECRET_KEY can compute it from the reference.
+    key = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = key + "-rotated"
+    try:
+        assert notifications.first_manage_token(body["reference"]) != token
+    finally:
+        app.config["SECRET_KEY"] = key
+
+
+def test_an_acknowledgement_written_after_a_cancellation_carries_no_dead_link(
+    client, mailbox, held_back
+):
+    body = _book(client)
+    old = _token(body["manage_url"])
+    item_id = body["items"][0]["id"]
+    service.decide(item_id, accept=True, village_id=db.session.get(BookingItem, item_id).village_id)
+    cancelled = client.post(f"/api/v1/bookings/{body['reference']}/cancel?token={old}")
+    assert cancelled.status_code == 200, cancelled.get_json()
+    requested = _rows(body["reference"])[0]
+    assert requested.event == "requested"
+    assert notifications.deliver(requested.id).status == "sent"
+    ((_to, _subject, text),) = [m for m in mailbox.sent if m[0] == CONTACT["email"]]
+    assert "token=" not in text and body["reference"] in text  # no link that would answer 403
+
+
+def test_a_reference_clash_is_written_again_with_another(client, monkeypatch):
+    first = _book(client)
+    drawn = iter([first["reference"], "TP-ZZZZZ2"])
+    monkeypatch.setattr(rules, "new_reference", lambda: next(drawn))
+    second = _book(client)
+    assert second["reference"] == "TP-ZZZZZ2"
+    assert _token(second["manage_url"]) == notifications.first_manage_token("TP-ZZZZZ2")
+    token = _token(second["manage_url"])
+    assert client.get(f"/api/v1/bookings/TP-ZZZZZ2?token={token}").status_code == 200
+    held = db.session.scalars(select(Booking.reference).order_by(Booking.id)).all()
+    assert held[-2:] == [first["reference"], "TP-ZZZZZ2"]
+
+
+def test_a_booking_writes_with_one_select_before_its_commit(app, client, mailbox):
+    slot_id = _slot_id()
+    _book(client, slot_id)  # templates, caches
+    statements: list[str] = []
+    committed: list[int] = []
+
+    def seen(conn, cursor, statement, *args):
+        if not committed:
+            statements.append(" ".join(statement.split())[:40])
+
+    def commit(conn):
+        committed.append(len(statements))
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    event.listen(engine, "commit", commit)
+    try:
+        _book(client, slot_id)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+        event.remove(engine, "commit", commit)
+    kinds = [
+        " ".join(s.split(" ")[0:3:2] if s.startswith("INSERT") else s.split(" ")[:2])
+        for s in statements
+    ]
+    # The slot with its experience, village, reachability, staff and the contact's held
+    # places; the booking; its item; the outbox rows (one INSERT on PostgreSQL; SQLite may
+    # take a statement per row); the capacity, last.
+    assert kinds[0].startswith("SELECT") and "SELECT" not in " ".join(kinds[1:]), statements
+    writes = [k for n, k in enumerate(kinds[1:], 1) if k != kinds[n - 1]]
+    assert writes == [
+        "INSERT bookings",
+        "INSERT booking_items",
+        "INSERT notifications",
+        "UPDATE slots",
+    ], statements
+
+
+def test_the_contact_limit_still_counts_from_the_slot_query(app, client):
+    app.config["HOLD_PLACES_PER_CONTACT"] = 3
+    slot_id = _slot_id()
+    _book(client, slot_id)  # 2 places
+    response = client.post(
+        "/api/v1/bookings",
+        json={"items": [{"slot_id": slot_id, "party": {"adults": 2}}], "contact": CONTACT},
+    )
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "too_many_held_places"
+    assert (error["details"]["held"], error["details"]["requested"]) == (2, 2)
+    assert service.places_held_by_contact(CONTACT["email"], None, availability.now_utc()) == 2
