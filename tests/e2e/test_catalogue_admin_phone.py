@@ -5,9 +5,9 @@ sideways, in Vietnamese or English."""
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
+
+from tests.e2e.browsing import loopback_only, no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -38,15 +38,7 @@ def server(serve_app):
 @pytest.fixture
 def phone(new_page):
     def make():
-        page = new_page(**PHONE, is_mobile=True, has_touch=True, locale="vi-VN")
-        page.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if urlparse(route.request.url).hostname == "127.0.0.1"
-                else route.abort()
-            ),
-        )
+        page = loopback_only(new_page(**PHONE, is_mobile=True, has_touch=True, locale="vi-VN"))
         page.errors = []  # type: ignore[attr-defined]
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
         return page
@@ -54,22 +46,9 @@ def phone(new_page):
     return make
 
 
-def no_sideways_scroll(page) -> None:
-    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= inner, f"{page.url} is {width}px wide on a {inner}px screen"
-
-
-def sign_in(page, url: str, who: tuple[str, str]) -> None:
-    page.goto(url + "/village/login?lang=vi")
-    page.locator("input[name=email]").fill(who[0])
-    page.locator("input[name=password]").fill(who[1])
-    page.locator("form button[type=submit]").click()
-    page.wait_for_load_state()
-
-
 def test_an_admin_sets_a_position_on_the_map_and_marks_the_craft_at_risk(phone, server):
     page = phone()
-    sign_in(page, server.url, ADMIN)
+    sign_in(page, server.url, *ADMIN, lang="vi")
     page.goto(f"{server.url}/admin/catalogue?lang=vi")
     no_sideways_scroll(page)
     page.locator(f'a[href="/admin/catalogue/villages/{server.unmapped}"]').click()
@@ -116,7 +95,7 @@ def test_an_admin_sets_a_position_on_the_map_and_marks_the_craft_at_risk(phone, 
 
 def test_village_staff_propose_a_story_the_admin_approves_and_the_public_reads_it(phone, server):
     staff = phone()
-    sign_in(staff, server.url, STAFF)
+    sign_in(staff, server.url, *STAFF, lang="vi")
     staff.goto(f"{server.url}/village/texts?lang=en")
     no_sideways_scroll(staff)
     staff.locator("#f_story_en").fill(STORY)
@@ -136,7 +115,7 @@ def test_village_staff_propose_a_story_the_admin_approves_and_the_public_reads_i
     assert STORY not in tourist.content()
 
     admin = phone()
-    sign_in(admin, server.url, ADMIN)
+    sign_in(admin, server.url, *ADMIN, lang="vi")
     admin.goto(f"{server.url}/admin/catalogue/changes?status=pending&lang=vi")
     no_sideways_scroll(admin)
     card = admin.locator(".cf-change.status-pending", has_text=STORY)
@@ -156,7 +135,7 @@ def test_village_staff_propose_a_story_the_admin_approves_and_the_public_reads_i
 
 def test_the_catalogue_pages_fit_a_phone_in_both_languages(phone, server):
     page = phone()
-    sign_in(page, server.url, ADMIN)
+    sign_in(page, server.url, *ADMIN, lang="vi")
     paths = [
         "/admin/catalogue",
         "/admin/catalogue/villages/new",
@@ -184,7 +163,7 @@ def test_the_catalogue_pages_fit_a_phone_in_both_languages(phone, server):
     assert page.locator("#new-password").is_visible()
     no_sideways_scroll(page)
     staff = phone()
-    sign_in(staff, server.url, STAFF)
+    sign_in(staff, server.url, *STAFF, lang="vi")
     for path in ("/village/texts", "/village/experiences"):
         for lang in ("vi", "en"):
             staff.goto(f"{server.url}{path}?lang={lang}")

@@ -13,6 +13,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.e2e.browsing import sign_in
+
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
@@ -145,14 +147,6 @@ def _pages(site: dict) -> tuple[list[tuple[str | None, str]], list[str]]:
     return pages, unfilled
 
 
-def _sign_in(page, base: str, email: str) -> None:
-    page.goto(base + "/village/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_load_state()
-
-
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_no_page_scrolls_sideways_at_390px(site, new_page, lang):
     pages, unfilled = _pages(site)
@@ -167,7 +161,7 @@ def test_no_page_scrolls_sideways_at_390px(site, new_page, lang):
             continue  # that role's accounts do not exist yet
         page = new_page(**PHONE)
         if role is not None:
-            _sign_in(page, site["url"], site["users"][role])
+            sign_in(page, site["url"], site["users"][role], PASSWORD)
         for path in paths:
             sep = "&" if "?" in path else "?"
             page.goto(f"{site['url']}{path}{sep}lang={lang}")

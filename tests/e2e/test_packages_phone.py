@@ -14,6 +14,8 @@ import pytest
 from package_pages_helpers import agency_with_user, next_weekday, vietnamese, vietnamese_catalogue
 from sqlalchemy import func, select
 
+from tests.e2e.browsing import sign_in
+
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
@@ -37,14 +39,6 @@ def _narrow(page, viewport=PHONE) -> None:
         return
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{page.url}: {width} px wide"
-
-
-def _sign_in(page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_load_state()
 
 
 def _agency(server, name: str) -> tuple[str, str]:
@@ -184,7 +178,7 @@ def test_an_agency_builds_and_publishes_a_package_and_a_client_books_it(
     base = server.url
     email, password = _agency(server, "Sen")
     agency_page = new_page(**viewport)
-    _sign_in(agency_page, base, email, password)
+    sign_in(agency_page, base, email, password)
     slug = _build(server, agency_page, lang, viewport)
 
     # A client books the Saturday from the calendar: every workshop at once.
@@ -258,7 +252,7 @@ def test_the_sample_package_pages_fit_a_phone_and_another_agency_gets_404(server
     )
     public_paths = ("/packages", f"/packages/{slug}")
     page = new_page(**PHONE)
-    _sign_in(page, base, sample["admin_email"], sample["password"])
+    sign_in(page, base, sample["admin_email"], sample["password"])
     for lang in ("vi", "en"):
         for path in (*agency_paths, *public_paths):
             response = page.goto(f"{base}{path}?lang={lang}")
@@ -268,7 +262,7 @@ def test_the_sample_package_pages_fit_a_phone_and_another_agency_gets_404(server
 
     email, password = _agency(server, "Lotus")
     other = new_page(**PHONE)
-    _sign_in(other, base, email, password)
+    sign_in(other, base, email, password)
     for path in agency_paths[2:]:
         assert other.goto(f"{base}{path}").status == 404, path
     assert other.goto(f"{base}/packages/{slug}").status == 200  # the public page is public

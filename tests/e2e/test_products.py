@@ -4,11 +4,10 @@ and its page shows the photo, the OCOP stars and where to buy."""
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
 
 from tests.catalogue_zip import make_png
+from tests.e2e.browsing import loopback_only, no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -31,37 +30,17 @@ def server(serve_app, tmp_path_factory):
 @pytest.fixture
 def phone(new_page):
     page = new_page(**PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN")
-    page.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if urlparse(route.request.url).hostname == "127.0.0.1"
-            else route.abort()
-        ),
-    )
+    loopback_only(page)
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
     return page
-
-
-def no_sideways_scroll(page) -> None:
-    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= inner, f"page is {width}px wide on a {inner}px screen"
-
-
-def sign_in(page, url: str, email: str, password: str) -> None:
-    page.goto(url + "/village/login?lang=vi")
-    page.locator("input[name=email]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.locator("form button[type=submit]").click()
-    page.wait_for_load_state()
 
 
 def test_staff_add_a_product_with_a_photo_and_tourists_find_it(phone, server, tmp_path):
     photo = tmp_path / "binh.png"
     photo.write_bytes(make_png(77, 640, 480))
 
-    sign_in(phone, server.url, *STAFF)
+    sign_in(phone, server.url, *STAFF, lang="vi")
     phone.goto(server.url + "/village/products/new?lang=vi")
     no_sideways_scroll(phone)
     phone.locator("input[name=name_vi]").fill("Bình men lam vẽ tay")
@@ -80,7 +59,7 @@ def test_staff_add_a_product_with_a_photo_and_tourists_find_it(phone, server, tm
     phone.locator("form.inline button").click()  # sign out
     phone.wait_for_load_state()
 
-    sign_in(phone, server.url, *ADMIN)
+    sign_in(phone, server.url, *ADMIN, lang="vi")
     phone.goto(server.url + "/admin/products?lang=vi")
     card = phone.locator("li.card", has_text="Bình men lam vẽ tay")
     card.locator("button[value=approve]").click()

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.e2e.browsing import sign_in
+
 pytestmark = pytest.mark.e2e
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 PASSWORD = "correct horse battery staple 7"
@@ -28,14 +30,6 @@ def site(live_server):
 
 def _day(offset: int) -> str:
     return (datetime.now(HANOI).date() + timedelta(days=offset)).isoformat()
-
-
-def _sign_in(page, base: str) -> None:
-    page.goto(f"{base}/login?lang=en")
-    page.fill("input[name=email]", ADMIN)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form button[type=submit]").first.click()
-    page.wait_for_load_state()
 
 
 def _routes_figure(page, base: str) -> int:
@@ -67,7 +61,7 @@ def test_admin_publishes_a_saved_plan_as_a_route_and_a_tourist_plans_and_books_i
     plan_url = created.json()["url"]
 
     # the admin: the dashboard's figure, then a draft from the saved plan, texts, publish
-    _sign_in(admin, site.url)
+    sign_in(admin, site.url, ADMIN, PASSWORD, lang="en")
     before = _routes_figure(admin, site.url)
     admin.goto(f"{site.url}/admin/routes?lang=en")
     _no_sideways_scroll(admin)

@@ -4,11 +4,10 @@ to the field, what was typed kept), and the public village page shows it with it
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
 
 from tests.catalogue_zip import make_png
+from tests.e2e.browsing import loopback_only, no_sideways_scroll, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -29,34 +28,17 @@ def server(serve_app, tmp_path_factory):
 @pytest.fixture
 def phone(new_page):
     page = new_page(**PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN")
-    page.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if urlparse(route.request.url).hostname == "127.0.0.1"
-            else route.abort()
-        ),
-    )
-    return page
-
-
-def _fits(page) -> None:
-    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= inner, f"{page.url}: {width}px wide on a {inner}px screen"
+    return loopback_only(page)
 
 
 def test_staff_upload_a_village_photo_on_a_phone_and_the_village_page_shows_it(
     phone, server, tmp_path
 ):
     base = server.url
-    phone.goto(base + "/village/login?lang=vi")
-    phone.locator("input[name=email]").fill(STAFF[0])
-    phone.locator("input[name=password]").fill(STAFF[1])
-    phone.locator("form button[type=submit]").click()
-    phone.wait_for_load_state()
+    sign_in(phone, base, *STAFF, lang="vi")
 
     phone.goto(base + "/village/photos?lang=vi")
-    _fits(phone)
+    no_sideways_scroll(phone)
     small = tmp_path / "small.png"
     small.write_bytes(make_png(21, 120, 90))
     form = phone.locator("#photo-upload")
@@ -69,7 +51,7 @@ def test_staff_upload_a_village_photo_on_a_phone_and_the_village_page_shows_it(
     error = phone.locator("#file-error")
     assert "200" in error.inner_text()  # the reason, in the page's language, next to the file
     assert phone.locator("#photo-upload input[name=credit]").input_value() == "Nguyễn Văn A"
-    _fits(phone)
+    no_sideways_scroll(phone)
 
     good = tmp_path / "kiln.png"
     good.write_bytes(make_png(22, 1200, 800))
@@ -79,7 +61,7 @@ def test_staff_upload_a_village_photo_on_a_phone_and_the_village_page_shows_it(
     phone.wait_for_load_state()
     assert phone.locator(".flash-success").count() == 1
     assert phone.locator(".photo-item .badge-published").count() == 1
-    _fits(phone)
+    no_sideways_scroll(phone)
 
     phone.goto(base + "/villages/bat-trang?lang=vi")
     figure = phone.locator("article.village figure.photo").first
@@ -91,4 +73,4 @@ def test_staff_upload_a_village_photo_on_a_phone_and_the_village_page_shows_it(
         "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
     assert "Nguyễn Văn A" in figure.inner_text() and "CC BY 4.0" in figure.inner_text()
-    _fits(phone)
+    no_sideways_scroll(phone)
