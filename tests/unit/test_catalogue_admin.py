@@ -352,6 +352,47 @@ def test_a_newer_proposal_replaces_the_older_and_a_stale_field_is_flagged(client
     assert "changed since it was proposed" in queue
 
 
+def test_each_proposal_and_decision_is_an_audit_event_naming_the_row_and_fields(app, people):
+    staff, boss = _user(STAFF[0]), _user(ADMIN[0])
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    first = admin.edit("village", "bat-trang", {"story_en": "One"}, by=staff, source=None, now=now)
+    second = admin.edit(
+        "village",
+        "bat-trang",
+        {"story_en": "Two", "story_vi": "Hai"},
+        by=staff,
+        source=None,
+        now=now,
+    )
+    admin.decide(second.id, approve=False, note="Nguồn?", by=boss, now=now)
+    third = admin.edit(
+        "village", "bat-trang", {"story_en": "Three"}, by=staff, source=None, now=now
+    )
+    admin.decide(third.id, approve=True, note=None, by=boss, now=now)
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.event.like("catalogue_change_%"))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [(e.event, e.email, e.details) for e in events] == [
+        ("catalogue_change_proposed", STAFF[0], {"change_id": first.id, "fields": ["story_en"]}),
+        (
+            "catalogue_change_proposed",
+            STAFF[0],
+            {"change_id": second.id, "fields": ["story_en", "story_vi"]},
+        ),
+        (
+            "catalogue_change_rejected",
+            ADMIN[0],
+            {"change_id": second.id, "fields": ["story_en", "story_vi"]},
+        ),
+        ("catalogue_change_proposed", STAFF[0], {"change_id": third.id, "fields": ["story_en"]}),
+        ("catalogue_change_approved", ADMIN[0], {"change_id": third.id, "fields": ["story_en"]}),
+    ]
+    assert {e.subject for e in events} == {"village:bat-trang"}
+    assert [c.status for c in (first, second, third)] == ["superseded", "rejected", "approved"]
+
+
 # --- the seed keeps what was edited --------------------------------------------------------------
 
 

@@ -593,16 +593,24 @@ def _record_change(
     )
     session.add(change)
     session.flush()
+    event = "catalogue_change_applied" if status == APPLIED else "catalogue_change_proposed"
+    _log(event, change, obj, diff, by, session)
+    return change
+
+
+def _log(
+    event: str, change: CatalogueChange, obj: Any, fields: Iterable[str], by: User, session: Any
+) -> None:
+    """A change's audit event: who, which row, which fields (the values stay in the change)."""
     audit.record(
-        "catalogue_change_applied" if status == APPLIED else "catalogue_change_proposed",
+        event,
         user_id=by.id,
         email=by.email,
-        subject=f"{entity}:{obj.slug}",
+        subject=f"{change.entity}:{obj.slug}",
         session=session,
         change_id=change.id,
-        fields=sorted(diff),
+        fields=sorted(fields),
     )
-    return change
 
 
 def _needs_source(diff: Mapping[str, Any]) -> bool:
@@ -642,17 +650,14 @@ def edit(
         raise CatalogueInvalid(problems)
     if not diff:
         return None
+    status = APPLIED if admin else PENDING
     with unit_of_work() as session:
         if admin:
             _set(entity, obj, {k: new for k, (_old, new) in diff.items()}, session)
-            return _record_change(
-                session, entity, obj, diff, status=APPLIED, by=by, source=given, now=now
-            )
-        waiting = _pending(entity, obj.id)
-        if waiting is not None:
-            waiting.status, waiting.decided_at = SUPERSEDED, now
+        elif (waiting := _pending(entity, obj.id)) is not None:
+            waiting.status, waiting.decided_at = SUPERSEDED, now  # the newer proposal wins
         return _record_change(
-            session, entity, obj, diff, status=PENDING, by=by, source=given, now=now
+            session, entity, obj, diff, status=status, by=by, source=given, now=now
         )
 
 
@@ -771,15 +776,8 @@ def decide(
             _set(change.entity, obj, values, session)
         change.status = APPROVED if approve else REJECTED
         change.decided_by, change.decided_at, change.decision_note = by.id, now, text
-        audit.record(
-            "catalogue_change_approved" if approve else "catalogue_change_rejected",
-            user_id=by.id,
-            email=by.email,
-            subject=f"{change.entity}:{obj.slug}",
-            session=session,
-            change_id=change.id,
-            fields=sorted(values),
-        )
+        event = "catalogue_change_approved" if approve else "catalogue_change_rejected"
+        _log(event, change, obj, values, by, session)
     return change
 
 
