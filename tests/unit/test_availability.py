@@ -183,6 +183,20 @@ def test_only_the_sessions_not_stored_yet_are_created(app):
     assert db.session.scalar(select(func.count()).select_from(Slot)) == 5
 
 
+def test_an_edited_schedule_is_read_again_not_served_from_the_memo(app):
+    exp = _pottery()
+    assert availability.slots_for_day([exp.id], MONDAY, now=NOW)[exp.id]
+    exp.closed_dates = [*exp.closed_dates, MONDAY.isoformat()]
+    db.session.commit()
+    assert availability.slots_for_day([exp.id], MONDAY, now=NOW) == {exp.id: []}
+    exp.closed_dates = [d for d in exp.closed_dates if d != MONDAY.isoformat()]
+    exp.duration_minutes = 120
+    db.session.commit()
+    slots = availability.slots_for_day([exp.id], MONDAY, now=NOW)[exp.id]
+    # 08:00-11:30 and 13:30-17:30 in sessions of two hours.
+    assert [s.start.strftime("%H:%M") for s in slots] == ["08:00", "13:30", "15:30"]
+
+
 def test_a_cold_range_reads_the_experience_once_also_after_its_commit(app):
     exp_id = _pottery().id
     db.session.remove()

@@ -26,15 +26,17 @@ This module is the contract the planner relies on (:class:`SlotView`, :func:`slo
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import zip_longest
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import Text, cast, insert, select, update
 
 from tourplanner.adapters.orm import Experience, Slot
 from tourplanner.domain.availability import (
@@ -159,13 +161,15 @@ def slots_between(
 #: What the slots of a day need of an experience: whether it is bookable (the rule of
 #: ``Experience.bookable``), its village (reachability), schedule, capacity and cut-off.
 #: Read as plain columns: the text and fact columns (descriptions, price facts, languages)
-#: would only be parsed to be thrown away, for every workshop of a large catalogue.
+#: would only be parsed to be thrown away, for every workshop of a large catalogue. The
+#: schedule's two JSON columns are read as their stored text, the key of the memoised
+#: sessions below.
 _SCHEDULE_COLUMNS = (
     Experience.id,
     Experience.village_id,
     Experience.kind,
-    Experience.weekly_hours,
-    Experience.closed_dates,
+    cast(Experience.weekly_hours, Text),
+    cast(Experience.closed_dates, Text),
     Experience.duration_minutes,
     Experience.capacity,
     Experience.price_adult_vnd,
@@ -173,23 +177,55 @@ _SCHEDULE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
+@lru_cache(maxsize=4096)
+def _json(text: str | None) -> Any:
+    """A stored JSON value, parsed once per process (shared: never mutated)."""
+    return json.loads(text) if text else None
+
+
+@lru_cache(maxsize=8192)
+def _day_sessions(
+    weekly_text: str | None, closed_text: str | None, day: date, duration: int
+) -> tuple[tuple[datetime, datetime], ...]:
+    """The sessions of ``day`` for a schedule as stored, memoised per process. The key is the
+    stored text itself, so an edited schedule is a new entry, never a stale one."""
+    weekly = _json(weekly_text) or {}
+    closed = _json(closed_text) or []
+    return tuple(session_datetimes(weekly, closed, day, duration))
+
+
+@dataclass(frozen=True, slots=True)
 class _Schedule:
-    """The schedule facts of one experience (the attribute names of :class:`Experience`, so
-    the functions below take either)."""
+    """The schedule facts of one experience, with the attribute names of :class:`Experience`
+    the functions below read (so they take either)."""
 
     id: int
     village_id: int
     kind: str
-    weekly_hours: dict[str, list[list[str]]]
-    closed_dates: list[str]
+    weekly_text: str | None
+    closed_text: str | None
     duration_minutes: int
     capacity: int | None
     price_adult_vnd: int | None
     booking_cutoff_hours: int
 
-    # One rule for "bookable": the ORM property reads only these attributes.
+    @property
+    def weekly_hours(self) -> dict[str, list[list[str]]]:
+        return _json(self.weekly_text) or {}
+
+    # One rule for "bookable": the ORM property reads only attributes this class has.
     bookable = Experience.bookable
+
+    def sessions(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+        return _day_sessions(self.weekly_text, self.closed_text, day, self.duration_minutes)
+
+
+def _sessions(exp: Any, day: date) -> Iterable[tuple[datetime, datetime]]:
+    """Start and end of each scheduled session of ``day`` (memoised for a :class:`_Schedule`,
+    computed for an ORM experience)."""
+    if isinstance(exp, _Schedule):
+        return exp.sessions(day)
+    return session_datetimes(exp.weekly_hours, exp.closed_dates, day, exp.duration_minutes)
 
 
 def _bookable(experience_ids: Iterable[int]) -> list[_Schedule]:
@@ -224,10 +260,10 @@ def _offered(experiences: list[Any], days: list[date], now: datetime) -> dict[in
     rows = _slot_rows(ids, days)
     if _materialise(experiences, expected, now, stored={(r[1], r[2]) for r in rows}):
         rows = _slot_rows(ids, days)
-    for row in rows:
-        slot_id, exp_id, start, end, capacity, taken, is_extra = row
-        scheduled = (exp_id, start) in expected
-        if (scheduled or is_extra) and booking_open(start, now, cutoff[exp_id]):
+    for slot_id, exp_id, start, end, capacity, taken, is_extra in rows:
+        # ``expected`` holds only scheduled sessions still open to booking (this ``now``,
+        # this cut-off); an extra one is checked here.
+        if (exp_id, start) in expected or (is_extra and booking_open(start, now, cutoff[exp_id])):
             result[exp_id].append(
                 SlotView(slot_id, exp_id, start, end, capacity, max(0, capacity - taken))
             )
@@ -264,9 +300,7 @@ def _expected_starts(
     expected = {}
     for exp in experiences:
         for day in days:
-            for start, end in session_datetimes(
-                exp.weekly_hours, exp.closed_dates, day, exp.duration_minutes
-            ):
+            for start, end in _sessions(exp, day):
                 if booking_open(start, now, exp.booking_cutoff_hours):
                     expected[(exp.id, start)] = end
     return expected
