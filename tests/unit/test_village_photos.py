@@ -301,3 +301,40 @@ def test_the_booking_page_shows_each_items_village_photo(client, staff):
     item = page[page.index('class="booking-items"') :]
     assert f"/media/photos/{photo.stored_name[:64]}-480.png" in item
     assert 'alt="Lò gốm cổ ở Bát Tràng"' in item and "Nguyễn Văn A" in item
+
+
+def test_removing_a_photo_removes_its_files_unless_another_photo_has_the_same_bytes(client, staff):
+    _login(client)
+    data = make_png(9, 1200, 800)
+    for _ in range(2):  # the same bytes twice: one set of files
+        assert client.post("/village/photos", data=_form(data)).status_code == 302
+    first, second = db.session.scalars(select(Photo).order_by(Photo.id)).all()
+    files = sorted(p.name for p in staff.iterdir())
+    assert len(files) == 3  # the photo and its 480 and 960 px copies
+
+    assert client.post(f"/village/photos/{first.id}/remove").status_code == 302
+    assert sorted(p.name for p in staff.iterdir()) == files, "the other photo still uses them"
+    with client.get(f"/media/photos/{second.stored_name}") as served:
+        assert served.status_code == 200
+    assert client.post(f"/village/photos/{second.id}/remove").status_code == 302
+    assert list(staff.iterdir()) == []
+
+
+def test_an_upload_writes_again_files_a_removal_deleted_before_its_commit(client, staff, app):
+    from tourplanner.services import product_media
+
+    _login(client)
+    data = make_png(10, 800, 600)
+    assert client.post("/village/photos", data=_form(data)).status_code == 302
+    stored = sorted(p.name for p in staff.iterdir())
+    real_write = product_media.Stage.write
+
+    def write_then_lose(stage, images, collection=product_media.PRODUCTS):
+        real_write(stage, images, collection)  # finds the files stored: writes nothing
+        for path in staff.iterdir():  # a removal of the first photo, committed meanwhile
+            path.unlink()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(product_media.Stage, "write", write_then_lose)
+        assert client.post("/village/photos", data=_form(data)).status_code == 302
+    assert sorted(p.name for p in staff.iterdir()) == stored, "the new photo's files are back"

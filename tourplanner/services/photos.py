@@ -104,6 +104,7 @@ def upload(
         session.add(photo)
         session.flush()
         _audit("photo_added", photo, user_id, session)
+    stage.rewrite_missing()
     return photo
 
 
@@ -142,12 +143,18 @@ def update(
 
 
 def remove(photo_id: int, village_id: int | None, *, user_id: int | None = None) -> Photo:
-    """Remove the photo's row. The files stay: content-addressed, another row (or a product
-    photo of the same bytes) may use them."""
+    """Remove the photo's row and, once committed, its files unless another photo of the
+    same bytes (content-addressed: the same names) still uses them."""
     with unit_of_work() as session:
         photo = own_photo(photo_id, village_id)
         _audit("photo_removed", photo, user_id, session)
         session.delete(photo)
+        session.flush()
+        shared = session.scalar(
+            select(func.count(Photo.id)).where(Photo.stored_name == photo.stored_name)
+        )
+    if not shared:
+        product_media.discard((name for name, _w, _h in sources(photo)), product_media.PHOTOS)
     return photo
 
 

@@ -16,7 +16,7 @@ the pages' ``srcset``. Photos stored before the copies existed simply have none.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -95,17 +95,18 @@ def sources(name: str, collection: str = PRODUCTS) -> list[tuple[str, int, int]]
     return [*out, (name, *main)]
 
 
-def _write(image: CheckedImage, collection: str) -> list[str]:
-    """The photo and its narrower copies; returns the keys this call created."""
-    store = media_storage.store()
+def _files(image: CheckedImage, collection: str) -> list[tuple[str, bytes]]:
+    """The keys and bytes of the photo and its narrower copies."""
     files = [(image.stored_name, image.data)]
     files += [(image.rendition_name(r.width), r.data) for r in image.renditions]
-    added = []
-    for name, data in files:
-        key = _key(name, collection)
-        if store.put(key, data):
-            added.append(key)
-    return added
+    return [(_key(name, collection), data) for name, data in files]
+
+
+def discard(names: Iterable[str], collection: str) -> None:
+    """Delete stored files (the caller knows no row uses them any more)."""
+    store = media_storage.store()
+    for name in names:
+        store.delete(_key(name, collection))
 
 
 def send(name: str, collection: str = PRODUCTS) -> Response:
@@ -134,10 +135,23 @@ class Stage:
 
     def __init__(self) -> None:
         self.added: list[str] = []
+        self.files: list[tuple[str, bytes]] = []
 
     def write(self, images: list[CheckedImage], collection: str = PRODUCTS) -> None:
+        store = media_storage.store()
         for image in images:
-            self.added.extend(_write(image, collection))
+            for key, data in _files(image, collection):
+                self.files.append((key, data))
+                if store.put(key, data):
+                    self.added.append(key)
+
+    def rewrite_missing(self) -> None:
+        """After the commit: write again any file found already stored that a removal of a
+        photo of the same bytes deleted meanwhile (between the write and the commit)."""
+        store = media_storage.store()
+        for key, data in self.files:
+            if not store.exists(key):
+                store.put(key, data)
 
 
 @contextmanager
