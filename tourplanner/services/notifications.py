@@ -40,7 +40,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from tourplanner.adapters import notifiers as channels
@@ -147,6 +147,9 @@ def _subject(event: str, reference: str, lang: str) -> str:
 
 #: ``payload`` key of a row written as references: what the worker renders when it claims it.
 RENDER = "render"
+_ROWS = Notification.__table__
+#: A booking's outbox rows in one Core INSERT (made once), their ids back in the rows' order.
+_INSERT_ROWS = _ROWS.insert().returning(_ROWS.c.id, _ROWS.c.channel, sort_by_parameter_order=True)
 
 
 def on_booking_requested(
@@ -214,12 +217,7 @@ def on_booking_requested(
             rows.append({**reference, "channel": "webhook", "recipient": village.webhook_url})
         if village.notify_phone:
             rows.append({**reference, "channel": "sms", "recipient": village.notify_phone})
-    written = session.execute(
-        insert(Notification).returning(
-            Notification.id, Notification.channel, sort_by_parameter_order=True
-        ),
-        rows,
-    )
+    written = session.execute(_INSERT_ROWS, rows)
     return [Queued(row.id, row.channel, marked) for row in written]
 
 
