@@ -201,3 +201,37 @@ def test_the_contact_limit_still_counts_from_the_slot_query(app, client):
     assert error["code"] == "too_many_held_places"
     assert (error["details"]["held"], error["details"]["requested"]) == (2, 2)
     assert service.places_held_by_contact(CONTACT["email"], None, availability.now_utc()) == 2
+
+
+def test_a_booking_refused_for_a_full_slot_leaves_the_session_clean(app, mailbox):
+    """The booking's objects join the session without a flush; a rollback (here: the slot is
+    full) must take them out again, or the next booking's rows (SQLite gives the rolled-back
+    ids again) could not join the same session."""
+    from datetime import datetime, time
+
+    from tourplanner.domain.availability import LOCAL_TZ
+    from tourplanner.domain.errors import Conflict
+    from tourplanner.domain.pricing import Party
+    from tourplanner.services.booking_request import BookingRequest, ItemRequest
+
+    exp = db.session.scalars(
+        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
+    ).one()
+    start = datetime.combine(DAY + timedelta(days=1), time(7, 15), LOCAL_TZ)
+    small = availability.add_extra_slot(exp.id, start, 1)
+
+    def request(slot_id: int, email: str) -> BookingRequest:
+        contact = {"name": "Lan", "email": email, "phone": None}
+        return BookingRequest((ItemRequest(slot_id, Party(adults=1)),), contact, "en")
+
+    service.create_booking(request(small.id, "a@example.org"))
+    with pytest.raises(Conflict) as full:
+        service.create_booking(request(small.id, "b@example.org"))
+    assert full.value.code == "slot_full"
+    answer, _ = service.create_booking(request(_slot_id(), "c@example.org"))
+    stored = db.session.scalars(select(Booking).where(Booking.reference == answer["reference"]))
+    assert stored.one().contact_email == "c@example.org"
+    assert (
+        db.session.scalar(select(Booking.id).where(Booking.contact_email == "b@example.org"))
+        is None
+    )

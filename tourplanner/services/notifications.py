@@ -41,7 +41,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, User, Village
@@ -228,7 +228,18 @@ def _rendered(row: Notification) -> bool:
     if RENDER not in spec:
         return False
     session = current_app.extensions["sqlalchemy"].session
-    booking = session.get(Booking, row.booking_id)
+    # The booking, its items, their experiences and villages in one query (the templates read
+    # all four; lazy loads would be a round trip each, per row).
+    booking = session.scalars(
+        select(Booking)
+        .where(Booking.id == row.booking_id)
+        .options(
+            selectinload(Booking.items).options(
+                joinedload(BookingItem.experience), joinedload(BookingItem.village)
+            )
+        )
+        .execution_options(populate_existing=True)
+    ).first()
     if booking is None:
         raise channels.PermanentDeliveryError("the booking no longer exists")
     event = spec[RENDER]
