@@ -325,6 +325,41 @@ def test_an_agency_never_reaches_another_agencys_clients_keys_or_people(app, cli
     assert db.session.get(User, their_user.id).active
 
 
+def test_each_kind_of_row_is_shown_with_its_columns_in_order_and_never_a_secret(app, people):
+    first = people["first"]
+    assert list(first) == [
+        *("id", "slug", "name", "licence_number", "contact_email", "contact_phone"),
+        *("commission_bp", "active", "is_sample", "created_at", "admin_email", "password"),
+    ]
+    assert list(agencies.get_agency(first["id"])) == list(first)[:-2]
+    assert agencies.list_agencies()[0]["users"] == 1
+    staff = _staff(first["id"])
+    assert list(staff) == ["id", "email", "role", "active", "created_at", "password"]
+    users = agencies.list_users(first["id"])
+    assert [u["email"] for u in users] == ["boss@trails.example", "guide@trails.example"]
+    assert all(list(u) == list(staff)[:-1] for u in users)
+    for name in ("Ms Binh", "mr Vu", "Ms An"):
+        agencies.create_client(first["id"], name)
+    clients = agencies.list_clients(first["id"])
+    assert [c["name"] for c in clients] == ["mr Vu", "Ms An", "Ms Binh"]  # by name, any case
+    assert list(clients[0]) == ["id", "name", "email", "phone", "notes", "created_at"]
+    old, _raw = agencies.create_api_key(first["id"], "old")
+    new, _raw = agencies.create_api_key(first["id"], "new")
+    agencies.revoke_api_key(first["id"], new)
+    keys = agencies.list_api_keys(first["id"])
+    assert [k["id"] for k in keys] == [old, new]  # live keys first
+    assert list(keys[0]) == [
+        *("id", "label", "prefix", "test_mode", "created_at", "last_used_at", "revoked_at"),
+    ]
+    for missing in (
+        lambda: agencies.get_client(people["second"]["id"], clients[0]["id"]),
+        lambda: agencies.revoke_api_key(people["second"]["id"], old),
+        lambda: agencies.suspend_user(people["second"]["id"], staff["id"]),
+    ):
+        with pytest.raises(NotFound):
+            missing()
+
+
 # --- clients -------------------------------------------------------------------------------
 
 

@@ -98,32 +98,57 @@ def _agency_row(session: Session, agency_id: int) -> Agency:
     return agency
 
 
-def _agency_dict(agency: Agency, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": agency.id,
-        "slug": agency.slug,
-        "name": agency.name,
-        "licence_number": agency.licence_number,
-        "contact_email": agency.contact_email,
-        "contact_phone": agency.contact_phone,
-        "commission_bp": agency.commission_bp,
-        "active": agency.active,
-        "is_sample": agency.is_sample,
-        "created_at": agency.created_at,
-        **extra,
-    }
+#: The columns each kind of row shows as a dict (never a password or a key's hash).
+_SHOWN: dict[type, tuple[str, ...]] = {
+    Agency: (
+        "id",
+        "slug",
+        "name",
+        "licence_number",
+        "contact_email",
+        "contact_phone",
+        "commission_bp",
+        "active",
+        "is_sample",
+        "created_at",
+    ),
+    User: ("id", "email", "role", "active", "created_at"),
+    AgencyClient: ("id", "name", "email", "phone", "notes", "created_at"),
+    ApiKey: ("id", "label", "prefix", "test_mode", "created_at", "last_used_at", "revoked_at"),
+}
+
+
+def _view(row: Any, **extra: Any) -> dict[str, Any]:
+    """A row as callers get it: its shown columns, then ``extra``."""
+    return {**{name: getattr(row, name) for name in _SHOWN[type(row)]}, **extra}
+
+
+def _of_agency(model: Any, agency_id: int, *order: Any) -> list[dict[str, Any]]:
+    """The agency's rows of ``model`` in ``order``, as dicts."""
+    stmt = select(model).where(model.agency_id == agency_id).order_by(*order)
+    return [_view(row) for row in db.session.scalars(stmt)]
+
+
+def _owned(
+    session: Session, model: Any, agency_id: int, row_id: int, message: str, code: str
+) -> Any:
+    """One row of the agency; another agency's row is NotFound, like a missing one."""
+    row = session.get(model, row_id) if isinstance(row_id, int) else None
+    if row is None or row.agency_id != agency_id:
+        raise NotFound(message, code=code)
+    return row
 
 
 def get_agency(agency_id: int) -> dict[str, Any]:
     """The agency as a dict (``id``, ``slug``, ``name``, ``commission_bp``, ``active``...)."""
-    return _agency_dict(_agency_row(db.session, agency_id))
+    return _view(_agency_row(db.session, agency_id))
 
 
 def get_agency_by_slug(slug: str) -> dict[str, Any]:
     agency = db.session.scalars(select(Agency).where(Agency.slug == (slug or "").strip())).first()
     if agency is None:
         raise NotFound("no such agency", code="agency_not_found", slug=slug)
-    return _agency_dict(agency)
+    return _view(agency)
 
 
 def list_agencies() -> list[dict[str, Any]]:
@@ -139,7 +164,7 @@ def list_agencies() -> list[dict[str, Any]]:
         .outerjoin(users, users.c.agency_id == Agency.id)
         .order_by(Agency.created_at.desc(), Agency.id.desc())
     ).all()
-    return [_agency_dict(agency, users=n) for agency, n in rows]
+    return [_view(agency, users=n) for agency, n in rows]
 
 
 def agency_summary(agency_id: int) -> dict[str, Any]:
@@ -220,6 +245,13 @@ def _optional_text(value: object, field: str, max_length: int) -> str | None:
         return None
     text = inputs.clean_text(value, field, max_length=max_length)
     return text or None
+
+
+def _check_role(role: str) -> None:
+    if role not in AGENCY_ROLES:
+        raise ValidationError(
+            f"role must be one of {', '.join(AGENCY_ROLES)}", code="invalid_role", field="role"
+        )
 
 
 def _email_taken(session: Session, email: str) -> bool:
@@ -312,7 +344,7 @@ def create_agency(
             role=user.role,
             agency=agency.slug,
         )
-        view = _agency_dict(agency, admin_email=user.email, password=password)
+        view = _view(agency, admin_email=user.email, password=password)
     return view
 
 
@@ -335,7 +367,7 @@ def _set_agency_active(agency_id: int, active: bool, *, by: int | None) -> dict[
                 session=session,
                 agency_id=agency.id,
             )
-        view = _agency_dict(agency)
+        view = _view(agency)
     return view
 
 
@@ -365,21 +397,8 @@ def sign_in_refusal(user: User) -> str | None:
 # --- the agency's people -------------------------------------------------------------------
 
 
-def _user_dict(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "role": user.role,
-        "active": user.active,
-        "created_at": user.created_at,
-    }
-
-
 def list_users(agency_id: int) -> list[dict[str, Any]]:
-    rows = db.session.scalars(
-        select(User).where(User.agency_id == agency_id).order_by(User.email)
-    ).all()
-    return [_user_dict(user) for user in rows]
+    return _of_agency(User, agency_id, User.email)
 
 
 def add_user(
@@ -387,10 +406,7 @@ def add_user(
 ) -> dict[str, Any]:
     """A new user of this agency with a random password (returned once as ``password``)."""
     address = inputs.email_address(email, "email").lower()
-    if role not in AGENCY_ROLES:
-        raise ValidationError(
-            f"role must be one of {', '.join(AGENCY_ROLES)}", code="invalid_role", field="role"
-        )
+    _check_role(role)
     with unit_of_work() as session:
         agency = _agency_row(session, agency_id)
         if _email_taken(session, address):
@@ -407,7 +423,7 @@ def add_user(
             role=role,
             agency=agency.slug,
         )
-        view = {**_user_dict(user), "password": password}
+        view = _view(user, password=password)
     return view
 
 
@@ -416,10 +432,7 @@ def set_agency_account(email: str, password: str, role: str, agency_slug: str | 
     create the account, or move an existing one to this agency and role with this password
     (its sessions end). ValidationError names the bad option."""
     address = inputs.email_address(email, "email").lower()
-    if role not in AGENCY_ROLES:
-        raise ValidationError(
-            f"role must be one of {', '.join(AGENCY_ROLES)}", code="invalid_role", field="role"
-        )
+    _check_role(role)
     check_password_strength(password, address)
     with unit_of_work() as session:
         agency = session.scalars(
@@ -461,19 +474,14 @@ def set_agency_account(email: str, password: str, role: str, agency_slug: str | 
     return user
 
 
-def _agency_user(session: Session, agency_id: int, user_id: int) -> User:
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or user.agency_id != agency_id:
-        raise NotFound("no such user in your agency", code="user_not_found")
-    return user
-
-
 def set_user_active(
     agency_id: int, user_id: int, active: bool, *, by: int | None = None
 ) -> dict[str, Any]:
     """Suspend (every session ends) or reactivate one user of this agency."""
     with unit_of_work() as session:
-        user = _agency_user(session, agency_id, user_id)
+        user = _owned(
+            session, User, agency_id, user_id, "no such user in your agency", "user_not_found"
+        )
         if not active and user.id == by:
             raise ValidationError(
                 "you cannot suspend your own account", code="cannot_suspend_self", field="user"
@@ -489,7 +497,7 @@ def set_user_active(
                 session=session,
                 agency_id=agency_id,
             )
-        view = _user_dict(user)
+        view = _view(user)
     return view
 
 
@@ -504,24 +512,8 @@ def reactivate_user(agency_id: int, user_id: int, *, by: int | None = None) -> d
 # --- clients -------------------------------------------------------------------------------
 
 
-def _client_dict(client: AgencyClient) -> dict[str, Any]:
-    return {
-        "id": client.id,
-        "name": client.name,
-        "email": client.email,
-        "phone": client.phone,
-        "notes": client.notes,
-        "created_at": client.created_at,
-    }
-
-
 def list_clients(agency_id: int) -> list[dict[str, Any]]:
-    rows = db.session.scalars(
-        select(AgencyClient)
-        .where(AgencyClient.agency_id == agency_id)
-        .order_by(func.lower(AgencyClient.name), AgencyClient.id)
-    ).all()
-    return [_client_dict(client) for client in rows]
+    return _of_agency(AgencyClient, agency_id, func.lower(AgencyClient.name), AgencyClient.id)
 
 
 def create_client(
@@ -574,10 +566,10 @@ def create_client(
 
 def get_client(agency_id: int, client_id: int) -> dict[str, Any]:
     """One client of this agency; another agency's client is NotFound, like a missing one."""
-    client = db.session.get(AgencyClient, client_id) if isinstance(client_id, int) else None
-    if client is None or client.agency_id != agency_id:
-        raise NotFound("no such client", code="client_not_found")
-    return _client_dict(client)
+    client = _owned(
+        db.session, AgencyClient, agency_id, client_id, "no such client", "client_not_found"
+    )
+    return _view(client)
 
 
 # --- API keys ------------------------------------------------------------------------------
@@ -587,26 +579,10 @@ def _hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _key_dict(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "label": key.label,
-        "prefix": key.prefix,
-        "test_mode": key.test_mode,
-        "created_at": key.created_at,
-        "last_used_at": key.last_used_at,
-        "revoked_at": key.revoked_at,
-    }
-
-
 def list_api_keys(agency_id: int) -> list[dict[str, Any]]:
     """The agency's keys (live ones first), never the keys themselves: only their prefix."""
-    rows = db.session.scalars(
-        select(ApiKey)
-        .where(ApiKey.agency_id == agency_id)
-        .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc())
-    ).all()
-    return [_key_dict(key) for key in rows]
+    order = (ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc())
+    return _of_agency(ApiKey, agency_id, *order)
 
 
 def create_api_key(
@@ -647,9 +623,7 @@ def revoke_api_key(
 ) -> dict[str, Any]:
     """Revoke one of this agency's keys (at once: the next request with it is 401)."""
     with unit_of_work() as session:
-        key = session.get(ApiKey, key_id) if isinstance(key_id, int) else None
-        if key is None or key.agency_id != agency_id:
-            raise NotFound("no such API key", code="api_key_not_found")
+        key = _owned(session, ApiKey, agency_id, key_id, "no such API key", "api_key_not_found")
         if key.revoked_at is None:
             key.revoked_at = now or now_utc()
             audit.record(
@@ -660,7 +634,7 @@ def revoke_api_key(
                 agency_id=agency_id,
                 key_id=key.id,
             )
-        view = _key_dict(key)
+        view = _view(key)
     return view
 
 
@@ -714,7 +688,7 @@ def seed_demo_agency() -> dict[str, Any]:
     existing = db.session.scalars(select(Agency).where(Agency.slug == slug)).first()
     if existing is not None:
         return {
-            **_agency_dict(existing),
+            **_view(existing),
             "admin_email": SAMPLE_AGENCY["email"],
             "role": "agency_admin",
             "password": None,
