@@ -360,6 +360,42 @@ def test_each_kind_of_row_is_shown_with_its_columns_in_order_and_never_a_secret(
             missing()
 
 
+def test_each_agency_change_is_an_audit_event_naming_who_what_and_the_agency(app, people):
+    agency = people["first"]["id"]
+    boss = db.session.scalar(select(User.id).where(User.email == ADMIN))
+    staff = _staff(agency)
+    agencies.suspend_user(agency, staff["id"], by=boss)
+    client_id = agencies.create_client(agency, "Ms Lan", by=boss)
+    key_id, _raw = agencies.create_api_key(agency, "shop", test_mode=True, by=boss)
+    prefix = agencies.list_api_keys(agency)[0]["prefix"]
+    agencies.revoke_api_key(agency, key_id, by=boss)
+    agencies.suspend_agency(agency, by=boss)
+    agencies.reactivate_agency(agency, by=boss)
+    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+    events = [e for e in rows if (e.details or {}).get("agency_id") == agency]
+    assert [(e.event, e.user_id, e.email, e.subject, e.details) for e in events] == [
+        (
+            "agency_created",
+            None,
+            None,
+            "hanoi-trails",
+            {"agency_id": agency, "commission_bp": 1000},
+        ),
+        ("user_suspended", boss, staff["email"], str(staff["id"]), {"agency_id": agency}),
+        ("agency_client_created", boss, None, str(client_id), {"agency_id": agency}),
+        (
+            "api_key_created",
+            boss,
+            None,
+            prefix,
+            {"agency_id": agency, "key_id": key_id, "test_mode": True},
+        ),
+        ("api_key_revoked", boss, None, prefix, {"agency_id": agency, "key_id": key_id}),
+        ("agency_suspended", boss, None, "hanoi-trails", {"agency_id": agency}),
+        ("agency_reactivated", boss, None, "hanoi-trails", {"agency_id": agency}),
+    ]
+
+
 # --- clients -------------------------------------------------------------------------------
 
 

@@ -118,6 +118,15 @@ _SHOWN: dict[type, tuple[str, ...]] = {
 }
 
 
+def _log(
+    event: str, session: Session, by: int | None, subject: str, agency_id: int, **details: Any
+) -> None:
+    """An agency's audit event: who acted (``by``), on what, for which agency."""
+    audit.record(
+        event, user_id=by, subject=subject, session=session, agency_id=agency_id, **details
+    )
+
+
 def _view(row: Any, **extra: Any) -> dict[str, Any]:
     """A row as callers get it: its shown columns, then ``extra``."""
     return {**{name: getattr(row, name) for name in _SHOWN[type(row)]}, **extra}
@@ -327,12 +336,12 @@ def create_agency(
         session.add(agency)
         session.flush()
         user, password = _new_user(session, values["email"], "agency_admin", agency.id)
-        audit.record(
+        _log(
             "agency_created",
-            user_id=by,
-            subject=agency.slug,
-            session=session,
-            agency_id=agency.id,
+            session,
+            by,
+            agency.slug,
+            agency.id,
             commission_bp=agency.commission_bp,
         )
         audit.record(
@@ -360,13 +369,8 @@ def _set_agency_active(agency_id: int, active: bool, *, by: int | None) -> dict[
                     .where(User.agency_id == agency.id)
                     .values(session_version=User.session_version + 1)
                 )
-            audit.record(
-                "agency_reactivated" if active else "agency_suspended",
-                user_id=by,
-                subject=agency.slug,
-                session=session,
-                agency_id=agency.id,
-            )
+            event = "agency_reactivated" if active else "agency_suspended"
+            _log(event, session, by, agency.slug, agency.id)
         view = _view(agency)
     return view
 
@@ -489,14 +493,8 @@ def set_user_active(
         if user.active != active:
             user.active = active
             user.session_version = (user.session_version or 1) + 1
-            audit.record(
-                "user_reactivated" if active else "user_suspended",
-                user_id=by,
-                email=user.email,
-                subject=str(user.id),
-                session=session,
-                agency_id=agency_id,
-            )
+            event = "user_reactivated" if active else "user_suspended"
+            _log(event, session, by, str(user.id), agency_id, email=user.email)
         view = _view(user)
     return view
 
@@ -553,13 +551,7 @@ def create_client(
         )
         session.add(client)
         session.flush()
-        audit.record(
-            "agency_client_created",
-            user_id=by,
-            subject=str(client.id),
-            session=session,
-            agency_id=agency_id,
-        )
+        _log("agency_client_created", session, by, str(client.id), agency_id)
         client_id = client.id
     return client_id
 
@@ -605,12 +597,12 @@ def create_api_key(
         )
         session.add(key)
         session.flush()
-        audit.record(
+        _log(
             "api_key_created",
-            user_id=by,
-            subject=key.prefix,
-            session=session,
-            agency_id=agency.id,
+            session,
+            by,
+            key.prefix,
+            agency.id,
             key_id=key.id,
             test_mode=key.test_mode,
         )
@@ -626,14 +618,7 @@ def revoke_api_key(
         key = _owned(session, ApiKey, agency_id, key_id, "no such API key", "api_key_not_found")
         if key.revoked_at is None:
             key.revoked_at = now or now_utc()
-            audit.record(
-                "api_key_revoked",
-                user_id=by,
-                subject=key.prefix,
-                session=session,
-                agency_id=agency_id,
-                key_id=key.id,
-            )
+            _log("api_key_revoked", session, by, key.prefix, agency_id, key_id=key.id)
         view = _view(key)
     return view
 
