@@ -546,8 +546,9 @@ def _minutes(moment: datetime, day: date) -> int:
 def _node(offer: Offer, e: Any, request: PlanRequest, slots: Iterable[Any]) -> Node:
     if e.kind == "workshop":
         node = Node(offer, e, [])
+        midnight = datetime.combine(request.day, datetime.min.time(), HANOI)
         for slot in sorted(slots, key=lambda s: (s.start, s.id)):
-            start = _minutes(slot.start, request.day)
+            start = int((slot.start - midnight).total_seconds() // 60)  # as _minutes
             if slot.remaining >= request.party.size and start not in node.slots:
                 node.slots[start] = slot.id
                 node.windows.append((start, start + offer.duration))
@@ -818,6 +819,11 @@ class _Builder:
             self.point_village.setdefault(node.point, village)
         self.lunch = request.lunch_break
         self.lunch_points = list(range(len(points))) if self.lunch else []
+        #: Node index of the first lunch node and of the first shop node: the experiences
+        #: are nodes 1..n, then the lunch nodes, then the shop nodes. Fixed once built (the
+        #: alternatives ask for them tens of thousands of times per request).
+        self.first_lunch = len(nodes) + 1
+        self.first_shop = self.first_lunch + len(self.lunch_points)
         # Shop nodes (graph path only): their own points, after the villages' (a sales point
         # at a village's position shares its point). Lunch is only ever taken at a village.
         self.shops = list(shops)
@@ -853,18 +859,8 @@ class _Builder:
         """The graph's point of solver node ``node`` (the graph path only)."""
         return int(self.graph_points[self.point_of(node)])
 
-    @property
-    def first_lunch(self) -> int:
-        """The node index of the first lunch node."""
-        return len(self.nodes) + 1
-
     def is_lunch(self, node: int) -> bool:
         return self.first_lunch <= node < self.first_shop
-
-    @property
-    def first_shop(self) -> int:
-        """The node index of the first shop node."""
-        return self.first_lunch + len(self.lunch_points)
 
     def is_shop(self, node: int) -> bool:
         return node >= self.first_shop
@@ -877,11 +873,11 @@ class _Builder:
         return range(self.first_shop, self.first_shop + len(self.shops))
 
     def point_of(self, node: int) -> int:
-        if self.is_shop(node):
+        if node < self.first_lunch:
+            return self.nodes[node - 1].point
+        if node >= self.first_shop:
             return self.shop_points[node - self.first_shop]
-        if self.is_lunch(node):
-            return self.lunch_points[node - self.first_lunch]
-        return self.nodes[node - 1].point
+        return self.lunch_points[node - self.first_lunch]
 
     def _money(self) -> tuple[list[int], int | None]:
         """Costs and budget, with the lunch nodes' share (see the class docstring)."""
