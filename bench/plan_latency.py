@@ -11,8 +11,8 @@ solver time limit (``PLANNER_TIME_LIMIT``). For each scenario it prints:
   not slow down the timed ones) and the process's peak RSS;
 * the share of each request spent in the solver versus everything else (validation, catalogue
   and availability queries, travel matrix, building the itineraries, saving, JSON), and the
-  CPU time of this process outside the solver per request (median: unlike the wall-clock
-  share, other processes on a shared machine do not inflate it);
+  CPU time of this process outside the solver per request (median, mean, most: unlike the
+  wall-clock share, other processes on a shared machine hardly inflate it);
 * the best itinerary's objective (interest score less the pace's price of its road time) at
   the interactive limit as a ratio of its objective with a limit 20 times longer, on the same
   requests;
@@ -312,6 +312,8 @@ def measure(
         "other_share": 1 - solver_share,
         "max_other_share": 1 - min(shares),
         "other_cpu_ms": 1000 * statistics.median(outside_cpu),
+        "other_cpu_mean_ms": 1000 * statistics.mean(outside_cpu),
+        "other_cpu_max_ms": 1000 * max(outside_cpu),
         "ratio_min": min(ratios, default=float("nan")),
         "ratio_mean": statistics.mean(ratios) if ratios else float("nan"),
         "limit": limit,
@@ -326,8 +328,9 @@ def measure(
     print(
         f"   time in the solver {solver_share:.1%}, everything else {1 - solver_share:.1%} "
         f"(worst request: {result['max_other_share']:.1%} outside the solver); CPU outside "
-        f"the solver {result['other_cpu_ms']:.0f} ms per request (median; what other "
-        "processes on the machine cannot inflate)"
+        f"the solver per request (what other processes on the machine inflate least): "
+        f"median {result['other_cpu_ms']:.0f} ms, mean {result['other_cpu_mean_ms']:.0f} ms, "
+        f"most {result['other_cpu_max_ms']:.0f} ms"
     )
     if ratios:
         print(
