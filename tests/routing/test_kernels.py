@@ -127,6 +127,7 @@ def _best_insertion(search: _Search, cache: np.ndarray) -> tuple[int, int, int, 
         alive,
         cache,
         search.version,
+        search.bound,
     )
     return node, tour, position, alive[:count].tolist()
 
@@ -148,34 +149,43 @@ def test_best_insertion_picks_the_best_feasible_ratio(
             if check(problem, [trial]):
                 continue
             shift = _arrivals(problem, trial)[q + 1] - before[q]
+            assert shift >= search.least_shift[node]  # the bound the scan prunes with
             ratio = search.weight[node] / (shift if shift > 0 else 0.5)
             ratios[node] = max(ratios.get(node, 0.0), ratio)
-    alive = np.empty(len(search.cands), dtype=np.int64)
-    node, _, position, count = kernels.best_insertion(
-        search.cands_np,
-        search.visited,
-        search.cost_np,
-        search.budget,
-        search.max_stops,
-        search.R,
-        search.sizes,
-        search.arr,
-        search.dep,
-        search.la,
-        *_geometry(search),
-        search.weight,
-        0.0,
-        np.zeros(len(search.cands)),
-        alive,
-        search.insertion_cache,
-        search.version,
-    )
-    assert sorted(alive[:count].tolist()) == sorted(ratios)
-    if not ratios:
-        assert node == -1
-        return
-    assert abs(ratios[node] - max(ratios.values())) <= 1e-9 * max(ratios.values())
-    assert check(problem, [[*tour[: position - 1], node, *tour[position - 1 :]]]) == []
+    # Without a bound every candidate is evaluated; with one, only those that can still win.
+    unbounded = np.full(problem.n, np.inf)
+    for bound in (unbounded, search.bound):
+        alive = np.empty(len(search.cands), dtype=np.int64)
+        node, _, position, count = kernels.best_insertion(
+            search.cands_np,
+            search.visited,
+            search.cost_np,
+            search.budget,
+            search.max_stops,
+            search.R,
+            search.sizes,
+            search.arr,
+            search.dep,
+            search.la,
+            *_geometry(search),
+            search.weight,
+            0.0,
+            np.zeros(len(search.cands)),
+            alive,
+            np.full_like(search.insertion_cache, -1),
+            search.version,
+            bound,
+        )
+        left = set(alive[:count].tolist())
+        if bound is unbounded:
+            assert left == set(ratios)
+        else:
+            assert left >= set(ratios)  # skipped ones stay for the next scan
+        if not ratios:
+            assert node == -1
+            continue
+        assert abs(ratios[node] - max(ratios.values())) <= 1e-9 * max(ratios.values())
+        assert check(problem, [[*tour[: position - 1], node, *tour[position - 1 :]]]) == []
 
 
 def _neighbours(tour: list[int]) -> list[list[int]]:

@@ -189,7 +189,8 @@ class _Search:
         self.cost_np = np.array(self.cost, dtype=np.int64)
         self.spent = 0
         self.noise = 0.0
-        self._weights: dict[float, np.ndarray] = {}
+        self._weights: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self.least_shift = kernels.least_shift(self.Tn, self.d_np).astype(float)
         self.set_exponent(2.0)
         for r in range(tours):
             self._recompute(r)
@@ -232,12 +233,15 @@ class _Search:
 
     # ----------------------------------------------------------------- insertion
     def set_exponent(self, exponent: float) -> None:
-        """Insertion priority becomes score**exponent / added time (2 in the paper). O(1)."""
-        weights = self._weights.get(exponent)
-        if weights is None:
+        """Insertion priority becomes score**exponent / added time (2 in the paper); ``bound``
+        is each node's priority over the least time its insertion can add (the insertion
+        scan skips nodes whose bound cannot win). O(1) once per exponent."""
+        pair = self._weights.get(exponent)
+        if pair is None:
             weights = np.array([s**exponent if s > 0 else 0.0 for s in self.sscore])
-            self._weights[exponent] = weights
-        self.weight = weights
+            pair = (weights, weights / np.maximum(self.least_shift, 0.5))
+            self._weights[exponent] = pair
+        self.weight, self.bound = pair
 
     # ----------------------------------------------------------------- perturbation
     def shake(self, start: int, count: int, which: list[int] | None = None) -> None:
@@ -343,6 +347,7 @@ class _Search:
             self.version,
             self.settled,
             self.crossed,
+            self.bound,
         )
         self.routes = [self.R[r, : self.sizes[r]].tolist() for r in range(self.m)]
         if self.weighted:
