@@ -177,7 +177,9 @@ def test_beyond_capacity_a_plan_request_is_a_503_with_retry_after_at_once(pool):
         if status == 503:
             assert body["error"]["code"] == "planner_busy"
             assert int(headers["Retry-After"]) > 0
-            assert seconds < 1.5  # refused at once, not after a wait in line
+            # Refused at once, not after a wait in line (which lasts WAIT_SECONDS); half of it
+            # leaves room for a loaded machine's slow answers.
+            assert seconds < WAIT_SECONDS / 2
     assert pool.in_flight() == 0  # every place given back
 
 
@@ -269,7 +271,8 @@ def test_a_killed_web_process_holds_its_places_only_until_their_leases_end(pool)
         run.shutdown()
     # Its places are still taken: the live instance says busy at once...
     status, _, body, seconds = _post_plan(pool.base, _plan_body())
-    assert (status, body["error"]["code"]) == (503, "planner_busy") and seconds < 1.5
+    assert (status, body["error"]["code"]) == (503, "planner_busy")
+    assert seconds < WAIT_SECONDS / 2
     # The plan worker back once the queued plans expired (their messages live as long as the
     # wait): it discards them.
     time.sleep(max(0.0, killed_at + WAIT_SECONDS + 0.5 - time.monotonic()))
