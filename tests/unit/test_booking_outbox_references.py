@@ -235,3 +235,16 @@ def test_a_booking_refused_for_a_full_slot_leaves_the_session_clean(app, mailbox
         db.session.scalar(select(Booking.id).where(Booking.contact_email == "b@example.org"))
         is None
     )
+
+
+def test_the_core_insert_applies_the_models_defaults_like_a_flush(app):
+    """A column the booking code leaves unset gets the model's default (scalar or callable),
+    as a flush would give it, so the object in the session matches its row."""
+    values = service._column_values(
+        Booking(reference="TP-ZZZZZ3", status="pending", contact_name="Lan"), Booking.__table__
+    )
+    assert values["lang"] == "vi" and values["source"] == "site"
+    assert values["created_at"] is not None and values["created_at"].tzinfo is not None
+    assert values["manage_token_hash"] is None and "id" not in values
+    item = service._column_values(BookingItem(status="pending"), BookingItem.__table__)
+    assert (item["adults"], item["children"], item["seniors"]) == (0, 0, 0)

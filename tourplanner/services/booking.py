@@ -665,8 +665,11 @@ def _column_values(obj: Any, table: Any) -> dict[str, Any]:
         if column.key == "id":
             continue
         value = obj.__dict__.get(column.key)
-        if value is None and column.default is not None and column.default.is_scalar:
-            value = column.default.arg
+        default = column.default
+        if value is None and default is not None and default.is_scalar:
+            value = default.arg
+        elif value is None and default is not None and default.is_callable:
+            value = default.arg(None)  # wrapped to take the execution context; ours ignore it
         values[column.key] = value
     return values
 
