@@ -15,6 +15,12 @@ Operations Research 36:3281-3290, with these changes:
 * a *replace* move swaps a visited node for one of its NEAR closest unvisited candidates with
   a higher score, or an equal score reaching the next stop earlier, when the tour stays
   feasible (O(1) check against the latest arrival of the next node);
+* with several tours, inter-tour moves: *swap-relocate* (a visit moves to another tour and
+  an unvisited node takes its slot) and *tail exchange* (2-opt*: two tours swap their tails
+  when that saves travel), both O(1) per move against the latest arrivals; one tour is
+  shaken per iteration and the tours met at local optima are pooled and recombined;
+* the insertion scan skips candidates whose priority bound (weight over the least time any
+  insertion of them can add) cannot beat the best found so far;
 * after RESTORE_AFTER iterations without improvement the search returns to the best solution
   (every third time followed by removing half of each tour); after RESTART_AFTER it starts
   again from empty tours, keeping the overall best; an elite pool of distinct visited sets
