@@ -15,7 +15,7 @@ from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import Booking, BookingItem, Experience, Notification
 from tourplanner.domain import booking as rules
 from tourplanner.extensions import db
-from tourplanner.services import availability, notifications
+from tourplanner.services import availability, links, notifications
 from tourplanner.services import booking as service
 
 DAY = date.today() + timedelta(days=30)
@@ -106,7 +106,7 @@ def test_the_request_writes_references_and_the_worker_writes_the_mail(client, ma
 def test_the_first_token_is_the_derived_one_and_only_its_hash_is_stored(app, client, held_back):
     body = _book(client)
     token = _token(body["manage_url"])
-    assert token == notifications.first_manage_token(body["reference"])
+    assert token == links.first_manage_token(body["reference"])
     assert len(token) == 43  # 256 bits, URL-safe
     booking = db.session.scalars(
         select(Booking).where(Booking.reference == body["reference"])
@@ -116,7 +116,7 @@ def test_the_first_token_is_the_derived_one_and_only_its_hash_is_stored(app, cli
     key = app.config["SECRET_KEY"]
     app.config["SECRET_KEY"] = key + "-rotated"
     try:
-        assert notifications.first_manage_token(body["reference"]) != token
+        assert links.first_manage_token(body["reference"]) != token
     finally:
         app.config["SECRET_KEY"] = key
 
@@ -143,7 +143,7 @@ def test_a_reference_clash_is_written_again_with_another(client, monkeypatch):
     monkeypatch.setattr(rules, "new_reference", lambda: next(drawn))
     second = _book(client)
     assert second["reference"] == "TP-ZZZZZ2"
-    assert _token(second["manage_url"]) == notifications.first_manage_token("TP-ZZZZZ2")
+    assert _token(second["manage_url"]) == links.first_manage_token("TP-ZZZZZ2")
     token = _token(second["manage_url"])
     assert client.get(f"/api/v1/bookings/TP-ZZZZZ2?token={token}").status_code == 200
     held = db.session.scalars(select(Booking.reference).order_by(Booking.id)).all()

@@ -213,7 +213,7 @@ def hold(
         reference = terms.reference or rules.new_reference()
         # Derived from the reference, so that the worker writing the tourist's e-mail can put
         # the same link in it (docs/security.md); only its hash is stored, as before.
-        token = notifications.first_manage_token(reference)
+        token = tokens.first_manage_token(reference)
         try:
             with unit_of_work() as session:
                 if idempotency_key:

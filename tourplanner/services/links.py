@@ -1,9 +1,11 @@
 """Links with tokens: the tourist's booking-management token and the village's decision link.
 
-* Management tokens are random (``secrets.token_urlsafe``), given to the tourist once and kept
-  only as their SHA-256 in ``bookings.manage_token_hash``. Replacing the hash (a cancellation
-  does) revokes the old link at once; nobody reading the database can rebuild a link. A token
-  works until :data:`MANAGE_LINK_DAYS_AFTER_VISIT` days after the booking's last session.
+* Management tokens are random (``secrets.token_urlsafe``), or for a new booking's first one
+  derived from its reference with a key of the app's (:func:`first_manage_token`), given to
+  the tourist once and kept only as their SHA-256 in ``bookings.manage_token_hash``.
+  Replacing the hash (a cancellation does) revokes the old link at once; nobody reading the
+  database can rebuild a link. A token works until :data:`MANAGE_LINK_DAYS_AFTER_VISIT` days
+  after the booking's last session.
 * Decision links are signed with the app's ``SECRET_KEY`` (itsdangerous, a salt of their own)
   and expire after :data:`DECISION_MAX_AGE`; they also stop working as soon as their item is no
   longer pending, so a forwarded e-mail cannot be used to read the booking later.
@@ -15,6 +17,7 @@ log (``gunicorn.conf.py``) and the development server's request log
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -42,6 +45,25 @@ def new_manage_token() -> tuple[str, str]:
     """``(token, hash)``: the token for the tourist's link, the hash for the database."""
     token = secrets.token_urlsafe(MANAGE_TOKEN_BYTES)
     return token, manage_token_hash(token)
+
+
+#: Separates the key of first management tokens from every other use of ``SECRET_KEY``.
+FIRST_TOKEN_CONTEXT = b"tourplanner/first-manage-token/v1"
+
+
+def first_manage_token(reference: str) -> str:
+    """A new booking's management token: HMAC-SHA256 of its reference under a key derived from
+    ``SECRET_KEY`` (256 bits, URL-safe, like :func:`new_manage_token`).
+
+    The web request and the worker writing the tourist's acknowledgement compute the same
+    token, so it never travels through the database or the broker; nobody with the database
+    alone can compute it (docs/security.md). Checked, as every token, against the stored hash:
+    a token replaced since (a cancellation) or a key rotated since no longer matches.
+    """
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    key = hmac.new(secret, FIRST_TOKEN_CONTEXT, hashlib.sha256).digest()
+    digest = hmac.new(key, reference.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def manage_token_hash(token: str) -> str:

@@ -25,8 +25,6 @@ request never waits on a village's (possibly slow) endpoint.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import logging
 from collections import defaultdict
@@ -49,6 +47,7 @@ from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.services.availability import now_utc
 from tourplanner.services.links import (
     decision_token,
+    first_manage_token,
     manage_token_hash,
     new_webhook_secret,
     redact_tokens,
@@ -89,30 +88,11 @@ def manage_url(reference: str, token: str, lang: str | None = None) -> str:
     """The tourist's page with its management token; ``lang`` opens it in the booking's language.
 
     Only the hash of the token is stored. A booking's first token is derived from its reference
-    with a key of the app's (:func:`first_manage_token`), so the worker that writes the first
-    e-mail can put it in; a replaced token (a cancellation) is random and its link is written
-    in that request. Later e-mails point to the first one.
+    with a key of the app's (:func:`~tourplanner.services.links.first_manage_token`), so the
+    worker that writes the first e-mail can put it in; a replaced token (a cancellation) is
+    random and its link is written in that request. Later e-mails point to the first one.
     """
     return public_url("web.booking_manage", reference=reference, token=token, lang=lang)
-
-
-#: Separates the key of first management tokens from every other use of ``SECRET_KEY``.
-FIRST_TOKEN_CONTEXT = b"tourplanner/first-manage-token/v1"
-
-
-def first_manage_token(reference: str) -> str:
-    """A new booking's management token: HMAC-SHA256 of its reference under a key derived from
-    ``SECRET_KEY`` (256 bits, URL-safe, like :func:`~tourplanner.services.links.new_manage_token`).
-
-    The web request and the worker writing the tourist's acknowledgement compute the same
-    token, so it never travels through the database or the broker; nobody with the database
-    alone can compute it (docs/security.md). Checked, as every token, against the stored hash:
-    a token replaced since (a cancellation) or a key rotated since no longer matches.
-    """
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    key = hmac.new(secret, FIRST_TOKEN_CONTEXT, hashlib.sha256).digest()
-    digest = hmac.new(key, reference.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def decide_url(item: BookingItem) -> str:
