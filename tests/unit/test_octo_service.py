@@ -377,7 +377,12 @@ def test_cancelling_gives_the_places_back_and_tells_the_village(a):
     assert cancelled["cancellation"]["reason"] == "plans changed"
     assert cancelled["cancellation"]["refund"] == "FULL"
     assert _taken(a, GROUP, held["availabilityId"]) == 0
-    assert any(r.event == "village_cancelled" for r in _village_rows(held["supplierReference"]))
+    ref = held["supplierReference"]
+    told = next(
+        r for r in _village_rows(ref) if (r.event, r.channel) == ("village_cancelled", "email")
+    )
+    assert told.subject == f"Đại lý đã hủy đặt chỗ {ref}", "the reseller cancelled, not a tourist"
+    assert "Đại lý đã hủy đặt chỗ" in told.body and "Khách" not in told.body
     assert octo.cancel(a, held["uuid"], None)["status"] == "CANCELLED", "twice: the same"
     reservation = _reserve(a, GROUP)
     assert octo.cancel(a, reservation["uuid"], None)["status"] == "CANCELLED"

@@ -118,8 +118,18 @@ def _subject(event: str, reference: str, lang: str) -> str:
             "reminder": _("Reminder: your craft village visit tomorrow (%(ref)s)", ref=reference),
             "village_requested": _("New booking request %(ref)s", ref=reference),
             "village_cancelled": _("Booking %(ref)s cancelled by the tourist", ref=reference),
+            "village_cancelled_by_agency": _(
+                "Booking %(ref)s cancelled by the agency", ref=reference
+            ),
         }
         return texts[event]
+
+
+def _village_subject(event: str, booking: Booking) -> str:
+    key = f"village_{event}"
+    if event == "cancelled" and booking.resold:
+        key += "_by_agency"  # the reseller cancels, not its customer
+    return _subject(key, booking.reference, "vi")
 
 
 # --- writing to the outbox (inside the caller's transaction) -------------------------------
@@ -247,7 +257,7 @@ def _rendered(row: Notification) -> bool:
     # wording is the one of that moment (a link answered since says so when opened).
     pending = set(spec.get("pending") or ())
     links = {i.id: decide_url(i) for i in items if i.id in pending}
-    row.subject = _subject(f"village_{event}", booking.reference, "vi")
+    row.subject = _village_subject(event, booking)
     if row.channel == "webhook":
         row.payload = _webhook_payload(booking, items, event, links)
     elif row.channel == "sms":
@@ -325,7 +335,7 @@ def _village_messages(
         if event == "requested"
         else {}
     )
-    subject = _subject(f"village_{event}", booking.reference, "vi")
+    subject = _village_subject(event, booking)
     body = _render(
         "village",
         "vi",

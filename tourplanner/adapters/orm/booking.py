@@ -131,6 +131,11 @@ class Booking(db.Model):
         back_populates="booking", order_by="BookingItem.start", cascade="all, delete-orphan"
     )
 
+    @property
+    def resold(self) -> bool:
+        """Made through OCTO: the reseller (an agency) books and cancels, not the tourist."""
+        return self.source == "octo"
+
 
 class BookingItem(db.Model):
     """One slot of a booking, with its own state: each village answers for its own items."""
