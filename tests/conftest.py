@@ -99,3 +99,27 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+class Mailbox:
+    """E-mails the app sends, kept in memory: ``(to, subject, body)`` in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to, subject, body, *, message_id):
+        self.sent.append((to, subject, body))
+
+
+@pytest.fixture
+def mailbox(app) -> Mailbox:
+    """The app's mail channel replaced by a :class:`Mailbox` (webhooks and SMS as usual);
+    integration tests have an SMTP server's of their own (tests/integration/conftest.py)."""
+    from tourplanner.adapters import notifiers as channels
+    from tourplanner.services import notifications
+
+    box = Mailbox()
+    app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(
+        box, channels.WebhookSender(), channels.LoggingSms()
+    )
+    return box

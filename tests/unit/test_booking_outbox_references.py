@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import event, select
 
-from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import Booking, BookingItem, Experience, Notification
 from tourplanner.domain import booking as rules
 from tourplanner.extensions import db
@@ -20,23 +19,6 @@ from tourplanner.services import booking as service
 
 DAY = date.today() + timedelta(days=30)
 CONTACT = {"name": "Lan", "email": "lan@example.org"}
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, str]] = []
-
-    def send(self, to, subject, body, *, message_id):
-        self.sent.append((to, subject, body))
-
-
-@pytest.fixture
-def mailbox(app) -> Mailbox:
-    box = Mailbox()
-    app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(
-        box, channels.WebhookSender(), channels.LoggingSms()
-    )
-    return box
 
 
 @pytest.fixture

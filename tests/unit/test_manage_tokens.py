@@ -15,11 +15,10 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import AuditEvent, Booking, BookingItem, Experience
 from tourplanner.domain.errors import Forbidden
 from tourplanner.extensions import db
-from tourplanner.services import availability, links, notifications
+from tourplanner.services import availability, links
 from tourplanner.services import booking as service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,23 +26,6 @@ DAY = date.today() + timedelta(days=30)
 CONTACT = {"name": "Lan", "email": "lan@example.org"}
 #: The signing key written in config.py before it was removed (still in the git history).
 OLD_REPOSITORY_KEY = "dev-only-insecure-secret-key"
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, str]] = []
-
-    def send(self, to, subject, body, *, message_id):
-        self.sent.append((to, subject, body))
-
-
-@pytest.fixture
-def mailbox(app) -> Mailbox:
-    box = Mailbox()
-    app.extensions[notifications.NOTIFIERS_KEY] = channels.Notifiers(
-        box, channels.WebhookSender(), channels.LoggingSms()
-    )
-    return box
 
 
 def _book(client) -> tuple[dict, str]:

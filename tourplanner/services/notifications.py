@@ -125,6 +125,21 @@ def _subject(event: str, reference: str, lang: str) -> str:
         return texts[event]
 
 
+def _village_body(
+    event: str, booking: Booking, items: list[BookingItem], links: Mapping[int, str]
+) -> str:
+    """The village's e-mail, in Vietnamese (the back-office's language)."""
+    return _render(
+        "village",
+        "vi",
+        event=event,
+        booking=booking,
+        items=items,
+        links=links,
+        dashboard_url=public_url("web.village_dashboard"),
+    )
+
+
 def _village_subject(event: str, booking: Booking) -> str:
     key = f"village_{event}"
     if event == "cancelled" and booking.resold:
@@ -263,15 +278,7 @@ def _rendered(row: Notification) -> bool:
     elif row.channel == "sms":
         row.body = row.subject
     else:
-        row.body = _render(
-            "village",
-            "vi",
-            event=event,
-            booking=booking,
-            items=items,
-            links=links,
-            dashboard_url=public_url("web.village_dashboard"),
-        )
+        row.body = _village_body(event, booking, items, links)
     return True
 
 
@@ -336,15 +343,7 @@ def _village_messages(
         else {}
     )
     subject = _village_subject(event, booking)
-    body = _render(
-        "village",
-        "vi",
-        event=event,
-        booking=booking,
-        items=items,
-        links=links,
-        dashboard_url=public_url("web.village_dashboard"),
-    )
+    body = _village_body(event, booking, items, links)
     item_id = items[0].id if len(items) == 1 else None
     rows = [
         _add(
