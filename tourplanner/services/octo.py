@@ -827,8 +827,8 @@ def cancel(
     caller: Caller, value: str, reason: str | None, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """``POST /bookings/{uuid}/cancel``: a reservation gives its places back; a confirmed
-    booking is cancelled until its free-cancellation cut-off (the village is told). A PENDING
-    booking waits for the village's answer first; cancelling twice answers the same."""
+    booking is cancelled until its free-cancellation cut-off, a PENDING one (withdrawn, free)
+    until its session starts; the village is told. Cancelling twice answers the same."""
     now = now or now_utc()
     row = _own(caller, value)
     _expire_if_due(row, now)
