@@ -889,12 +889,7 @@ def _move(session: Session, item: BookingItem, target: str, **fields: Any) -> No
             requested=target,
         )
     if target in rules.RELEASES_CAPACITY:
-        session.execute(
-            update(Slot)
-            .where(Slot.id == item.slot_id)
-            .values(taken=Slot.taken - item.party_size)
-            .execution_options(synchronize_session=False)
-        )
+        release(session, item.slot_id, item.party_size)
     session.refresh(item)
 
 
@@ -922,12 +917,7 @@ def withdraw_pending(
             current_state=item.status,
             requested="withdrawn",
         )
-    session.execute(
-        update(Slot)
-        .where(Slot.id == item.slot_id)
-        .values(taken=Slot.taken - item.party_size)
-        .execution_options(synchronize_session=False)
-    )
+    release(session, item.slot_id, item.party_size)
     session.refresh(item)
 
 
