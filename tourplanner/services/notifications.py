@@ -125,6 +125,16 @@ def _subject(event: str, reference: str, lang: str) -> str:
         return texts[event]
 
 
+def _tourist_body(
+    event: str, booking: Booking, items: list[BookingItem], manage_token: str | None
+) -> str:
+    """The tourist's e-mail in the booking's language, with the management link when there is
+    a token that still works."""
+    lang = booking.lang
+    link = manage_url(booking.reference, manage_token, lang) if manage_token else None
+    return _render("tourist", lang, event=event, booking=booking, items=items, manage_url=link)
+
+
 def _village_body(
     event: str, booking: Booking, items: list[BookingItem], links: Mapping[int, str]
 ) -> str:
@@ -253,16 +263,8 @@ def _rendered(row: Notification) -> bool:
         token = first_manage_token(booking.reference)
         # The link only while it still works: a cancellation since replaced the token.
         current = hmac.compare_digest(manage_token_hash(token), booking.manage_token_hash or "")
-        lang = booking.lang
-        row.subject = _subject(event, booking.reference, lang)
-        row.body = _render(
-            "tourist",
-            lang,
-            event=event,
-            booking=booking,
-            items=items,
-            manage_url=manage_url(booking.reference, token, lang) if current else None,
-        )
+        row.subject = _subject(event, booking.reference, booking.lang)
+        row.body = _tourist_body(event, booking, items, token if current else None)
         return True
     wanted = set(spec.get("items") or ())
     items = [i for i in booking.items if i.id in wanted]
@@ -312,14 +314,7 @@ def _tourist_mail(
     manage_token: str | None = None,
 ) -> Notification:
     lang = booking.lang
-    body = _render(
-        "tourist",
-        lang,
-        event=event,
-        booking=booking,
-        items=items,
-        manage_url=manage_url(booking.reference, manage_token, lang) if manage_token else None,
-    )
+    body = _tourist_body(event, booking, items, manage_token)
     return _add(
         session,
         booking_id=booking.id,
