@@ -230,3 +230,32 @@ def test_the_core_insert_applies_the_models_defaults_like_a_flush(app):
     assert values["manage_token_hash"] is None and "id" not in values
     item = service._column_values(BookingItem(status="pending"), BookingItem.__table__)
     assert (item["adults"], item["children"], item["seniors"]) == (0, 0, 0)
+
+
+def test_a_bookings_messages_are_sent_with_one_claim_and_one_read_of_the_booking(
+    client, mailbox, held_back
+):
+    body = _book(client)
+    ids = [row.id for row in _rows(body["reference"])]
+    db.session.remove()  # a worker's fresh session: nothing of the booking in it yet
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        outcomes = notifications.deliver_all(ids)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert {nid: o.status for nid, o in outcomes.items()} == dict.fromkeys(ids, "sent")
+    # The claim of both rows, the booking with its items, experiences and villages, then each
+    # row's record right after its send.
+    kinds = [" ".join(s.split(" ")[:2]) for s in statements]
+    assert kinds == ["UPDATE notifications", "SELECT bookings.id,", *["UPDATE notifications"] * 2]
+    assert "description_vi" not in statements[1] and "story_vi" not in statements[1]
+    exp = db.session.scalars(
+        select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
+    ).one()
+    for _to, _subject, text in mailbox.sent:  # what the templates read is there
+        assert exp.title("vi") in text or exp.title("en") in text

@@ -258,7 +258,7 @@ def _offered(experiences: list[Any], days: list[date], now: datetime) -> dict[in
     expected = _expected_starts(experiences, days, now)
     ids = list(cutoff)
     rows = _slot_rows(ids, days)
-    if _materialise(experiences, expected, now, stored={(r[1], r[2]) for r in rows}):
+    if materialise(experiences, expected, now, stored={(r[1], r[2]) for r in rows}):
         rows = _slot_rows(ids, days)
     for slot_id, exp_id, start, end, capacity, taken, is_extra in rows:
         # ``expected`` holds only scheduled sessions still open to booking (this ``now``,
@@ -306,7 +306,7 @@ def _expected_starts(
     return expected
 
 
-def _materialise(
+def materialise(
     experiences: list[Any],
     expected: dict[tuple[int, datetime], datetime],
     now: datetime,
@@ -464,7 +464,7 @@ def sessions_on_days(
         )
     }
     rows = _slot_rows(ids, days)
-    if _materialise(bookable, scheduled, now, stored={(r[1], r[2]) for r in rows}):
+    if materialise(bookable, scheduled, now, stored={(r[1], r[2]) for r in rows}):
         rows = _slot_rows(ids, days)
     for slot_id, exp_id, start, end, capacity, taken, is_extra in rows:
         if (exp_id, start) in scheduled or is_extra or taken > 0:

@@ -33,7 +33,7 @@ from flask import current_app
 from limits import RateLimitItemPerDay
 from sqlalchemy import String, bindparam, event, func, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager, defer, make_transient_to_detached
+from sqlalchemy.orm import Session, contains_eager, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tourplanner.adapters.orm import (
@@ -46,6 +46,7 @@ from tourplanner.adapters.orm import (
     User,
     Village,
 )
+from tourplanner.adapters.orm.catalogue import LONG_EXPERIENCE_FIELDS, LONG_VILLAGE_FIELDS
 from tourplanner.domain import booking as rules
 from tourplanner.domain.availability import booking_open, local_datetime, local_today
 from tourplanner.domain.errors import (
@@ -69,40 +70,6 @@ log = logging.getLogger(__name__)
 DEFAULT_HOLD_HOURS = 24
 MAX_REASON_LENGTH = 1000
 LIVE = (rules.PENDING, rules.CONFIRMED)
-#: Long texts and JSON lists a booking never reads (the catalogue's pages do): left out of the
-#: slot query, whose village and experience rows otherwise cost a dozen JSON decodes each time.
-#: Read anyway, one is loaded on first use.
-_UNREAD_BY_BOOKING = (
-    defer(Experience.description_vi),
-    defer(Experience.description_en),
-    defer(Experience.price_fact),
-    defer(Experience.languages),
-    defer(Experience.accessibility_vi),
-    defer(Experience.accessibility_en),
-    defer(Experience.hours_fact),
-    defer(Experience.closed_dates),
-)
-_VILLAGE_UNREAD_BY_BOOKING = tuple(
-    defer(getattr(Village, name))
-    for name in (
-        "search_text",
-        "crafts",
-        "commune_2025_note",
-        "commune_2025_sources",
-        "coord_note",
-        "recognition_detail",
-        "notable_products",
-        "story_vi",
-        "story_en",
-        "notes",
-        "contact",
-        "videos",
-        "display_space",
-        "sales_points",
-        "shop_links",
-        "sources",
-    )
-)
 #: ``bookings.source`` of a reseller's booking made through the OCTO API.
 RESELLER_SOURCE = "octo"
 #: Bookings written with a newly drawn reference before giving up on clashes (each clash is a
@@ -467,9 +434,9 @@ def _slot_query(contact: bool | None) -> Any:
         .where(Slot.id.in_(bindparam("slot_ids", expanding=True)))
         .options(
             contains_eager(Slot.experience)
-            .options(*_UNREAD_BY_BOOKING)
+            .options(*LONG_EXPERIENCE_FIELDS)
             .contains_eager(Experience.village)
-            .options(*_VILLAGE_UNREAD_BY_BOOKING)
+            .options(*LONG_VILLAGE_FIELDS)
         )
     )
 
@@ -1195,7 +1162,7 @@ def _village_rows(
     return [
         row
         for own in by_village.values()
-        for row in notifications._village_messages(session, booking, own, event)
+        for row in notifications.village_messages(session, booking, own, event)
     ]
 
 

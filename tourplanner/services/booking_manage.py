@@ -355,7 +355,7 @@ def rebook_item(
         booking.items.append(new)
         session.flush()
         booking.status = rules.summary_status(i.status for i in booking.items)
-        rows = notifications._village_messages(session, booking, [new], "requested")
+        rows = notifications.village_messages(session, booking, [new], "requested")
         handover = notifications.queued(rows)
         audit.record(
             REBOOKED,
@@ -410,7 +410,7 @@ def cancel_by_village(
             decision_reason=reason,
         )
         core._summarise(session, booking, now)
-        queued = [notifications._tourist_mail(session, booking, rules.CANCELLED, [item])]
+        queued = [notifications.tourist_mail(session, booking, rules.CANCELLED, [item])]
         audit.record(
             CANCELLED_EVENT,
             user_id=user_id,

@@ -38,11 +38,12 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, User, Village
+from tourplanner.adapters.orm.catalogue import LONG_EXPERIENCE_FIELDS, LONG_VILLAGE_FIELDS
 from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.services.availability import now_utc
 from tourplanner.services.links import (
@@ -236,25 +237,37 @@ def on_booking_requested(
     return [Queued(row.id, row.channel, marked) for row in written]
 
 
-def _rendered(row: Notification) -> bool:
+#: A booking with its items, their experiences and villages: what the templates read, in one
+#: statement made once (lazy loads would be a round trip each, per row).
+_BOOKING_TO_RENDER = (
+    select(Booking)
+    .where(Booking.id == bindparam("booking_id"))
+    .options(
+        joinedload(Booking.items).options(
+            joinedload(BookingItem.experience).options(*LONG_EXPERIENCE_FIELDS),
+            joinedload(BookingItem.village).options(*LONG_VILLAGE_FIELDS),
+        )
+    )
+    .execution_options(populate_existing=True)
+)
+
+
+def _rendered(row: Notification, loaded: dict[int, Booking | None]) -> bool:
     """Fill in a row written as references (:func:`on_booking_requested`): subject and body,
-    or a webhook's payload, from the booking as it is now. Whether it was one."""
+    or a webhook's payload, from the booking as it is now. Whether it was one. ``loaded``:
+    the bookings already read for the other rows of the same batch (a booking's rows are
+    handed over together, so its tourist's and villages' messages share one read)."""
     spec = row.payload or {}
     if RENDER not in spec:
         return False
-    session = current_app.extensions["sqlalchemy"].session
-    # The booking, its items, their experiences and villages in one query (the templates read
-    # all four; lazy loads would be a round trip each, per row).
-    booking = session.scalars(
-        select(Booking)
-        .where(Booking.id == row.booking_id)
-        .options(
-            selectinload(Booking.items).options(
-                joinedload(BookingItem.experience), joinedload(BookingItem.village)
-            )
+    if row.booking_id not in loaded:
+        session = current_app.extensions["sqlalchemy"].session
+        loaded[row.booking_id] = (
+            session.scalars(_BOOKING_TO_RENDER, {"booking_id": row.booking_id})
+            .unique()
+            .one_or_none()
         )
-        .execution_options(populate_existing=True)
-    ).first()
+    booking = loaded[row.booking_id]
     if booking is None:
         raise channels.PermanentDeliveryError("the booking no longer exists")
     event = spec[RENDER]
@@ -290,14 +303,14 @@ def on_item_changed(
     """Tell the tourist about a decision, an expiry or a cancellation (and the village of a
     cancellation). ``manage_token``: a token just issued (the cancellation's new link)."""
     booking = item.booking
-    rows = [_tourist_mail(session, booking, state, [item], manage_token)]
+    rows = [tourist_mail(session, booking, state, [item], manage_token)]
     if state == "cancelled":
-        rows += _village_messages(session, booking, [item], "cancelled")
+        rows += village_messages(session, booking, [item], "cancelled")
     return rows
 
 
 def on_reminder(session: Session, item: BookingItem) -> list[Notification]:
-    return [_tourist_mail(session, item.booking, "reminder", [item])]
+    return [tourist_mail(session, item.booking, "reminder", [item])]
 
 
 def _add(session: Session, **fields: Any) -> Notification:
@@ -306,13 +319,15 @@ def _add(session: Session, **fields: Any) -> Notification:
     return row
 
 
-def _tourist_mail(
+def tourist_mail(
     session: Session,
     booking: Booking,
     event: str,
     items: list[BookingItem],
     manage_token: str | None = None,
 ) -> Notification:
+    """The tourist's e-mail about ``event`` for ``items``, written in full and added to the
+    caller's transaction (the outbox row; a new booking's is written by the worker instead)."""
     lang = booking.lang
     body = _tourist_body(event, booking, items, manage_token)
     return _add(
@@ -327,9 +342,12 @@ def _tourist_mail(
     )
 
 
-def _village_messages(
+def village_messages(
     session: Session, booking: Booking, items: list[BookingItem], event: str
 ) -> list[Notification]:
+    """The village's messages about ``event`` for its ``items`` of ``booking`` (e-mail to its
+    booking address or staff, webhook, SMS), written in full and added to the caller's
+    transaction; a ``requested`` event carries the decision links of the items still pending."""
     village = items[0].village
     # Only a pending item is answered; an instantly confirmed one needs no link.
     links = (
@@ -526,8 +544,7 @@ def _hand_over_all(
         return 0
     celery = _celery()
     if celery.conf.task_always_eager:
-        for nid in ids:
-            _deliver_contained(nid)
+        deliver_all(ids)
         return len(ids)
     handed: list[int] = []
     # The pool keeps the broker connection between bookings (a new one cost ~4 ms each).
@@ -554,27 +571,6 @@ def _hand_over_all(
         _set_queued([nid for nid in handed if nid not in marked], now_utc())
         _set_queued([nid for nid in marked if nid not in done], None)
     return len(handed)
-
-
-def deliver_all(ids: Sequence[int]) -> dict[int, Outcome]:
-    """Deliver each row on its own (its own claim and record, as :func:`deliver`), one row's
-    failure never stopping the next; the outcome of each row that got one."""
-    outcomes = {}
-    for nid in ids:
-        outcome = _deliver_contained(nid)
-        if outcome is not None:
-            outcomes[nid] = outcome
-    return outcomes
-
-
-def _deliver_contained(nid: int) -> Outcome | None:
-    """:func:`deliver`, for a loop over many rows: whatever happens, go on with the next row."""
-    try:
-        return deliver(nid)
-    except Exception:  # deliver() already contains the adapters; this is the DB
-        log.exception("notification %s: delivery failed outside the adapter", nid)
-        _rollback()
-        return None
 
 
 def _set_queued(ids: list[int], at: datetime | None) -> None:
@@ -663,38 +659,110 @@ def notifiers() -> channels.Notifiers:
 
 
 def deliver(nid: int, now: datetime | None = None) -> Outcome:
-    """Claim the row, send it, record the result. A row is sent at most once per claim.
+    """Claim the row, send it, record the result (:func:`deliver_all` of one row)."""
+    return deliver_all([nid], now=now).get(nid, Outcome("skipped"))
 
-    Once claimed, the row always leaves ``sending``: a :class:`~channels.DeliveryError` is
-    retried (or final when permanent) and any other exception, a bug or an adapter's surprise,
-    counts as a failed attempt rather than escaping with the row still claimed.
+
+def deliver_all(ids: Sequence[int], now: datetime | None = None) -> dict[int, Outcome]:
+    """Claim the rows, write those written as references, then send and record each on its
+    own; the outcome of each row that got one (``skipped``: not claimed, i.e. already taken
+    by another worker, a duplicate task, or not due yet).
+
+    A row is sent at most once per claim: the claim (``pending -> sending``, one conditional
+    UPDATE for the whole batch) is what another worker or a duplicate task loses. Once
+    claimed, a row always leaves ``sending``: a :class:`~channels.DeliveryError` is retried
+    (or final when permanent) and any other exception, a bug or an adapter's surprise,
+    counts as a failed attempt rather than escaping with the row still claimed; one row's
+    failure never stops the next. Each row's result is recorded right after its send, so a
+    worker killed mid-batch can repeat at most the message it was sending.
     """
     now = now or now_utc()
-    with unit_of_work() as session:
-        # The claim reads back what sending needs (one statement, not a claim then a SELECT):
-        # the row as a plain, unattached copy, which the commit cannot expire.
-        claimed = session.execute(
-            update(Notification)
-            .where(
-                Notification.id == nid,
-                Notification.status == "pending",
-                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
-            )
-            .values(status="sending", claimed_at=now, attempts=Notification.attempts + 1)
-            .returning(*CLAIMED_COLUMNS)
-            .execution_options(synchronize_session=False)
-        ).first()
-    if claimed is None:
-        return Outcome("skipped")
-    row = Notification(**claimed._asdict())
     try:
-        rendered = _rendered(row)  # a booking request's rows are written here, not in the web
-        _send(row)
-    except channels.DeliveryError as exc:
-        return _failed(nid, str(exc), now, permanent=exc.permanent)
-    except Exception as exc:  # contained on purpose, see the docstring
+        claimed = _claim(ids, now)
+    except Exception:  # the database: the rows stay pending for the dispatcher
+        log.exception("notifications %s: claim failed", list(ids))
+        _rollback()
+        return {}
+    outcomes = {nid: Outcome("skipped") for nid in ids if nid not in claimed}
+    loaded: dict[int, Booking | None] = {}
+    ready: list[tuple[Notification, bool]] = []
+    for row in claimed.values():  # all written before any is sent: one read of their booking
+        try:
+            ready.append((row, _rendered(row, loaded)))
+        except Exception as exc:
+            _note_failure(outcomes, row.id, exc, now)
+    for row, rendered in ready:
+        try:
+            _send(row)
+        except Exception as exc:
+            _note_failure(outcomes, row.id, exc, now)
+            continue
+        try:
+            _record_sent(row, rendered)
+        except Exception:  # the database: the row stays claimed until the dispatcher's pass
+            log.exception("notification %s: sent, but its record failed", row.id)
+            _rollback()
+            continue
+        outcomes[row.id] = Outcome("sent")
+    return outcomes
+
+
+def _note_failure(outcomes: dict[int, Outcome], nid: int, exc: Exception, now: datetime) -> None:
+    """Record a claimed row's failed attempt (see :func:`deliver_all`) and its outcome."""
+    if not isinstance(exc, channels.DeliveryError):
         log.exception("notification %s: unexpected error while sending", nid)
-        return _failed(nid, f"{type(exc).__name__}: {exc}", now, permanent=False)
+    try:
+        permanent = isinstance(exc, channels.DeliveryError) and exc.permanent
+        error = (
+            str(exc) if isinstance(exc, channels.DeliveryError) else f"{type(exc).__name__}: {exc}"
+        )
+        outcomes[nid] = _failed(nid, error, now, permanent=permanent)
+    except Exception:  # the database itself: the row stays claimed until the dispatcher's pass
+        log.exception("notification %s: its failure could not be recorded", nid)
+        _rollback()
+
+
+_OUTBOX = Notification.__table__
+#: What :func:`_send` and the :data:`CHANNELS` senders read of a claimed row.
+CLAIMED_COLUMNS = (
+    "id",
+    "booking_id",
+    "item_id",
+    "event",
+    "channel",
+    "recipient",
+    "subject",
+    "body",
+    "payload",
+    "attempts",
+)
+#: The claim of a batch, one statement made once: it reads back what sending needs, so no
+#: SELECT follows it (parameters ``ids``, ``now``).
+_CLAIM = (
+    _OUTBOX.update()
+    .where(
+        _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+        _OUTBOX.c.status == "pending",
+        or_(_OUTBOX.c.next_attempt_at.is_(None), _OUTBOX.c.next_attempt_at <= bindparam("now")),
+    )
+    .values(status="sending", claimed_at=bindparam("now"), attempts=_OUTBOX.c.attempts + 1)
+    .returning(*(_OUTBOX.c[name] for name in CLAIMED_COLUMNS))
+)
+#: A claimed row's result; the values to set are the execution's other parameters.
+_RECORD = _OUTBOX.update().where(_OUTBOX.c.id == bindparam("nid"), _OUTBOX.c.status == "sending")
+
+
+def _claim(ids: Sequence[int], now: datetime) -> dict[int, Notification]:
+    """Claim the due pending rows among ``ids``, as plain unattached copies (which the commit
+    cannot expire), by id in ascending order."""
+    if not ids:
+        return {}
+    with unit_of_work() as session:
+        rows = session.execute(_CLAIM, {"ids": list(ids), "now": now}).all()
+    return {row.id: Notification(**row._asdict()) for row in sorted(rows, key=lambda r: r.id)}
+
+
+def _record_sent(row: Notification, rendered: bool) -> None:
     # What was sent, kept like the rows written in full (the delivery log, the admins'
     # reports): without the management token, which is kept nowhere in clear.
     written = (
@@ -703,28 +771,8 @@ def deliver(nid: int, now: datetime | None = None) -> Outcome:
         else {}
     )
     with unit_of_work() as session:
-        session.execute(
-            update(Notification)
-            .where(Notification.id == nid, Notification.status == "sending")
-            .values(status="sent", sent_at=now_utc(), last_error=None, **written)
-            .execution_options(synchronize_session=False)
-        )
-    return Outcome("sent")
-
-
-#: What :func:`_send` and the :data:`CHANNELS` senders read of a claimed row.
-CLAIMED_COLUMNS = (
-    Notification.id,
-    Notification.booking_id,
-    Notification.item_id,
-    Notification.event,
-    Notification.channel,
-    Notification.recipient,
-    Notification.subject,
-    Notification.body,
-    Notification.payload,
-    Notification.attempts,
-)
+        values = {"status": "sent", "sent_at": now_utc(), "last_error": None, **written}
+        session.execute(_RECORD, {"nid": row.id, **values})
 
 
 def _send(row: Notification) -> None:

@@ -233,7 +233,7 @@ def _day_slots(e: Experience, dates: list[date], now: datetime) -> list[availabi
     if not expected:
         return []
     # The availability service's own insert (ON CONFLICT DO NOTHING), capacity from e.capacity.
-    availability._materialise([e], expected, now)
+    availability.materialise([e], expected, now)
     starts = [start for _eid, start in expected]
     rows = db.session.scalars(
         select(Slot).where(Slot.experience_id == e.id, Slot.start.in_(starts)).order_by(Slot.start)

@@ -367,7 +367,7 @@ def _ask_village(session: Session, booking: Booking, item: BookingItem) -> list:
     decision link). The tourist is not mailed again: the agency follows its booking here."""
     # notifications has no public "items added" hook yet; its village messages are the ones
     # every new booking writes.
-    return notifications._village_messages(session, booking, [item], "requested")
+    return notifications.village_messages(session, booking, [item], "requested")
 
 
 def _replacement_of(session: Session, reference: str, item_id: int) -> int | None:

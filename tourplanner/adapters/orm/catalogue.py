@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, defer, mapped_column, relationship
 
 from tourplanner.extensions import db
 
@@ -238,3 +238,42 @@ class Landmark(db.Model):
 
     def name(self, lang: str) -> str:
         return self.name_en if lang == "en" else self.name_vi
+
+
+#: Long texts and JSON lists that a booking and its messages never read (the catalogue's pages
+#: do), as loader options: left out of those queries, whose experience and village rows would
+#: otherwise cost a dozen JSON decodes each time. Read anyway, one is loaded on first use.
+LONG_EXPERIENCE_FIELDS = tuple(
+    defer(getattr(Experience, name))
+    for name in (
+        "description_vi",
+        "description_en",
+        "price_fact",
+        "languages",
+        "accessibility_vi",
+        "accessibility_en",
+        "hours_fact",
+        "closed_dates",
+    )
+)
+LONG_VILLAGE_FIELDS = tuple(
+    defer(getattr(Village, name))
+    for name in (
+        "search_text",
+        "crafts",
+        "commune_2025_note",
+        "commune_2025_sources",
+        "coord_note",
+        "recognition_detail",
+        "notable_products",
+        "story_vi",
+        "story_en",
+        "notes",
+        "contact",
+        "videos",
+        "display_space",
+        "sales_points",
+        "shop_links",
+        "sources",
+    )
+)
