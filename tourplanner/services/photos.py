@@ -188,13 +188,26 @@ def published_for_village_slugs(slugs: Iterable[str]) -> dict[str, list[Photo]]:
     return {ids[vid]: found for vid, found in published_for_villages(ids).items()}
 
 
-def published_for_experiences(experience_ids: Iterable[int]) -> dict[int, list[Photo]]:
+def published_for_experiences(
+    experience_ids: Iterable[int | None],
+) -> dict[int, list[Photo]]:
     ids = [i for i in set(experience_ids) if i is not None]
     out: dict[int, list[Photo]] = defaultdict(list)
     if ids:
         for photo in _published(Photo.experience_id.in_(ids)):
             out[photo.experience_id].append(photo)
     return out
+
+
+def published_for_visits(
+    experience_ids: Iterable[int | None], village_slugs: Iterable[str | None]
+) -> tuple[dict[int, list[Photo]], dict[str, list[Photo]]]:
+    """The published photos of the experiences and of the villages a page's visits name (a
+    plan's stops, a booking's items), two queries for the whole page: the view hands them to
+    its template, which queries nothing itself."""
+    return published_for_experiences(experience_ids), published_for_village_slugs(
+        s for s in village_slugs if s
+    )
 
 
 def sources(photo: Photo) -> list[tuple[str, int, int]]:

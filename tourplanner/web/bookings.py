@@ -28,7 +28,7 @@ from tourplanner.domain.errors import Conflict, DomainError, NotFound
 from tourplanner.domain.pricing import Party
 from tourplanner.i18n import current_lang
 from tourplanner.security.limits import client_ip, limit, limiter, rate_limits_off
-from tourplanner.services import booking, booking_request, links, planning
+from tourplanner.services import booking, booking_request, links, photos, planning
 from tourplanner.services import booking_manage as manage
 from tourplanner.web import bp
 from tourplanner.web.booking_forms import booking_refusal, read_contact, read_party
@@ -88,9 +88,15 @@ def booking_manage(reference: str):
         _remember(reference, presented)
         return redirect(_clean_url(reference, sent=request.args.get("sent")), code=303)
     view = manage.manage_view(reference, _remembered(reference))
+    item_photos, village_photos = photos.published_for_visits(
+        (item["experience_id"] for item in view["items"]),
+        (item["village"]["slug"] for item in view["items"]),
+    )
     return render_template(
         "bookings/manage.html",
         booking=view,
+        item_photos=item_photos,
+        village_photos=village_photos,
         sent=request.args.get("sent") == "1",
         cancellable=_cancellable(view),
         replan_url=_replan_url(view),

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from tourplanner.domain.catalogue import CATEGORIES, mapped_places, video_embed
 from tourplanner.domain.errors import ValidationError
-from tourplanner.services import catalogue, product_media, recommendations
+from tourplanner.services import catalogue, photos, product_media, recommendations
 from tourplanner.services import open_data as open_data_service
 from tourplanner.web import bp
 from tourplanner.web.downloads import attachment
@@ -87,9 +87,11 @@ def home():
 
 @bp.get("/villages")
 def villages():
+    listed = _filtered("villages", VILLAGE_FILTERS)
     return render_template(
         "villages.html",
-        **_filtered("villages", VILLAGE_FILTERS),
+        **listed,
+        card_photos=photos.published_for_villages(v.id for v in listed["page"].items),
         categories=CATEGORIES,
         districts=catalogue.districts(),
     )

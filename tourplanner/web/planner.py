@@ -33,7 +33,15 @@ from tourplanner.domain.shopping import SHOPPING_MINUTES
 from tourplanner.i18n import current_lang
 from tourplanner.labels import MODE_LABELS, WEEKDAY_LABELS
 from tourplanner.security.limits import limit, limiter, rate_limits_off
-from tourplanner.services import booking_manage, catalogue, exports, plan_pool, plan_text, planning
+from tourplanner.services import (
+    booking_manage,
+    catalogue,
+    exports,
+    photos,
+    plan_pool,
+    plan_text,
+    planning,
+)
 from tourplanner.services.notifications import public_url
 from tourplanner.web import bp
 
@@ -360,10 +368,16 @@ def _plan_context(plan_id: str) -> dict[str, Any]:
     itineraries = [
         plan_text.localise(it, row.request, lang) for it in row.result.get("itineraries", [])
     ]
+    stops = [stop for it in itineraries for stop in it.get("stops", [])]
+    stop_photos, stop_village_photos = photos.published_for_visits(
+        (stop.get("experience_id") for stop in stops), (stop.get("village") for stop in stops)
+    )
     return {
         "plan": row,
         "req": row.request,
         "itineraries": itineraries,
+        "stop_photos": stop_photos,
+        "stop_village_photos": stop_village_photos,
         "reason": plan_text.localise_reason(row.result.get("reason"), row.request, lang),
         "shopping": _shopping_status(row.result.get("shopping"), row.request, lang),
         "directions": [exports.directions(row, i) for i in range(len(itineraries))],

@@ -9,7 +9,6 @@ chosen again (browsers never keep it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -146,22 +145,6 @@ def village_photo_file(name: str):
 
 
 # --- the public pages ------------------------------------------------------------------------
-
-
-@bp.app_template_global()
-def village_photos_for(village_ids: Iterable[int]) -> dict[int, list[Photo]]:
-    """Published photos of these villages (one query for a whole list of cards)."""
-    return photos.published_for_villages(village_ids)
-
-
-@bp.app_template_global()
-def village_photos_by_slug(slugs: Iterable[str]) -> dict[str, list[Photo]]:
-    return photos.published_for_village_slugs(slugs)
-
-
-@bp.app_template_global()
-def experience_photos_for(experience_ids: Iterable[int]) -> dict[int, list[Photo]]:
-    return photos.published_for_experiences(experience_ids)
 
 
 @bp.app_template_global()
