@@ -486,6 +486,18 @@ def test_test_mode_holds_no_places_reaches_no_village_and_is_cleaned_up(a):
     assert _error(octo.get_booking, test, held["uuid"]).code == "INVALID_BOOKING_UUID"
 
 
+def test_a_test_booking_waiting_for_its_village_was_never_confirmed_even_once_cancelled(a):
+    test = octo.Caller(a.agency_id, None, True)
+    pending = octo.confirm(test, _reserve(test, WHEEL)["uuid"], octo.Confirmation())
+    assert (pending["status"], pending["utcConfirmedAt"]) == ("PENDING", None)
+    cancelled = octo.cancel(test, pending["uuid"], "plans changed")
+    assert (cancelled["status"], cancelled["utcConfirmedAt"]) == ("CANCELLED", None)
+    instant = octo.confirm(test, _reserve(test, GROUP)["uuid"], octo.Confirmation())
+    cancelled = octo.cancel(test, instant["uuid"], None)
+    assert cancelled["status"] == "CANCELLED"
+    assert cancelled["utcConfirmedAt"] == instant["utcConfirmedAt"] is not None
+
+
 def test_a_test_booking_must_fit_like_a_real_one(a):
     test = octo.Caller(a.agency_id, None, True)
     error = _error(_reserve, test, WHEEL, units=["adult"] * 21)

@@ -648,7 +648,7 @@ def confirm(
             now,
             status=status,
             places=0,
-            confirmed_at=now,
+            confirmed_at=confirmed_at(status, now),
             unit_items=items,
             contact=contact,
             reseller_reference=data.reseller_reference or row.reseller_reference,
@@ -879,6 +879,13 @@ def _cancellable(row: OctoBooking, status: str, now: datetime) -> bool:
     else:
         starts, until = row.slot.start, free_until(row)
     return cancellable(status, now, starts=starts, free_until=until)
+
+
+def confirmed_at(status: str, now: datetime) -> datetime | None:
+    """``confirmed_at`` of a reservation the reseller confirms now, going to ``status``: a test
+    booking left waiting for a village is never confirmed (its ``utcConfirmedAt`` stays null,
+    cancelled too, as a live one's does until its village accepts)."""
+    return None if status == "pending" else now
 
 
 def _cancel_test(session: Session, row: OctoBooking, reason: str | None, now: datetime) -> None:

@@ -504,13 +504,14 @@ def confirm(caller: Caller, row: OctoBooking, data: Confirmation, now: datetime)
         for slot in slots:
             core._open(slot, party, now)
         instant = all(slot.experience.instant_confirmation for slot in slots)
+        status = "confirmed" if instant or not caller.test_mode else "pending"
         core._claim(
             session,
             row,
             now,
-            status="confirmed" if instant or not caller.test_mode else "pending",
+            status=status,
             places=0,
-            confirmed_at=now,
+            confirmed_at=core.confirmed_at(status, now),
             unit_items=items,
             contact=merge_contact(row.contact, data.contact),
             reseller_reference=data.reseller_reference or row.reseller_reference,

@@ -71,6 +71,7 @@ class OctoBooking(db.Model):
     expires_at: Mapped[datetime] = mapped_column(AwareDateTime())
     created_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime(), default=utcnow)
+    #: When the reseller's confirmation made it CONFIRMED (None while a test booking waits).
     confirmed_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(AwareDateTime())
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
