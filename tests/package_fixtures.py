@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from importlib.resources import files
 
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import Agency, Experience, Package, PackageDay, PackageStop, Slot
+from tourplanner.domain.availability import session_times
 from tourplanner.extensions import db
 from tourplanner.services import availability
 from tourplanner.services.booking_request import ItemRequest
@@ -50,6 +53,34 @@ def agency(name: str, *, commission_bp: int = 1000) -> Agency:
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def first_day(days_ahead: int, stops=STOPS) -> date:
+    """The first day at least ``days_ahead`` from today on which every one of ``stops``'s
+    sessions exists: the demo workshops keep weekly hours and closed dates, so a fixed offset
+    from today would land on a closed day on some dates and fail the tests that day."""
+    demo = files("tourplanner.data").joinpath("demo_experiences.json").read_text("utf-8")
+    by_slug = {e["slug"]: e for e in json.loads(demo)["experiences"]}
+
+    def has_sessions(first: date) -> bool:
+        return all(
+            len(
+                session_times(
+                    e["weekly_hours"],
+                    e.get("closed_dates") or [],
+                    first + timedelta(days=number - 1),
+                    e["duration_minutes"],
+                )
+            )
+            > index
+            for number, slug, index in stops
+            for e in [by_slug[slug]]
+        )
+
+    day = date.today() + timedelta(days=days_ahead)
+    while not has_sessions(day):
+        day += timedelta(days=1)
+    return day
 
 
 def package(owner: Agency, first: date, *, status: str = "published", stops=STOPS) -> Package:

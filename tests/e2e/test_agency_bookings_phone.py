@@ -4,9 +4,8 @@ reports; no page scrolls sideways."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
+from demo_days import open_day
 from package_fixtures import agency, install_plans, package
 from sqlalchemy import select
 
@@ -14,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct horse battery staple 9"
-FIRST = date.today() + timedelta(days=40)
+FIRST = open_day(40)
 
 
 @pytest.fixture

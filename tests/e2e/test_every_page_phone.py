@@ -8,9 +8,8 @@ GeoJSON, images) are skipped: they have no layout.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tests.e2e.browsing import sign_in
@@ -63,13 +62,13 @@ def site(live_server):
         exp = db.session.scalars(
             select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
         ).one()
-        slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=12))[exp.id][0]
+        slot = availability.slots_for_day([exp.id], open_day(12))[exp.id][0]
         village = db.session.scalars(select(Village).where(Village.slug == "bat-trang")).one()
         village_slug = village.slug
     plan = client.post(
         "/api/v1/plans",
         json={
-            "date": (date.today() + timedelta(days=12)).isoformat(),
+            "date": open_day(12).isoformat(),
             "start": {"landmark": "hoan-kiem-lake"},
             "start_time": "08:00",
             "end_time": "17:00",

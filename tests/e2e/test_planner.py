@@ -3,19 +3,16 @@ its map and timeline, remove a stop and re-plan."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
+from demo_days import open_day
 
 pytestmark = pytest.mark.e2e
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def test_plan_a_day_then_remove_a_stop_and_replan(live_server, page):
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    day = (datetime.now(HANOI).date() + timedelta(days=10)).isoformat()
+    day = open_day(10).isoformat()
 
     page.goto(f"{live_server.url}/plan?lang=en")
     page.select_option("#landmark", "hoan-kiem-lake")
@@ -65,7 +62,7 @@ def test_a_bad_field_is_explained_on_the_form(live_server, page):
 
 
 def test_book_this_day_books_the_itinerary_in_one_step(live_server, page):
-    day = (datetime.now(HANOI).date() + timedelta(days=12)).isoformat()
+    day = open_day(12).isoformat()
     created = page.request.post(
         f"{live_server.url}/api/v1/plans",
         data={

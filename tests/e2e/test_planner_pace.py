@@ -3,19 +3,16 @@ road time; the re-plan form switches it to packed."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
+from demo_days import open_day
 
 pytestmark = pytest.mark.e2e
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _fill_family(page, url: str) -> None:
     page.goto(f"{url}/plan?lang=en")
     page.select_option("#landmark", "hoan-kiem-lake")
-    page.fill("#date", (datetime.now(HANOI).date() + timedelta(days=10)).isoformat())
+    page.fill("#date", open_day(10).isoformat())
     page.fill("#start_time", "08:00")
     page.fill("#end_time", "18:00")
     page.select_option("#mode", "car")

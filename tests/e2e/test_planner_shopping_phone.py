@@ -4,17 +4,14 @@ too; the re-plan button takes it off; nothing scrolls sideways."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import Village
 from tourplanner.extensions import db
 
 pytestmark = pytest.mark.e2e
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture
@@ -45,7 +42,7 @@ def test_a_tourist_asks_for_a_shopping_stop_on_a_phone(live_server, page, market
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{live_server.url}/plan?lang=en")
     page.select_option("#landmark", "hoan-kiem-lake")
-    page.fill("#date", (datetime.now(HANOI).date() + timedelta(days=10)).isoformat())
+    page.fill("#date", open_day(10).isoformat())
     page.fill("#adults", "2")
     page.select_option("#interest-ceramics", "1")
     label = page.locator("label.switch", has=page.locator("#shopping"))

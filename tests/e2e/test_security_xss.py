@@ -12,14 +12,11 @@ at a closed port) and ``new_page`` (Playwright driving /usr/bin/chromium).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
+from demo_days import open_day
 from sqlalchemy import select, update
 
 pytestmark = pytest.mark.e2e
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 ADDRESS = 'Hoàn Kiếm <img src=x onerror="window.__xss=1">'
 VILLAGE_SLUG = "bat-trang"
@@ -66,7 +63,7 @@ def js_only_page(new_page):
 
 
 def _plan_with_hostile_start(page, server) -> str:
-    day = (datetime.now(HANOI).date() + timedelta(days=10)).isoformat()
+    day = open_day(10).isoformat()
     created = page.request.post(
         f"{server.url}/api/v1/plans",
         data={

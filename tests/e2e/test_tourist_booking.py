@@ -5,9 +5,10 @@ cancelled while another waits, a pending request is withdrawn and its places fre
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 pytestmark = pytest.mark.e2e
@@ -117,7 +118,7 @@ def test_a_wrong_entry_on_the_village_form_is_red_next_to_its_field_and_kept(liv
 
 def test_manage_a_two_village_booking_part_by_part_on_a_phone(live_server, page):
     app = live_server.app
-    day = date.today() + timedelta(days=20)
+    day = open_day(20)
     items = [
         {"slot_id": _slot(app, POTTERY, 0, day), "party": {"adults": 2}},
         {"slot_id": _slot(app, HATS, 2, day), "party": {"adults": 2}},

@@ -6,9 +6,10 @@ on the public village page. No step scrolls sideways."""
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,7 @@ def village(live_server):
     from tourplanner.extensions import db
     from tourplanner.services import accounts, availability
 
-    day = date.today() + timedelta(days=9)
+    day = open_day(9)
     app = live_server.app
 
     def prepare():

@@ -4,10 +4,16 @@ date, with places for 10, end with exactly 10 whole package bookings and no item
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
-from package_fixtures import agency, install_plans, leave_places, package, plan_for, race
+from package_fixtures import (
+    agency,
+    first_day,
+    install_plans,
+    leave_places,
+    package,
+    plan_for,
+    race,
+)
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import Booking, BookingItem, Slot
@@ -18,7 +24,7 @@ from tourplanner.services import package_booking, reports
 pytestmark = pytest.mark.integration
 
 # A date no other integration test books (they use the seeded days and ~200 days ahead).
-FIRST = date.today() + timedelta(days=150)
+FIRST = first_day(150)
 
 
 @pytest.fixture

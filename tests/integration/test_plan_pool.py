@@ -23,12 +23,12 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from booking_helpers import wait_until
 from conftest import make_app
+from demo_days import open_day
 from deployment import VENV, environment, migrate_and_seed, start_web, start_worker
 from processes import Processes
 
@@ -123,7 +123,7 @@ def pool(postgres_cluster, redis, smtp, tmp_path_factory) -> Iterator[Deployment
 
 
 def _plan_body(**changes: object) -> dict:
-    day = date.today() + timedelta(days=10)
+    day = open_day(10)
     body = {"start": {"landmark": "hoan-kiem-lake"}, "date": day.isoformat()}
     return {**body, "party": {"adults": 2}, "lang": "en", **changes}
 

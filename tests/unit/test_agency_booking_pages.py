@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
 
 import pytest
+from demo_days import open_day
 from package_fixtures import agency, install_plans, package
 from sqlalchemy import func, select
 
@@ -15,7 +15,7 @@ from tourplanner.adapters.orm import AgencyClient, Booking, Slot, User
 from tourplanner.extensions import db
 from tourplanner.services import accounts, booking
 
-FIRST = date.today() + timedelta(days=30)
+FIRST = open_day(30)
 ROLE = "agency_admin"
 
 

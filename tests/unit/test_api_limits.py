@@ -4,17 +4,14 @@ server enforces stated in the schema."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import Experience
 from tourplanner.extensions import db
 from tourplanner.services import availability
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 CONTACT = {"name": "Lan Nguyễn", "email": "lan@example.org"}
 EVIL = "evil.example"
 
@@ -31,7 +28,7 @@ def fast_planner(app):
 
 
 def _plan_body() -> dict:
-    day = datetime.now(HANOI).date() + timedelta(days=10)
+    day = open_day(10)
     return {
         "start": {"landmark": "hoan-kiem-lake"},
         "date": day.isoformat(),
@@ -43,7 +40,7 @@ def _slot_id() -> int:
     exp = db.session.scalars(
         select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
     ).one()
-    day = datetime.now(HANOI).date() + timedelta(days=30)
+    day = open_day(30)
     return availability.slots_for_day([exp.id], day)[exp.id][0].id
 
 

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import Booking, BookingItem, Experience, Notification, Plan, Slot
@@ -15,7 +16,7 @@ from tourplanner.services import availability
 from tourplanner.services import booking as service
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-DAY = date.today() + timedelta(days=30)
+DAY = open_day(30)
 CONTACT = {"name": "Lan Nguyễn", "email": "lan@example.org", "phone": "+84 90 000 0000"}
 
 

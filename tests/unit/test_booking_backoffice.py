@@ -4,10 +4,11 @@ CSRF, the users CLI and the demo accounts."""
 from __future__ import annotations
 
 import socket
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import BookingItem, Experience, Slot, User
@@ -15,7 +16,7 @@ from tourplanner.extensions import db
 from tourplanner.services import accounts, availability, links
 
 CONTACT = {"name": "Lan", "email": "lan@example.org"}
-DAY = date.today() + timedelta(days=15)
+DAY = open_day(15)
 
 
 def _exp(slug: str) -> Experience:

@@ -6,10 +6,9 @@ every request has its own database session and connection, as under a threaded s
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
 from booking_race import race
+from demo_days import open_day
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import BookingItem, Experience, Slot
@@ -28,7 +27,7 @@ def _slot_with_ten_left(app) -> int:
     exp = db.session.scalars(
         select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
     ).one()
-    slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=20))[exp.id][0]
+    slot = availability.slots_for_day([exp.id], open_day(20))[exp.id][0]
     db.session.get(Slot, slot.id).taken = slot.capacity - 10
     db.session.commit()
     return slot.id

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import BookingItem, Experience, Notification, Slot, Village
@@ -17,7 +18,7 @@ from tourplanner.extensions import db
 from tourplanner.services import availability, booking_manage
 from tourplanner.services import booking as service
 
-DAY = date.today() + timedelta(days=30)
+DAY = open_day(30)
 POTTERY = "bat-trang-workshop-pottery-wheel"
 HATS = "lang-chuong-workshop-conical-hat"
 CONTACT = {"name": "Lan Nguyễn", "email": "lan@example.org", "phone": "0912 345 678"}

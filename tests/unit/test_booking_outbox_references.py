@@ -5,10 +5,11 @@ stored in clear, and a reference clash is written again with another reference."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import event, select
 
 from tourplanner.adapters.orm import Booking, BookingItem, Experience, Notification
@@ -17,7 +18,7 @@ from tourplanner.extensions import db
 from tourplanner.services import availability, links, notifications
 from tourplanner.services import booking as service
 
-DAY = date.today() + timedelta(days=30)
+DAY = open_day(30)
 CONTACT = {"name": "Lan", "email": "lan@example.org"}
 
 

@@ -5,11 +5,11 @@ from it (a second request builds nothing; a catalogue change rebuilds; plans as 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from plan_requests import family
+from plan_requests import post_plan as post
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import Experience, Landmark, Village
@@ -17,36 +17,11 @@ from tourplanner.extensions import db
 from tourplanner.routing.travel_time import GeodesicProvider, Mode
 from tourplanner.services import catalogue_graph, planning
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-DAY = (datetime.now(HANOI).date() + timedelta(days=10)).isoformat()
-
-
-def family(**overrides) -> dict:
-    data = {
-        "start": {"landmark": "hoan-kiem-lake"},
-        "date": DAY,
-        "start_time": "08:00",
-        "end_time": "18:00",
-        "mode": "car",
-        "party": {"adults": 2, "children": 1},
-        "interests": {"ceramics": 1.0, "silk_textiles": 1.0},
-        "alternatives": 3,
-        "lang": "en",
-    }
-    data.update(overrides)
-    return data
-
 
 @pytest.fixture(autouse=True)
 def quick(app):
     app.config["PLANNER_TIME_LIMIT"] = 0.1
     return app
-
-
-def post(client, **overrides) -> dict:
-    response = client.post("/api/v1/plans", json=family(**overrides))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def positioned_villages() -> list[Village]:

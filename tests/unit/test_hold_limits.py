@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import Booking, BookingItem, Experience, Slot
@@ -17,7 +18,7 @@ from tourplanner.services import booking as service
 from tourplanner.services.availability import SlotView, now_utc
 from tourplanner.services.booking_request import BookingRequest, ItemRequest
 
-DAY = date.today() + timedelta(days=20)
+DAY = open_day(20)
 
 
 def _slot(n: int = 0, slug: str = "bat-trang-workshop-pottery-wheel") -> SlotView:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import Booking, BookingItem, Experience, Notification, Plan, Slot
@@ -37,7 +38,7 @@ def _pottery() -> Experience:
 
 @pytest.fixture
 def slot_id(app) -> int:
-    day = datetime.now(HANOI).date() + timedelta(days=30)
+    day = open_day(30)
     exp = _pottery()
     return availability.slots_for_day([exp.id], day)[exp.id][0].id
 
@@ -66,7 +67,7 @@ def _error(response, status: int, field: str | None = None) -> dict:
 def _plan_body(**overrides) -> dict:
     return {
         "start": {"landmark": "hoan-kiem-lake"},
-        "date": (datetime.now(HANOI).date() + timedelta(days=10)).isoformat(),
+        "date": open_day(10).isoformat(),
         "party": {"adults": 2},
         **overrides,
     }

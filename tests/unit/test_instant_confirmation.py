@@ -3,9 +3,8 @@ are left gets confirmed bookings, not requests to answer; e-mails say so, in Han
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import AuditEvent, Booking, Experience, Notification, Village
@@ -25,7 +24,7 @@ def _vi(msgid: str, **values: str) -> str:
         return gettext(msgid, **values)
 
 
-DAY = date.today() + timedelta(days=10)
+DAY = open_day(10)
 
 
 def _experience(slug: str) -> Experience:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from demo_days import open_day
 from sqlalchemy import select, update
 
 from tests.conftest import make_app
@@ -34,7 +35,7 @@ def test_unanswered_hold_expires_without_a_worker(template_db, tmp_path):
         exp = db.session.scalars(
             select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
         ).one()
-        slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=30))[exp.id][0]
+        slot = availability.slots_for_day([exp.id], open_day(30))[exp.id][0]
         response = client.post(
             "/api/v1/bookings",
             json={"items": [{"slot_id": slot.id, "party": {"adults": 2}}], "contact": CONTACT},

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import runpy
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from demo_days import open_day
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ from tourplanner.services import availability, links
 from tourplanner.services import booking as service
 
 ROOT = Path(__file__).resolve().parents[2]
-DAY = date.today() + timedelta(days=30)
+DAY = open_day(30)
 CONTACT = {"name": "Lan", "email": "lan@example.org"}
 #: The signing key written in config.py before it was removed (still in the git history).
 OLD_REPOSITORY_KEY = "dev-only-insecure-secret-key"

@@ -4,9 +4,10 @@ the broker is down; webhook signatures; what each party is told."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters import notifiers as channels
@@ -57,7 +58,7 @@ def _book(client, lang="en", party=None):
     exp = db.session.scalars(
         select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
     ).one()
-    slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=10))[exp.id][0]
+    slot = availability.slots_for_day([exp.id], open_day(10))[exp.id][0]
     response = client.post(
         "/api/v1/bookings",
         json={

@@ -3,9 +3,8 @@ shape for every refusal (never HTML), 405 with Allow, the audit of refused calls
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import AuditEvent
@@ -28,7 +27,7 @@ def _auth(key: str) -> dict[str, str]:
 def _hold(client, key: str) -> dict:
     """A reservation (ON_HOLD) of one adult in a pottery session six days ahead."""
     product = "bat-trang-workshop-pottery-wheel"
-    day = (date.today() + timedelta(days=6)).isoformat()
+    day = open_day(6).isoformat()
     found = client.post(
         "/octo/availability",
         headers=_auth(key),

@@ -6,10 +6,11 @@ aborting every maintenance pass that reclaimed it)."""
 from __future__ import annotations
 
 import socket
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from demo_days import open_day
 from sqlalchemy import func, select
 
 from tourplanner.adapters import notifiers as channels
@@ -163,7 +164,7 @@ def _request(email: str) -> BookingRequest:
     exp = db.session.scalars(
         select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
     ).one()
-    slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=10))[exp.id][0]
+    slot = availability.slots_for_day([exp.id], open_day(10))[exp.id][0]
     contact = {"name": "Lan", "email": email, "phone": None}
     return BookingRequest((ItemRequest(slot.id, Party(adults=2)),), contact, "en")
 

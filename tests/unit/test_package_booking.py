@@ -4,10 +4,18 @@ for 10 places make exactly 10 whole bookings."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from package_fixtures import agency, install_plans, leave_places, package, plan_for, race
+from package_fixtures import (
+    agency,
+    first_day,
+    install_plans,
+    leave_places,
+    package,
+    plan_for,
+    race,
+)
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, Slot
@@ -16,7 +24,7 @@ from tourplanner.domain.pricing import Party
 from tourplanner.extensions import db
 from tourplanner.services import package_booking
 
-FIRST = date.today() + timedelta(days=30)
+FIRST = first_day(30)
 PARTY = Party(adults=2, children=1)
 CONTACT = {"name": "Mai Trần", "email": "mai@example.org", "phone": "+84 91 111 2222"}
 

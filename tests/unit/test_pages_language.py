@@ -10,10 +10,10 @@ message whose translation is the same word in both languages ("API", "OCOP") is 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tests.unit.test_i18n import PerRequestContextClient, extracted_ids, fragments
@@ -21,7 +21,7 @@ from tourplanner.adapters.orm import Experience
 from tourplanner.extensions import db
 from tourplanner.services import accounts, availability
 
-DAY = date.today() + timedelta(days=20)
+DAY = open_day(20)
 PASSWORD = "correct horse 1"
 #: Words that are the same in both languages or names (not interface text to translate).
 SAME = {"API", "OCOP", "GeoJSON", "E-mail", "Email", "Google Maps", "OpenStreetMap", "tourplanner"}

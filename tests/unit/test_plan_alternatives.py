@@ -4,45 +4,17 @@ in Vietnamese and English; shown on the plan page."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
+from plan_requests import post_plan as post
 
 from tourplanner.domain.planning import PACES
 from tourplanner.services import catalogue_graph
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-DAY = (datetime.now(HANOI).date() + timedelta(days=10)).isoformat()
-
-
-def family(**overrides) -> dict:
-    """The issue's family: 2 adults and a child, ceramics and silk, 08:00-18:00 by car."""
-    data = {
-        "start": {"landmark": "hoan-kiem-lake"},
-        "date": DAY,
-        "start_time": "08:00",
-        "end_time": "18:00",
-        "mode": "car",
-        "party": {"adults": 2, "children": 1},
-        "interests": {"ceramics": 1.0, "silk_textiles": 1.0},
-        "alternatives": 3,
-        "lang": "en",
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture(autouse=True)
 def quick(app):
     app.config["PLANNER_TIME_LIMIT"] = 0.15
     return app
-
-
-def post(client, **overrides) -> dict:
-    response = client.post("/api/v1/plans", json=family(**overrides))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def by_kind(result: dict) -> dict[str, dict]:

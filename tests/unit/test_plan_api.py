@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from demo_days import open_day
 
 from tourplanner.domain.catalogue import windows_on
 from tourplanner.domain.pricing import Party, party_price
@@ -16,7 +17,7 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def plan_day() -> date:
     """Ten days ahead in Hanoi: never in the past, beyond every booking cut-off."""
-    return datetime.now(HANOI).date() + timedelta(days=10)
+    return open_day(10)
 
 
 def body(**overrides) -> dict:

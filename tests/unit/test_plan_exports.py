@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
-from zoneinfo import ZoneInfo
 
 import pytest
+from demo_days import open_day
 from icalendar import Calendar
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture
 def plan(app, client):
     app.config["PLANNER_TIME_LIMIT"] = 0.1
-    day = datetime.now(HANOI).date() + timedelta(days=10)
+    day = open_day(10)
     response = client.post(
         "/api/v1/plans",
         json={

@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
+from plan_requests import INTERESTS, family
+from plan_requests import post_plan as plan
 
 from tourplanner.domain.planning import PACES
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-INTERESTS = {"ceramics": 1.0, "silk_textiles": 1.0}
 DAY_MINUTES = 600  # 08:00-18:00
-
-
-def family(**overrides) -> dict:
-    """2 adults and a child, ceramics and silk, 08:00-18:00 by car from Hoàn Kiếm Lake."""
-    data = {
-        "start": {"landmark": "hoan-kiem-lake"},
-        "date": (datetime.now(HANOI).date() + timedelta(days=10)).isoformat(),
-        "start_time": "08:00",
-        "end_time": "18:00",
-        "mode": "car",
-        "party": {"adults": 2, "children": 1, "seniors": 0},
-        "interests": dict(INTERESTS),
-        "alternatives": 3,
-        "lang": "en",
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture(autouse=True)
 def fast_planner(app):
     app.config["PLANNER_TIME_LIMIT"] = 0.15
     return app
-
-
-def plan(client, **overrides) -> dict:
-    response = client.post("/api/v1/plans", json=family(**overrides))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def test_relaxed_gives_at_most_three_stops_and_a_quarter_of_the_day_on_the_road(client):

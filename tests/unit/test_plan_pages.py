@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pytest
-
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+from demo_days import open_day
 
 
 @pytest.fixture
 def form(app) -> dict:
     app.config["PLANNER_TIME_LIMIT"] = 0.1
-    day = datetime.now(HANOI).date() + timedelta(days=10)
+    day = open_day(10)
     return {
         "start_kind": "landmark",
         "landmark": "hoan-kiem-lake",

@@ -6,10 +6,11 @@ production. Redis, a real plan worker and gunicorn: tests/integration/test_plan_
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
+from demo_days import open_day
 from sqlalchemy.exc import OperationalError
 
 from tourplanner.adapters.orm import Plan
@@ -23,7 +24,7 @@ SETTINGS = Settings(capacity=2, wait_seconds=1.0, retry_after=5)
 
 
 def _body(**changes: Any) -> dict:
-    day = datetime.now(HANOI).date() + timedelta(days=10)
+    day = open_day(10)
     return {
         "start": {"landmark": "hoan-kiem-lake"},
         "date": day.isoformat(),

@@ -6,15 +6,14 @@ once, next to its field, in the page's language, with what was typed kept."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
+from demo_days import open_day
 
 from tourplanner.domain.planning import LUNCH_WINDOW, parse_request
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-DAY = datetime.now(HANOI).date() + timedelta(days=10)
+DAY = open_day(10)
 WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -8,10 +8,10 @@ document carry it."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import Plan, Village
@@ -25,8 +25,7 @@ from tourplanner.domain.shopping import (
 )
 from tourplanner.extensions import db
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-DAY = datetime.now(HANOI).date() + timedelta(days=10)
+DAY = open_day(10)
 
 
 @pytest.fixture(autouse=True)

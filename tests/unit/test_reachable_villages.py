@@ -9,9 +9,10 @@ e-mail; these tests take channels away or add them.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters import notifiers as channels
@@ -19,7 +20,7 @@ from tourplanner.adapters.orm import Experience, Notification, User, Village
 from tourplanner.extensions import db
 from tourplanner.services import accounts, availability, notifications
 
-DAY = date.today() + timedelta(days=12)
+DAY = open_day(12)
 while DAY.weekday() == 0:  # Vạn Phúc's silk weaving has no Monday session
     DAY += timedelta(days=1)
 SILK = "van-phuc-workshop-silk-weaving"

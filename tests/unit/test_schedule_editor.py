@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -16,7 +17,7 @@ from tourplanner.extensions import db
 from tourplanner.services import accounts, availability
 from tourplanner.services import booking as service
 
-DAY = date.today() + timedelta(days=15)
+DAY = open_day(15)
 POTTERY = "bat-trang-workshop-pottery-wheel"
 SETTINGS = {"capacity": "8", "booking_cutoff_hours": "12", "free_cancellation_hours": "24"}
 

@@ -3,12 +3,12 @@ or event handler in any page (issue #10, items 3 and 4)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner import ROOT
@@ -17,7 +17,7 @@ from tourplanner.extensions import db
 from tourplanner.security import headers
 from tourplanner.services import availability, links
 
-DAY = date.today() + timedelta(days=20)
+DAY = open_day(20)
 CONTACT = {"name": "Lan", "email": "lan@example.org"}
 ALWAYS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy")
 
@@ -65,7 +65,7 @@ def plan_id(app, client) -> str:
         "/api/v1/plans",
         json={
             "start": {"landmark": "hoan-kiem-lake"},
-            "date": (date.today() + timedelta(days=10)).isoformat(),
+            "date": open_day(10).isoformat(),
             "party": {"adults": 2},
             "interests": {"ceramics": 1.0},
         },

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import BookingItem, Experience, Slot
@@ -16,7 +17,7 @@ from tourplanner.extensions import db
 from tourplanner.services import accounts, availability, village_desk
 from tourplanner.services import booking as service
 
-DAY = date.today() + timedelta(days=15)
+DAY = open_day(15)
 POTTERY = "bat-trang-workshop-pottery-wheel"
 HATS = "lang-chuong-workshop-conical-hat"
 

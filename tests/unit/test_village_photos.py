@@ -7,6 +7,7 @@ import html
 import io
 
 import pytest
+from demo_days import open_day
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -250,13 +251,11 @@ def test_staff_cannot_touch_another_villages_photo_but_an_admin_can(client, staf
 
 
 def test_the_plans_stops_show_the_photo_of_their_experience_or_village(client, staff, app):
-    from datetime import datetime, timedelta
-    from zoneinfo import ZoneInfo
 
     from tourplanner.services import photos
 
     app.config["PLANNER_TIME_LIMIT"] = 0.1
-    day = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date() + timedelta(days=10)
+    day = open_day(10)
     form = {
         "start_kind": "landmark",
         "landmark": "hoan-kiem-lake",
@@ -280,7 +279,6 @@ def test_the_plans_stops_show_the_photo_of_their_experience_or_village(client, s
 
 
 def test_the_booking_page_shows_each_items_village_photo(client, staff):
-    from datetime import date, timedelta
 
     from tourplanner.services import availability, photos
 
@@ -288,7 +286,7 @@ def test_the_booking_page_shows_each_items_village_photo(client, staff):
         select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
     ).one()
     photo = photos.upload(exp.village_id, _form(), make_png(11, 600, 400), user_id=None)
-    slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=10))[exp.id][0]
+    slot = availability.slots_for_day([exp.id], open_day(10))[exp.id][0]
     booked = client.post(
         "/api/v1/bookings",
         json={

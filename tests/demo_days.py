@@ -1,0 +1,31 @@
+"""Days the tests book and plan on: the demo workshops close on their ``closed_dates`` (Tết),
+so a fixed offset from today would land on a closed day for a few days a year and fail then."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from functools import cache
+from importlib.resources import files
+
+from tourplanner.domain.availability import LOCAL_TZ
+
+
+@cache
+def closed_dates() -> frozenset[date]:
+    """Every date on which some demo workshop is closed."""
+    text = files("tourplanner.data").joinpath("demo_experiences.json").read_text("utf-8")
+    return frozenset(
+        date.fromisoformat(d)
+        for e in json.loads(text)["experiences"]
+        for d in e.get("closed_dates") or []
+    )
+
+
+def open_day(days_ahead: int, span: int = 1) -> date:
+    """The first Hanoi day at least ``days_ahead`` from today such that none of the ``span``
+    days from it is a demo closed date."""
+    day = datetime.now(LOCAL_TZ).date() + timedelta(days=days_ahead)
+    while any(day + timedelta(days=n) in closed_dates() for n in range(span)):
+        day += timedelta(days=1)
+    return day
