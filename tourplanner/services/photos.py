@@ -177,7 +177,7 @@ def published_for_villages(village_ids: Iterable[int]) -> dict[int, list[Photo]]
     return out
 
 
-def published_for_village_slugs(slugs: Iterable[str]) -> dict[str, list[Photo]]:
+def published_for_village_slugs(slugs: Iterable[str | None]) -> dict[str, list[Photo]]:
     """As :func:`published_for_villages`, by the villages' slugs (the plans name them so)."""
     wanted = [s for s in set(slugs) if s]
     if not wanted:
@@ -205,9 +205,7 @@ def published_for_visits(
     """The published photos of the experiences and of the villages a page's visits name (a
     plan's stops, a booking's items), two queries for the whole page: the view hands them to
     its template, which queries nothing itself."""
-    return published_for_experiences(experience_ids), published_for_village_slugs(
-        s for s in village_slugs if s
-    )
+    return published_for_experiences(experience_ids), published_for_village_slugs(village_slugs)
 
 
 def sources(photo: Photo) -> list[tuple[str, int, int]]:
