@@ -204,6 +204,17 @@ class _Search:
             self.least_shift = kernels.least_shift(self.Tn, self.d_np).astype(float)
         else:
             self.least_shift = np.zeros(n)
+        # What every compiled tour check reads, in the kernels' order: travel times, visit
+        # durations, the windows, and the day's bounds.
+        self.timing = (
+            self.Tn,
+            self.d_np,
+            self.wopen,
+            self.wclose,
+            self.nwin,
+            problem.day_start,
+            problem.day_end,
+        )
         self.set_exponent(2.0)
         for r in range(tours):
             self._recompute(r)
@@ -232,13 +243,7 @@ class _Search:
         kernels.recompute(
             self.R[r],
             size,
-            self.Tn,
-            self.d_np,
-            self.wopen,
-            self.wclose,
-            self.nwin,
-            self.p.day_start,
-            self.p.day_end,
+            *self.timing,
             self.arr[r],
             self.dep[r],
             self.la[r],
@@ -284,13 +289,7 @@ class _Search:
             self.visited,
             self.cost_np,
             self.sscore_np,
-            self.Tn,
-            self.d_np,
-            self.wopen,
-            self.wclose,
-            self.nwin,
-            self.p.day_start,
-            self.p.day_end,
+            *self.timing,
             self.rng_state,
         )
         if new_size == size:
@@ -313,13 +312,7 @@ class _Search:
             self.must_np,
             self.visited,
             self.cost_np,
-            self.Tn,
-            self.d_np,
-            self.wopen,
-            self.wclose,
-            self.nwin,
-            self.p.day_start,
-            self.p.day_end,
+            *self.timing,
         )
         if new_size == size:
             return
@@ -343,13 +336,7 @@ class _Search:
             self.arr,
             self.dep,
             self.la,
-            self.Tn,
-            self.d_np,
-            self.wopen,
-            self.wclose,
-            self.nwin,
-            self.p.day_start,
-            self.p.day_end,
+            *self.timing,
             self.weight,
             self.noise,
             self.rng_state,
