@@ -691,6 +691,18 @@ def release(session: Session, slot_id: int, places: int) -> None:
     )
 
 
+def lock_booking(session: Session, booking: Booking, now: datetime) -> None:
+    """Write the booking's row first (its ``updated_at``): PostgreSQL's row lock, SQLite's
+    write lock, so that two changes of one booking at once queue here and the second sees
+    what the first wrote."""
+    session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id)
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def move_places(session: Session, changes: Mapping[int, int]) -> None:
     """Apply ``{slot_id: places}`` (positive: take, negative: give back) in slot-id order, the
     one lock order of every booking, so that two moves between the same slots cannot

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tourplanner.adapters.orm import AuditEvent, Booking, BookingItem, Slot, Village
 from tourplanner.domain import booking as rules
@@ -340,13 +340,7 @@ def rebook_item(
     slot = db.session.get(Slot, slot_id)
     party = Party(item.adults, item.children, item.seniors)
     with unit_of_work() as session:
-        # The booking's row first: two rebookings of one item queue here.
-        session.execute(
-            update(Booking)
-            .where(Booking.id == booking.id)
-            .values(updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        core.lock_booking(session, booking, now)  # two rebookings of one item queue here
         if item.id in _rebooked(booking.reference):
             raise Conflict(
                 "this item has already been booked again", code="already_replaced", item_id=item.id

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from geopy.distance import geodesic
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tourplanner.adapters.orm import (
@@ -329,14 +329,7 @@ def replace_item(
     slot = db.session.get(Slot, slot_id)
     party = Party(item.adults, item.children, item.seniors)
     with unit_of_work() as session:
-        # The booking's row first (a write: PostgreSQL's row lock, SQLite's write lock), so
-        # two replacements of one item at once queue here and the second sees the first.
-        session.execute(
-            update(Booking)
-            .where(Booking.id == booking.id)
-            .values(updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        core.lock_booking(session, booking, now)  # two replacements of one item queue here
         if _replacement_of(session, booking.reference, item.id) is not None:
             raise Conflict(
                 "this item has already been replaced", code="already_replaced", item_id=item.id
