@@ -22,6 +22,7 @@ from tourplanner.i18n import current_lang
 from tourplanner.services import agencies, booking_request, package_booking, packages, reports
 from tourplanner.services.availability import now_utc
 from tourplanner.web import bp
+from tourplanner.web import package_forms as forms
 from tourplanner.web.auth import current_user, login_required
 from tourplanner.web.downloads import attachment
 
@@ -119,27 +120,6 @@ def _new_client(form: Any) -> dict[str, str | None]:
     return {"name": name, "email": email, "phone": phone or None}
 
 
-def _conflict_message(error: DomainError) -> str:
-    d = error.details
-    if error.code == "slot_full":
-        return _(
-            "%(item)s is full: %(remaining)s place(s) left, %(requested)s asked. Nothing was "
-            "reserved.",
-            item=d.get("item") or d.get("slot_id"),
-            remaining=d.get("remaining"),
-            requested=d.get("requested"),
-        )
-    if error.code == "package_not_runnable":
-        return _("This package cannot run on that date. Nothing was reserved.")
-    if error.code == "booking_closed":
-        return _("Booking has closed for a session of this package on that date.")
-    if error.code == "too_many_held_places":
-        return _("This contact already holds too many places.")
-    if error.code == "price_unavailable":
-        return _("A workshop of this package has no price for every person in the party.")
-    return _("The booking could not be made. Nothing was reserved.")
-
-
 def _book_page(
     agency_id: int,
     package: dict[str, Any],
@@ -154,7 +134,7 @@ def _book_page(
         values=values,
         field=field,
         field_error=error.message if field else None,
-        error=None if field or error is None else _conflict_message(error),
+        error=None if field or error is None else forms.package_refusal(error),
         problems=(error.details.get("problems") or []) if error is not None else [],
         categories=CATEGORIES,
     ), (200 if error is None else error.status)

@@ -360,7 +360,7 @@ def _public(
         values=values,
         errors=errors or {},
         refusal=refusal,
-        refusal_text=_refusal_text(refusal) if refusal else None,
+        refusal_text=forms.package_refusal(refusal) if refusal else None,
         problem_text=forms.problem_text,
         **_map_settings(),
     ), status
@@ -371,29 +371,6 @@ def package(slug: str):
     typed = {"date": request.args.get("date", "")}
     who = _party_arg(request.args)
     return _public(slug, who, start=_date_arg(request.args.get("from")), typed=typed)
-
-
-def _refusal_text(error: DomainError) -> str:
-    d = error.details
-    if error.code == "slot_full":
-        return _(
-            "%(item)s is full: %(remaining)s place(s) left, %(requested)s asked. Nothing was "
-            "reserved.",
-            item=d.get("item") or d.get("slot_id"),
-            remaining=d.get("remaining"),
-            requested=d.get("requested"),
-        )
-    if error.code == "package_not_runnable":
-        return _("This package cannot run on that date. Nothing was reserved.")
-    if error.code == "booking_closed":
-        return _("Booking has closed for a session of this package on that date.")
-    if error.code in ("too_many_held_places", "too_many_holds"):
-        return _("This contact already holds too many places.")
-    if error.code == "idempotency_key_reused":
-        return _("This form was already sent with other details: reload the page and try again.")
-    if error.code in ("price_unavailable", "package_not_priced"):
-        return _("A workshop of this package has no price for every person in the party.")
-    return _("The booking could not be made. Nothing was reserved.")
 
 
 def _read_booking(form: Any) -> tuple[dict[str, Any], dict[str, str]]:

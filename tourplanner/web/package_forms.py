@@ -311,3 +311,27 @@ def publish_message(error: DomainError) -> str:
     if error.code == "not_published":
         return _("Only a published package can be withdrawn.")
     return _("This could not be done.")
+
+
+def package_refusal(error: DomainError) -> str:
+    """A package booking's refusal in the page's language (the agency's and the public form)."""
+    d = error.details
+    if error.code == "slot_full":
+        return _(
+            "%(item)s is full: %(remaining)s place(s) left, %(requested)s asked. Nothing was "
+            "reserved.",
+            item=d.get("item") or d.get("slot_id"),
+            remaining=d.get("remaining"),
+            requested=d.get("requested"),
+        )
+    if error.code == "package_not_runnable":
+        return _("This package cannot run on that date. Nothing was reserved.")
+    if error.code == "booking_closed":
+        return _("Booking has closed for a session of this package on that date.")
+    if error.code in ("too_many_held_places", "too_many_holds"):
+        return _("This contact already holds too many places.")
+    if error.code == "idempotency_key_reused":
+        return _("This form was already sent with other details: reload the page and try again.")
+    if error.code in ("price_unavailable", "package_not_priced"):
+        return _("A workshop of this package has no price for every person in the party.")
+    return _("The booking could not be made. Nothing was reserved.")
