@@ -316,7 +316,8 @@ def _villages() -> list[Village]:
     )
 
 
-def _facts(e: Any, village: Village) -> ExperienceFacts:
+def experience_facts(e: Any, village: Village) -> ExperienceFacts:
+    """What the planner's rules read of an experience of ``village`` (plain values)."""
     return ExperienceFacts(
         id=e.id,
         slug=e.slug,
@@ -443,7 +444,7 @@ def _experience_place(e: Any, village: Village, place: VillagePlace) -> Experien
         bool(e.hours_are_default),
         bool(e.bookable),
         place,
-        _facts(e, village),
+        experience_facts(e, village),
     )
 
 

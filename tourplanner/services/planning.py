@@ -36,7 +36,6 @@ from tourplanner.domain import shopping as shop_rules
 from tourplanner.domain.catalogue import windows_on
 from tourplanner.domain.errors import NotFound, Unavailable, Unprocessable, ValidationError
 from tourplanner.domain.planning import (
-    ExperienceFacts,
     Offer,
     PlanRequest,
     bad,
@@ -389,25 +388,6 @@ def _resolve_slugs(
     return must, excluded
 
 
-def _facts(e: Experience) -> ExperienceFacts:
-    return ExperienceFacts(
-        id=e.id,
-        slug=e.slug,
-        village=e.village.slug,
-        category=e.village.category,
-        kind=e.kind,
-        duration=e.duration_minutes,
-        prices={
-            "adult": e.price_adult_vnd,
-            "child": e.price_child_vnd,
-            "senior": e.price_senior_vnd,
-        },
-        price_fact=e.price_fact,
-        min_age=e.min_age,
-        bookable=e.bookable,
-    )
-
-
 def _offers(
     request: PlanRequest,
     experiences: Sequence[Experience],
@@ -423,7 +403,9 @@ def _offers(
     for e in experiences:
         if e.id in excluded:
             continue
-        offer, why = make_offer(_facts(e), request, must=e.id in wanted)
+        offer, why = make_offer(
+            catalogue_graph.experience_facts(e, e.village), request, must=e.id in wanted
+        )
         if offer is None:
             dropped[e.id] = why or "not_offered"
             continue
