@@ -195,5 +195,43 @@ def race(app, n: int, body_for) -> list:
     return results
 
 
+def thirty_race_for_ten_places(app, pkg: Package, first: date, plan) -> None:
+    """30 one-adult bookings of ``pkg`` on ``first`` at once, 10 places left in each of
+    ``plan``'s sessions (:func:`leave_places`): exactly 10 whole bookings (every item), 20
+    refusals (409), every session full and held by exactly 10 items."""
+    from sqlalchemy import func
+
+    from tourplanner.adapters.orm import Booking, BookingItem
+
+    ids = [i.slot_id for i in plan.items]
+    slug = pkg.slug
+
+    def body(k: int) -> dict:
+        return {
+            "package": slug,
+            "date": first.isoformat(),
+            "party": {"adults": 1},
+            "contact": {"name": f"Guest {k}", "email": f"guest{k}-{slug}@example.org"},
+        }
+
+    results = race(app, 30, body)
+    statuses = [status for status, _ in results]
+    assert statuses.count(201) == 10 and statuses.count(409) == 20, sorted(statuses)
+    assert all(
+        b["error"]["code"] in ("slot_full", "package_not_runnable")
+        for status, b in results
+        if status == 409
+    )
+    db.session.expire_all()
+    assert all(db.session.get(Slot, s).taken == db.session.get(Slot, s).capacity for s in ids)
+    made = db.session.scalars(select(Booking).where(Booking.package_id == pkg.id)).all()
+    assert len(made) == 10 and all(len(b.items) == len(ids) for b in made)  # whole only
+    for slot_id in ids:
+        held = db.session.scalar(
+            select(func.count()).select_from(BookingItem).where(BookingItem.slot_id == slot_id)
+        )
+        assert held == 10
+
+
 def start_of(slot_id: int) -> datetime:
     return db.session.get(Slot, slot_id).start

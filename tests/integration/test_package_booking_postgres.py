@@ -12,13 +12,10 @@ from package_fixtures import (
     leave_places,
     package,
     plan_for,
-    race,
+    thirty_race_for_ten_places,
 )
-from sqlalchemy import func, select
 
-from tourplanner.adapters.orm import Booking, BookingItem, Slot
 from tourplanner.domain.pricing import Party
-from tourplanner.extensions import db
 from tourplanner.services import package_booking, reports
 
 pytestmark = pytest.mark.integration
@@ -43,35 +40,9 @@ def test_thirty_concurrent_package_bookings_for_ten_places_make_exactly_ten_whol
     party = Party(adults=1)
     plan = plan_for(pkg, FIRST, party)
     leave_places(plan, 10)
+    # The plan worked out once, before the threads.
     package_booking._booking_plan(pkg.slug, FIRST, party, agency_id=None, now=None)
-    ids = [i.slot_id for i in plan.items]
-    slug = pkg.slug
-
-    def body(k: int) -> dict:
-        return {
-            "package": slug,
-            "date": FIRST.isoformat(),
-            "party": {"adults": 1},
-            "contact": {"name": f"Guest {k}", "email": f"pg-guest{k}@example.org"},
-        }
-
-    results = race(app, 30, body)
-    statuses = [status for status, _ in results]
-    assert statuses.count(201) == 10 and statuses.count(409) == 20, sorted(statuses)
-    assert all(
-        b["error"]["code"] in ("slot_full", "package_not_runnable")
-        for status, b in results
-        if status == 409
-    )
-    db.session.expire_all()
-    assert all(db.session.get(Slot, s).taken == db.session.get(Slot, s).capacity for s in ids)
-    made = db.session.scalars(select(Booking).where(Booking.package_id == pkg.id)).all()
-    assert len(made) == 10 and all(len(b.items) == len(ids) for b in made)
-    for slot_id in ids:
-        held = db.session.scalar(
-            select(func.count()).select_from(BookingItem).where(BookingItem.slot_id == slot_id)
-        )
-        assert held == 10
+    thirty_race_for_ten_places(app, pkg, FIRST, plan)
 
     # The reports' SQL (GROUP BY month, shares in floating point) on PostgreSQL: ten sales of
     # the package, and by village the ten bookings' net adds up to the package's.

@@ -14,7 +14,7 @@ from package_fixtures import (
     leave_places,
     package,
     plan_for,
-    race,
+    thirty_race_for_ten_places,
 )
 from sqlalchemy import func, select
 
@@ -243,39 +243,9 @@ def test_thirty_concurrent_package_bookings_for_ten_places_make_exactly_ten_whol
     app.config["RATE_LIMITS"] = False
     plan = plan_for(setup["package"], FIRST, Party(adults=1))
     leave_places(plan, 10)
-    ids = [i.slot_id for i in plan.items]
     # The plan worked out once, before the threads.
     package_booking._booking_plan(plan.slug, FIRST, Party(adults=1), agency_id=None, now=None)
-    slug = plan.slug
-
-    def body(k: int) -> dict:
-        return {
-            "package": slug,
-            "date": FIRST.isoformat(),
-            "party": {"adults": 1},
-            "contact": {"name": f"Guest {k}", "email": f"guest{k}@example.org"},
-        }
-
-    results = race(app, 30, body)
-    statuses = [status for status, _ in results]
-    assert statuses.count(201) == 10 and statuses.count(409) == 20, sorted(statuses)
-    assert all(
-        b["error"]["code"] in ("slot_full", "package_not_runnable")
-        for status, b in results
-        if status == 409
-    )
-    db.session.expire_all()
-    slots = [db.session.get(Slot, s) for s in ids]
-    assert all(s.taken == s.capacity for s in slots)
-    made = db.session.scalars(
-        select(Booking).where(Booking.package_id == setup["package"].id)
-    ).all()
-    assert len(made) == 10 and all(len(b.items) == 3 for b in made)  # whole packages only
-    for slot_id in ids:
-        held = db.session.scalar(
-            select(func.count()).select_from(BookingItem).where(BookingItem.slot_id == slot_id)
-        )
-        assert held == 10
+    thirty_race_for_ten_places(app, setup["package"], FIRST, plan)
 
 
 # --- reports -------------------------------------------------------------------------------
