@@ -131,20 +131,28 @@ def test_capacity_change_applies_to_future_slots_but_never_below_taken(app):
 
 @contextmanager
 def _statements():
-    """The SQL statements the block runs, and the commits, as ``(statements, commits)``."""
+    """The SQL statements the block runs, and the commits, as ``(statements, commits)``: of
+    this thread only (an app's background maintenance thread may commit meanwhile)."""
     statements: list[str] = []
     commits: list[int] = []
+    mine = threading.get_ident()
 
     def on_execute(_conn, _cursor, statement, *_args):
-        statements.append(statement)
+        if threading.get_ident() == mine:
+            statements.append(statement)
+
+    def on_commit(_session):
+        if threading.get_ident() == mine:
+            commits.append(1)
 
     engine = db.engine
     event.listen(engine, "before_cursor_execute", on_execute)
-    event.listen(db.session, "after_commit", lambda _s: commits.append(1))
+    event.listen(db.session, "after_commit", on_commit)
     try:
         yield statements, commits
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(db.session, "after_commit", on_commit)
         db.session.remove()
 
 
