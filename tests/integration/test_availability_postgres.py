@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sql_events import statements_and_commits
+from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import Experience, Slot, Village
 from tourplanner.domain.availability import session_datetimes
@@ -79,19 +80,8 @@ def test_a_day_asked_about_again_only_reads(pg_app):
     exp_id = _reachable_pottery()
     day = _open_day(exp_id, weeks=25)
     first = availability.slots_for_day([exp_id], day)
-    statements: list[str] = []
-    commits: list[int] = []
-
-    def on_execute(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", on_execute)
-    event.listen(db.session, "after_commit", lambda _s: commits.append(1))
-    try:
+    with statements_and_commits() as (statements, commits):
         again = availability.slots_for_day([exp_id], day)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", on_execute)
-        db.session.remove()
     assert again == first and first[exp_id]
     assert not commits
     assert all(s.lstrip().upper().startswith("SELECT") for s in statements), statements

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, func, select
+from sql_events import statements_and_commits
+from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import Experience, Slot
 from tourplanner.domain.availability import Capacity, session_times
@@ -129,37 +129,10 @@ def test_capacity_change_applies_to_future_slots_but_never_below_taken(app):
     assert [(s.capacity, s.remaining) for s in after[:2]] == [(7, 0), (5, 5)]
 
 
-@contextmanager
-def _statements():
-    """The SQL statements the block runs, and the commits, as ``(statements, commits)``: of
-    this thread only (an app's background maintenance thread may commit meanwhile)."""
-    statements: list[str] = []
-    commits: list[int] = []
-    mine = threading.get_ident()
-
-    def on_execute(_conn, _cursor, statement, *_args):
-        if threading.get_ident() == mine:
-            statements.append(statement)
-
-    def on_commit(_session):
-        if threading.get_ident() == mine:
-            commits.append(1)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", on_execute)
-    event.listen(db.session, "after_commit", on_commit)
-    try:
-        yield statements, commits
-    finally:
-        event.remove(engine, "before_cursor_execute", on_execute)
-        event.remove(db.session, "after_commit", on_commit)
-        db.session.remove()
-
-
 def test_a_day_asked_about_again_writes_and_commits_nothing(app):
     exp_id = _pottery().id
     first = availability.slots_for_day([exp_id], MONDAY, now=NOW)
-    with _statements() as (statements, commits):
+    with statements_and_commits() as (statements, commits):
         again = availability.slots_for_day([exp_id], MONDAY, now=NOW)
     assert again == first
     assert not commits
@@ -174,7 +147,7 @@ def test_only_the_sessions_not_stored_yet_are_created(app):
     db.session.get(Slot, before[0].id).taken = 3
     exp.weekly_hours = {**exp.weekly_hours, "mon": [*exp.weekly_hours["mon"], ["17:30", "19:00"]]}
     db.session.commit()
-    with _statements() as (statements, commits):
+    with statements_and_commits() as (statements, commits):
         after = availability.slots_for_day([exp.id], MONDAY, now=NOW)[exp.id]
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert len(inserts) == 1 and len(commits) == 1
@@ -208,7 +181,7 @@ def test_an_edited_schedule_is_read_again_not_served_from_the_memo(app):
 def test_a_cold_range_reads_the_experience_once_also_after_its_commit(app):
     exp_id = _pottery().id
     db.session.remove()
-    with _statements() as (statements, commits):
+    with statements_and_commits() as (statements, commits):
         slots = availability.slots_between(exp_id, MONDAY, MONDAY + timedelta(days=6), now=NOW)
     assert slots and len(commits) == 1
     reads = [s for s in statements if "FROM experiences" in s]
