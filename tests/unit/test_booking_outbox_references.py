@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from demo_days import open_day
+from sql_events import statements_and_commits
 from sqlalchemy import event, select
 
 from tourplanner.adapters.orm import Booking, BookingItem, Experience, Notification
@@ -239,16 +240,9 @@ def test_a_bookings_messages_are_sent_with_one_claim_and_one_read_of_the_booking
     body = _book(client)
     ids = [row.id for row in _rows(body["reference"])]
     db.session.remove()  # a worker's fresh session: nothing of the booking in it yet
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_and_commits() as (ran, _commits):
         outcomes = notifications.deliver_all(ids)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+    statements = [" ".join(s.split()) for s in ran]
     assert {nid: o.status for nid, o in outcomes.items()} == dict.fromkeys(ids, "sent")
     # The claim of both rows, the booking with its items, experiences and villages, then each
     # row's record right after its send.
