@@ -12,12 +12,18 @@ from tourplanner.domain.availability import LOCAL_TZ
 
 
 @cache
+def demo_experiences() -> dict[str, dict]:
+    """The demo workshops as shipped (``flask seed --demo`` seeds them), by slug."""
+    text = files("tourplanner.data").joinpath("demo_experiences.json").read_text("utf-8")
+    return {e["slug"]: e for e in json.loads(text)["experiences"]}
+
+
+@cache
 def closed_dates() -> frozenset[date]:
     """Every date on which some demo workshop is closed."""
-    text = files("tourplanner.data").joinpath("demo_experiences.json").read_text("utf-8")
     return frozenset(
         date.fromisoformat(d)
-        for e in json.loads(text)["experiences"]
+        for e in demo_experiences().values()
         for d in e.get("closed_dates") or []
     )
 

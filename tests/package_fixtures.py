@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from importlib.resources import files
 
+from demo_days import demo_experiences
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import Agency, Experience, Package, PackageDay, PackageStop, Slot
@@ -59,8 +58,7 @@ def first_day(days_ahead: int, stops=STOPS) -> date:
     """The first day at least ``days_ahead`` from today on which every one of ``stops``'s
     sessions exists: the demo workshops keep weekly hours and closed dates, so a fixed offset
     from today would land on a closed day on some dates and fail the tests that day."""
-    demo = files("tourplanner.data").joinpath("demo_experiences.json").read_text("utf-8")
-    by_slug = {e["slug"]: e for e in json.loads(demo)["experiences"]}
+    by_slug = demo_experiences()
 
     def has_sessions(first: date) -> bool:
         return all(
