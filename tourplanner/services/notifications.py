@@ -709,14 +709,12 @@ def deliver_all(ids: Sequence[int], now: datetime | None = None) -> dict[int, Ou
 
 def _note_failure(outcomes: dict[int, Outcome], nid: int, exc: Exception, now: datetime) -> None:
     """Record a claimed row's failed attempt (see :func:`deliver_all`) and its outcome."""
-    if not isinstance(exc, channels.DeliveryError):
+    expected = isinstance(exc, channels.DeliveryError)
+    if not expected:
         log.exception("notification %s: unexpected error while sending", nid)
     try:
-        permanent = isinstance(exc, channels.DeliveryError) and exc.permanent
-        error = (
-            str(exc) if isinstance(exc, channels.DeliveryError) else f"{type(exc).__name__}: {exc}"
-        )
-        outcomes[nid] = _failed(nid, error, now, permanent=permanent)
+        error = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+        outcomes[nid] = _failed(nid, error, now, permanent=expected and exc.permanent)
     except Exception:  # the database itself: the row stays claimed until the dispatcher's pass
         log.exception("notification %s: its failure could not be recorded", nid)
         _rollback()
