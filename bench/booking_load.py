@@ -6,7 +6,9 @@ Starts, from this load-generator process, the servers as production runs them:
   as the postgres user when run as root), ``redis-server`` on a free port, gunicorn with
   ``BENCH_WORKERS`` (4) workers serving ``wsgi:app`` as ``gunicorn.conf.py`` sets them up
   (sync; ``BENCH_WEB_THREADS=4`` for gthread workers of 4 threads), one Celery worker
-  (``--pool solo``, queue ``celery``) and, as the Procfile's ``planner``, the plan workers
+  (``--pool solo``, queue ``celery``), one beat (which also relays new outbox rows to the
+  worker, ``tasks/relay.py``), both at ``NOTIFY_WORKER_NICE`` ``BENCH_NOTIFY_NICE`` (10) as
+  ``make prod`` runs them, and, as the Procfile's ``planner``, the plan workers
   (``BENCH_PLAN_WORKERS``, 1, queue ``plans``, at ``PLAN_WORKER_NICE`` ``BENCH_PLAN_NICE``,
   10), migrated and seeded with ``flask db upgrade`` and ``flask seed --demo``;
 * beside it, on the same database and with the same gunicorn settings, the bare endpoint
@@ -78,6 +80,7 @@ MIXED_REPEAT = max(0, int(os.environ.get("BENCH_MIXED_REPEAT", "3")))
 WEB_THREADS = os.environ.get("BENCH_WEB_THREADS", "")
 PLAN_WORKERS = int(os.environ.get("BENCH_PLAN_WORKERS", "1"))
 PLAN_NICE = int(os.environ.get("BENCH_PLAN_NICE", "10"))
+NOTIFY_NICE = int(os.environ.get("BENCH_NOTIFY_NICE", "10"))
 ONLY = os.environ.get("BENCH_ONLY", "")
 # A tree from before the plans pool (no tasks/plans.py) plans in the web process.
 HAS_PLAN_POOL = (ROOT / "tasks" / "plans.py").exists()
@@ -554,16 +557,26 @@ def gunicorn_args(workers: int) -> list[str]:
 
 
 def start_workers(stack: ExitStack, env: dict[str, str], tmp: Path, label: str) -> dict[str, int]:
-    """The Celery worker (queue ``celery``) and, as the Procfile runs them, the plan workers;
-    their process ids by role."""
+    """The Celery worker (queue ``celery``), the beat and, as the Procfile runs them, the plan
+    workers; their process ids by role."""
     celery = [str(BIN / "celery"), "-A", "tasks.worker", "worker"]
     quiet = ["--without-gossip", "--without-mingle", "--loglevel", "WARNING"]
     queue = ["-Q", "celery", "-n", "worker@%h"] if HAS_PLAN_POOL else []
+    env = {**env, "NOTIFY_WORKER_NICE": str(NOTIFY_NICE)}  # as make prod runs them
     roots = {
         "worker": stack.enter_context(
             process([*celery, "--pool", "solo", *queue, *quiet], env, tmp / f"{label}-worker.log")
         ).pid
     }
+    # One beat, as the Procfile runs it; it also relays new outbox rows (tasks/relay.py).
+    beat = [*celery[:-1], "beat", "--loglevel", "WARNING"]
+    roots["beat"] = stack.enter_context(
+        process(
+            [*beat, "--schedule", str(tmp / f"{label}-beat-schedule")],
+            env,
+            tmp / f"{label}-beat.log",
+        )
+    ).pid
     if HAS_PLAN_POOL:
         planner = [*celery, "-Q", "plans", "-n", "planner@%h", "--concurrency", str(PLAN_WORKERS)]
         roots["planner"] = stack.enter_context(
@@ -686,7 +699,10 @@ def setup_line(row: dict) -> str:
     if row["label"] == "sqlite":
         return f"{web}; plans in the web process (embedded)"
     if HAS_PLAN_POOL:
-        return f"{web}; plans in {PLAN_WORKERS} plan worker(s) at nice {PLAN_NICE}"
+        return (
+            f"{web}; plans in {PLAN_WORKERS} plan worker(s) at nice {PLAN_NICE}; notification"
+            f" worker and beat at nice {NOTIFY_NICE}"
+        )
     return f"{web}; plans in the web processes (a tree without the plans pool)"
 
 

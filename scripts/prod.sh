@@ -6,7 +6,8 @@
 # restart). Then migrate, seed, and run the Procfile with honcho: gunicorn ($WEB_CONCURRENCY
 # workers on $WEB_BIND), the Celery worker, the plan workers
 # ($PLAN_WORKERS, default half the cores, at nice $PLAN_WORKER_NICE, which they set
-# themselves) and one beat. Ctrl-C stops every process started here.
+# themselves) and one beat (which relays new outbox rows; it and the worker run at nice
+# $NOTIFY_WORKER_NICE). Ctrl-C stops every process started here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,8 @@ export PROD_STATE_DIR=${PROD_STATE_DIR:-instance/prod}
 half_cores=$(( $(nproc) / 2 ))
 export PLAN_WORKERS=${PLAN_WORKERS:-$(( half_cores > 0 ? half_cores : 1 ))}
 export PLAN_WORKER_NICE=${PLAN_WORKER_NICE:-10}
+# The notification worker and the beat too: bookings are answered first, messages follow.
+export NOTIFY_WORKER_NICE=${NOTIFY_WORKER_NICE:-10}
 # A plan request holds a sync web worker while it waits: two more workers than the pool has
 # places, so bookings always have workers (4 on 2 cores).
 export WEB_CONCURRENCY=${WEB_CONCURRENCY:-$(( 2 * PLAN_WORKERS + 2 ))}

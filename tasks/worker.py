@@ -11,9 +11,9 @@ import sys
 from contextlib import suppress
 from pathlib import Path
 
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import beat_init, setup_logging, worker_init, worker_process_init
 
-from tasks import maintenance, notifications, plans  # noqa: F401  (registers the tasks)
+from tasks import maintenance, notifications, plans, relay  # noqa: F401  (registers the tasks)
 from tourplanner import create_app
 from tourplanner.config import ConfigError
 from tourplanner.ops import configure_logging, log_format
@@ -30,6 +30,15 @@ celery_app = flask_app.extensions["celery"]
 def _logging(**_: object) -> None:
     """The workers log like the web processes (JSON lines with the request id in production)."""
     configure_logging(log_format(flask_app.config), flask_app.config.get("LOG_LEVEL", "INFO"))
+
+
+@worker_init.connect
+def _prepare_notification_worker(**_: object) -> None:
+    """A notification worker runs at ``NOTIFY_WORKER_NICE``, its pool's processes with it (set
+    before they start): on a shared machine the web answers a burst of bookings first and the
+    messages follow seconds later, from the outbox. The plan workers set their own below."""
+    if PLAN_QUEUE not in celery_app.amqp.queues.consume_from:
+        lower_priority(int(flask_app.config.get("NOTIFY_WORKER_NICE") or 0))
 
 
 @worker_process_init.connect
@@ -60,3 +69,11 @@ def lower_priority(nice: int) -> None:
 
 
 celery_app.conf.beat_schedule = maintenance.beat_schedule(flask_app.config)
+
+
+@beat_init.connect
+def _start_outbox_relay(**_: object) -> None:
+    """The beat process (one per deployment) also runs the outbox relay (tasks/relay.py), at
+    the notification workers' priority."""
+    lower_priority(int(flask_app.config.get("NOTIFY_WORKER_NICE") or 0))
+    relay.start(flask_app)

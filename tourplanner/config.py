@@ -42,6 +42,14 @@ def _flag(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _choice(name: str, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed`` (the first when unset), or a ConfigError naming them."""
+    value = os.environ.get(name, "").strip().lower() or allowed[0]
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 def from_environment() -> dict:
     """Build the configuration mapping from the process environment."""
     redis_url = os.environ.get("REDIS_URL") or None
@@ -89,6 +97,11 @@ def from_environment() -> dict:
             os.environ.get("NOTIFY_SENDING_STALE_SECONDS", "600")
         ),
         "OUTBOX_DISPATCH_SECONDS": float(os.environ.get("OUTBOX_DISPATCH_SECONDS", "30")),
+        # Who hands new outbox rows to the workers: "listen" (the relay in the beat process,
+        # woken by PostgreSQL's NOTIFY), "direct" (the request, after its commit), or "auto"
+        # (listen on PostgreSQL). The relay also looks every OUTBOX_RELAY_POLL_SECONDS.
+        "OUTBOX_RELAY": _choice("OUTBOX_RELAY", ("auto", "listen", "direct")),
+        "OUTBOX_RELAY_POLL_SECONDS": float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS", "10")),
         "HOLD_EXPIRY_CHECK_SECONDS": float(os.environ.get("HOLD_EXPIRY_CHECK_SECONDS", "60")),
         "TRAVEL_TIME_PROVIDER": os.environ.get("TRAVEL_TIME_PROVIDER", "geodesic"),
         "OSRM_URL": os.environ.get("OSRM_URL") or None,
@@ -168,6 +181,9 @@ def _security_settings() -> dict[str, Any]:
         "PLAN_WAIT_SECONDS": float(env("PLAN_WAIT_SECONDS", "15")),
         # The plan workers' CPU priority (nice, 0-19; make prod: 10): bookings come first.
         "PLAN_WORKER_NICE": int(env("PLAN_WORKER_NICE", "0")),
+        # The notification workers' and the beat's (make prod: 10): a burst of bookings is
+        # answered first, its messages follow seconds later (docs/performance.md).
+        "NOTIFY_WORKER_NICE": int(env("NOTIFY_WORKER_NICE", "0")),
         "MAX_CONTENT_LENGTH": int(env("MAX_CONTENT_LENGTH", str(256 * 1024))),
         "MAX_JSON_DEPTH": int(env("MAX_JSON_DEPTH", "20")),
         "BOOKING_HORIZON_DAYS": int(env("BOOKING_HORIZON_DAYS", "366")),

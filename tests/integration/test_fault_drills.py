@@ -192,14 +192,18 @@ def test_queued_notifications_survive_a_redis_restart_without_persistence(
         with _looking_at(database):
             slot = fresh_slot(capacity=50)
             base = start_web(processes, env)
-            answers = [_book(base, slot.id, n) for n in range(5)]  # no worker yet: queued
+            start_beat(processes, env)  # its relay hands the rows to Redis; no worker yet
+            answers = [_book(base, slot.id, n) for n in range(5)]
             references = [body["reference"] for _, body in answers]
-            assert all(r.queued_at is not None for r in _rows(references))
+            wait_until(
+                lambda: all(r.queued_at is not None for r in _rows(references)),
+                timeout=30,
+                what="the relay to queue every notification",
+            )
             broker.stop()  # no persistence: the queue is gone
             broker.start()
             back = time.monotonic()
             start_worker(processes, env)
-            start_beat(processes, env)
             wait_until(lambda: _all_sent(references, 2), timeout=90, what="the lost tasks")
             assert time.monotonic() - back < 65, "not delivered within a minute of Redis"
             _once_each(mailbox, references, 2)

@@ -14,6 +14,7 @@ VARIABLES = (
     "MAIL_PORT",
     "MAP_TILE_URL",
     "OSRM_URL",
+    "OUTBOX_RELAY",
 )
 
 
@@ -86,6 +87,18 @@ def test_empty_redis_url_keeps_eager(env):
 def test_flags(env, value, expected):
     env.setenv("MAIL_ENABLED", value)
     assert config.from_environment()["MAIL_ENABLED"] is expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "auto"), (" Listen ", "listen")])
+def test_outbox_relay_is_auto_unless_named(env, value, expected):
+    env.setenv("OUTBOX_RELAY", value)
+    assert config.from_environment()["OUTBOX_RELAY"] == expected
+
+
+def test_an_unknown_outbox_relay_is_refused_with_the_choices(env):
+    env.setenv("OUTBOX_RELAY", "kafka")
+    with pytest.raises(config.ConfigError, match="OUTBOX_RELAY must be one of auto, listen"):
+        config.from_environment()
 
 
 def test_other_variables_are_read(env):

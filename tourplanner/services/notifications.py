@@ -5,11 +5,14 @@
    and its notifications commit together or not at all. Most carry the message rendered; a new
    booking's rows (the busiest path) carry references that the worker renders when it claims
    them (:func:`on_booking_requested`, :func:`_rendered`).
-2. *Hand over*: after the commit, :func:`dispatch_after_commit` gives each new row to Celery
-   (``tasks.notifications.deliver``). If the broker (Redis) is down the booking has already
-   succeeded; the rows stay ``pending`` and the periodic :func:`dispatch_due` (Celery beat)
-   hands them over once Redis is back. With no broker configured (eager mode) they are
-   delivered in-process.
+2. *Hand over* to Celery (``tasks.notifications.deliver``). On PostgreSQL the request does
+   nothing more: a trigger notifies the outbox relay when the rows commit (``LISTEN/NOTIFY``),
+   and the relay in the beat process (``tasks/relay.py``) hands every new row over at once,
+   a few bookings' rows per task (:func:`hand_over_new`). Elsewhere (``OUTBOX_RELAY=direct``)
+   :func:`dispatch_after_commit` hands the request's rows over after its commit. If the broker
+   (Redis) is down the booking has already succeeded; the rows stay ``pending`` and the
+   periodic :func:`dispatch_due` (Celery beat) hands them over once Redis is back. With no
+   broker configured (eager mode) they are delivered in-process.
 3. *Deliver once*: :func:`deliver` first *claims* the row with a conditional update
    (``pending|queued → sending``); a worker that loses the claim, or receives a duplicate
    message, does nothing. A failed send goes back to ``pending`` with an exponential backoff
@@ -179,9 +182,9 @@ def on_booking_requested(
     and webhook payload when it claims the row (:func:`_rendered`). Rendering two templates,
     the subjects and the signed decision links was a fifth of the web's CPU per booking.
     ``recipients``: the active staff's addresses per village, when the caller has read them
-    (the booking's slot query); else they are queried here. With workers the rows are inserted
-    already marked as handed over (see :func:`queued`)."""
-    marked = not _eager()
+    (the booking's slot query); else they are queried here. When the request hands them over
+    they are inserted already marked as handed over (see :func:`queued`)."""
+    marked = _request_hands_over()
     now = now_utc()
     items = list(booking.items)
     common = {
@@ -459,6 +462,23 @@ def _eager() -> bool:
     return bool(_celery().conf.task_always_eager)
 
 
+def relayed() -> bool:
+    """Whether new rows wait for the outbox relay (``tasks/relay.py``) instead of being handed
+    over by the request that wrote them: with workers, on PostgreSQL (``OUTBOX_RELAY`` auto or
+    ``listen``; ``direct`` hands over in the request)."""
+    if _eager():
+        return False
+    mode = current_app.config.get("OUTBOX_RELAY") or "auto"
+    if mode == "auto":
+        return str(current_app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql")
+    return mode == "listen"
+
+
+def _request_hands_over() -> bool:
+    """With workers and no relay: the request hands its rows over after its commit."""
+    return not _eager() and not relayed()
+
+
 @dataclass(frozen=True)
 class Queued:
     """What hand-over needs of a row, read before the commit (no query after it).
@@ -470,8 +490,9 @@ class Queued:
 
 
 def _mark(rows: list[Notification]) -> bool:
-    """With workers, set ``queued_at`` of rows not marked yet; whether rows are marked."""
-    marked = not _eager()
+    """When the request hands over, set ``queued_at`` of rows not marked yet; whether rows
+    are marked."""
+    marked = _request_hands_over()
     if marked:
         at = now_utc()
         for row in rows:
@@ -495,7 +516,10 @@ def dispatch_after_commit(rows: Sequence[Notification | Queued]) -> None:
     The change these rows report is already committed: a notification problem must not turn
     the caller's answer into an error (a tourist who retries would book twice). In the embedded
     set-up webhooks stay in the outbox for the background thread, which is woken at once.
+    With the outbox relay there is nothing to do: the commit has already woken it.
     """
+    if relayed():
+        return
     try:
         ids = [row.id for row in rows]
         if _eager():
@@ -509,7 +533,7 @@ def dispatch_after_commit(rows: Sequence[Notification | Queued]) -> None:
                 wake(current_app._get_current_object())  # type: ignore[attr-defined]
         else:
             marked = {row.id for row in rows if isinstance(row, Queued) and row.marked}
-            _hand_over_all(ids, marked=marked, together=True)
+            _hand_over_all(ids, marked=marked, per_task=len(ids))
     except Exception:  # see the docstring; the dispatcher retries later
         log.exception("notifications stay in the outbox for the dispatcher")
         _rollback()
@@ -527,13 +551,13 @@ def _hand_over_all(
     countdown: float | None = None,
     *,
     marked: Collection[int] = (),
-    together: bool = False,
+    per_task: int = 1,
 ) -> int:
     """Give ``ids`` to the workers over one pooled broker connection; stop at the first
     failure. ``marked``: rows whose ``queued_at`` their own transaction already set.
-    ``together``: one task for all of them (the few rows of one booking: one publish and one
-    task instead of one each; every row is still claimed and sent on its own, see
-    :func:`deliver_all`). The dispatcher's batches stay one task per row, so that one lost
+    ``per_task``: rows per task (a booking's few rows, or the relay's batches: one publish and
+    one task instead of one each; every row is still claimed and sent on its own, see
+    :func:`deliver_all`). The dispatcher's sweeps stay one task per row, so that one lost
     task never holds back many rows.
 
     The connection is tried once, without the usual retry loop, so a booking made while Redis
@@ -551,7 +575,8 @@ def _hand_over_all(
     conn = celery.pool.acquire(block=True)
     try:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
-        for batch in [ids] if together and len(ids) > 1 else [[nid] for nid in ids]:
+        size = max(1, per_task)
+        for batch in (ids[start : start + size] for start in range(0, len(ids), size)):
             celery.send_task(
                 DELIVER_TASK,
                 args=[batch if len(batch) > 1 else batch[0]],
@@ -647,6 +672,42 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
     return _hand_over_all(list(ids))
 
 
+#: Rows per task when the relay hands new rows over: a few bookings' messages (one publish and
+#: one task, their bookings read once each), small enough to spread over a worker's processes.
+RELAY_ROWS_PER_TASK = 12
+#: Rows one relay pass takes at most (a burst is handed over in several passes).
+RELAY_PASS_ROWS = 500
+#: The relay's pass: mark up to ``limit`` new due rows as handed over and read their ids, in one
+#: statement made once. ``SKIP LOCKED``: rows another pass is marking are left to it.
+_FRESH = (
+    _ROWS.update()
+    .where(
+        _ROWS.c.id.in_(
+            select(_ROWS.c.id)
+            .where(
+                _ROWS.c.status == "pending",
+                _ROWS.c.queued_at.is_(None),
+                or_(_ROWS.c.next_attempt_at.is_(None), _ROWS.c.next_attempt_at <= bindparam("now")),
+            )
+            .order_by(_ROWS.c.id)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True)
+        )
+    )
+    .values(queued_at=bindparam("now"))
+    .returning(_ROWS.c.id)
+)
+
+
+def hand_over_new(now: datetime | None = None, limit: int = RELAY_PASS_ROWS) -> tuple[int, int]:
+    """The outbox relay's pass (``tasks/relay.py``): hand every new due row over, in tasks of
+    :data:`RELAY_ROWS_PER_TASK` rows. Returns ``(found, handed)``; rows not handed over (the
+    broker is down) get their mark back, for the next pass or :func:`dispatch_due`."""
+    with unit_of_work() as session:
+        ids = sorted(session.scalars(_FRESH, {"now": now or now_utc(), "limit": limit}))
+    return len(ids), _hand_over_all(ids, marked=ids, per_task=RELAY_ROWS_PER_TASK)
+
+
 # --- delivering ----------------------------------------------------------------------------
 
 
@@ -720,7 +781,6 @@ def _note_failure(outcomes: dict[int, Outcome], nid: int, exc: Exception, now: d
         _rollback()
 
 
-_OUTBOX = Notification.__table__
 #: What :func:`_send` and the :data:`CHANNELS` senders read of a claimed row.
 CLAIMED_COLUMNS = (
     "id",
@@ -737,17 +797,17 @@ CLAIMED_COLUMNS = (
 #: The claim of a batch, one statement made once: it reads back what sending needs, so no
 #: SELECT follows it (parameters ``ids``, ``now``).
 _CLAIM = (
-    _OUTBOX.update()
+    _ROWS.update()
     .where(
-        _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
-        _OUTBOX.c.status == "pending",
-        or_(_OUTBOX.c.next_attempt_at.is_(None), _OUTBOX.c.next_attempt_at <= bindparam("now")),
+        _ROWS.c.id.in_(bindparam("ids", expanding=True)),
+        _ROWS.c.status == "pending",
+        or_(_ROWS.c.next_attempt_at.is_(None), _ROWS.c.next_attempt_at <= bindparam("now")),
     )
-    .values(status="sending", claimed_at=bindparam("now"), attempts=_OUTBOX.c.attempts + 1)
-    .returning(*(_OUTBOX.c[name] for name in CLAIMED_COLUMNS))
+    .values(status="sending", claimed_at=bindparam("now"), attempts=_ROWS.c.attempts + 1)
+    .returning(*(_ROWS.c[name] for name in CLAIMED_COLUMNS))
 )
 #: A claimed row's result; the values to set are the execution's other parameters.
-_RECORD = _OUTBOX.update().where(_OUTBOX.c.id == bindparam("nid"), _OUTBOX.c.status == "sending")
+_RECORD = _ROWS.update().where(_ROWS.c.id == bindparam("nid"), _ROWS.c.status == "sending")
 
 
 def _claim(ids: Sequence[int], now: datetime) -> dict[int, Notification]:
