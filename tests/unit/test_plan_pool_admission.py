@@ -14,12 +14,12 @@ from demo_days import open_day
 from sqlalchemy.exc import OperationalError
 
 from tourplanner.adapters.orm import Plan
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.domain.errors import DomainError, Unavailable, Unprocessable, ValidationError
 from tourplanner.extensions import db
 from tourplanner.services import plan_pool, planning
 from tourplanner.services.plan_pool import PoolUnreachable, Settings
 
-HANOI = planning.HANOI
 SETTINGS = Settings(capacity=2, wait_seconds=1.0, retry_after=5)
 
 
@@ -114,7 +114,7 @@ def test_a_plan_from_the_pool_is_the_one_the_worker_saved(pool):
 
 
 def test_the_time_given_to_the_caller_reaches_the_worker(pool):
-    now = datetime(2027, 3, 1, 9, 30, tzinfo=HANOI)
+    now = datetime(2027, 3, 1, 9, 30, tzinfo=LOCAL_TZ)
     body = _body(date="2027-03-02")
     plan_id, _ = plan_pool.create_plan(body, now=now)
     assert pool.submitted[0][2] == now.isoformat()

@@ -1,4 +1,4 @@
-"""Turning a typed address into coordinates, behind a small interface with a fake for tests.
+"""Turning a typed address into coordinates, behind a small interface (tests inject their own).
 
 ``GEOCODER = nominatim`` (default) asks OpenStreetMap's Nominatim through geopy (user agent
 ``tourplanner``, short timeout); ``GEOCODER = none`` switches geocoding off. When the geocoder

@@ -15,8 +15,8 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.domain.shopping import NEAR_MINUTES
 from tourplanner.routing import Solution, Stop
 from tourplanner.services import plan_text
@@ -25,13 +25,12 @@ from tourplanner.services.planning import LUNCH_SCORE
 if TYPE_CHECKING:
     from tourplanner.services.planning import Node, _Builder
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 START = "start"
 
 
 def at(day: date, minutes: int) -> str:
     """ISO 8601 time with the +07:00 offset for minutes since midnight of ``day``."""
-    midnight = datetime.combine(day, datetime.min.time(), HANOI)
+    midnight = datetime.combine(day, datetime.min.time(), LOCAL_TZ)
     return (midnight + timedelta(minutes=minutes)).isoformat()
 
 

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from flask import current_app
 
 from tourplanner.domain import errors as domain_errors
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.domain.errors import DomainError, Unavailable
 from tourplanner.domain.planning import parse_request
 from tourplanner.services import planning
@@ -144,7 +145,7 @@ def create_plan_in(
     """:func:`create_plan` on a given pool (the production path)."""
     # A malformed request is refused here, without taking a place: the worker would raise
     # the very same error (it runs the same parser first).
-    parse_request(data, (now or datetime.now(planning.HANOI)).astimezone(planning.HANOI).date())
+    parse_request(data, (now or datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ).date())
     token = secrets.token_urlsafe(12)
     try:
         admitted = pool.admit(token, settings)

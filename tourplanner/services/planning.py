@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from flask import current_app
@@ -33,6 +32,7 @@ from sqlalchemy.orm import joinedload
 from tourplanner import metrics
 from tourplanner.adapters.orm import Experience, Landmark, Plan, Product, Village
 from tourplanner.domain import shopping as shop_rules
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.domain.catalogue import windows_on
 from tourplanner.domain.errors import NotFound, Unavailable, Unprocessable, ValidationError
 from tourplanner.domain.planning import (
@@ -52,7 +52,6 @@ from tourplanner.services.unit_of_work import unit_of_work
 
 SHOPPING_MINUTES = shop_rules.SHOPPING_MINUTES
 
-HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 SLOTS_KEY = "tourplanner.slots_for_day"
 TRAVEL_KEY = "tourplanner.travel_cache"
 #: Seconds a client is told to wait when every planning place is taken.
@@ -170,7 +169,7 @@ def _create_plan(
 ) -> tuple[str, dict[str, Any]]:
     began = clock.perf_counter()
     stats = stats if stats is not None else Stats()
-    now = (now or datetime.now(HANOI)).astimezone(HANOI)
+    now = (now or datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ)
     request = parse_request(data, now.date())
     start = resolve_start(request)
     result = plan(request, start, now=now, stats=stats)
@@ -187,7 +186,7 @@ def request_errors(data: object, *, now: datetime | None = None) -> list[Validat
     """Every refused field of a plan request (see ``domain.planning.request_errors``)."""
     from tourplanner.domain.planning import request_errors as check
 
-    return check(data, (now or datetime.now(HANOI)).astimezone(HANOI).date())
+    return check(data, (now or datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ).date())
 
 
 def get_plan(plan_id: str) -> Plan:
@@ -521,14 +520,14 @@ def _slots(request: PlanRequest, workshops: Sequence[Any], now: datetime) -> dic
 
 
 def _minutes(moment: datetime, day: date) -> int:
-    midnight = datetime.combine(day, datetime.min.time(), HANOI)
-    return int((moment.astimezone(HANOI) - midnight).total_seconds() // 60)
+    midnight = datetime.combine(day, datetime.min.time(), LOCAL_TZ)
+    return int((moment.astimezone(LOCAL_TZ) - midnight).total_seconds() // 60)
 
 
 def _node(offer: Offer, e: Any, request: PlanRequest, slots: Iterable[Any]) -> Node:
     if e.kind == "workshop":
         node = Node(offer, e, [])
-        midnight = datetime.combine(request.day, datetime.min.time(), HANOI)
+        midnight = datetime.combine(request.day, datetime.min.time(), LOCAL_TZ)
         for slot in sorted(slots, key=lambda s: (s.start, s.id)):
             start = int((slot.start - midnight).total_seconds() // 60)  # as _minutes
             if slot.remaining >= request.party.size and start not in node.slots:

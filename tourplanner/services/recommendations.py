@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tourplanner.adapters.orm import Experience, Village
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.domain.catalogue import WEEKDAYS, windows_on
 from tourplanner.domain.errors import NotFound
 from tourplanner.domain.planning import ADULT_ONLY_AGE
@@ -44,7 +45,6 @@ from tourplanner.domain.pricing import Party, party_price
 from tourplanner.domain.tour_routes import LENGTH_DAYS
 from tourplanner.extensions import db
 from tourplanner.services import catalogue, planning, route_plans, tour_routes
-from tourplanner.services.planning import HANOI
 
 LANGS = ("vi", "en")
 #: How many recommendations the plan page shows.
@@ -326,7 +326,7 @@ def _reason(r: Recommendation, c: Candidate, ask: Ask, lang: str) -> str:
 
 def rank(ask: Ask, *, now: datetime | None = None, limit: int = LIMIT) -> list[Recommendation]:
     """Published routes and packages for the request, best first (see the module text)."""
-    now = (now or datetime.now(HANOI)).astimezone(HANOI)
+    now = (now or datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ)
     candidates = []
     for c in [*_route_candidates(), *_package_candidates()]:
         interest, matched = interest_match(c.crafts, ask.interests)
@@ -381,7 +381,7 @@ def for_request(
     data: object, *, now: datetime | None = None, limit: int = LIMIT
 ) -> list[Recommendation]:
     """Recommendations for a plan request as the planner takes it (validated the same way)."""
-    now = (now or datetime.now(HANOI)).astimezone(HANOI)
+    now = (now or datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ)
     request = planning.parse_request(data, now.date())
     start = planning.resolve_start(request)
     ask = Ask(

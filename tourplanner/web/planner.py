@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.datastructures import MultiDict
 
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.domain.catalogue import CATEGORIES, WEEKDAYS
 from tourplanner.domain.errors import DomainError
 from tourplanner.domain.planning import (
@@ -71,7 +72,7 @@ def _pace_context() -> dict[str, Any]:
 
 
 def _defaults() -> dict[str, Any]:
-    day = datetime.now(planning.HANOI).date() + timedelta(days=7)
+    day = datetime.now(LOCAL_TZ).date() + timedelta(days=7)
     return {
         "start": {"landmark": "hoan-kiem-lake"},
         "date": day.isoformat(),

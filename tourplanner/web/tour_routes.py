@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from tourplanner.domain import tour_routes as rules
+from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.domain.catalogue import CATEGORIES
 from tourplanner.domain.errors import DomainError
 from tourplanner.domain.planning import MODES
@@ -28,7 +29,6 @@ from tourplanner.i18n import current_lang
 from tourplanner.labels import MODE_LABELS
 from tourplanner.security.limits import limit, limiter, rate_limits_off
 from tourplanner.services import catalogue, recommendations, route_plans, tour_routes
-from tourplanner.services.planning import HANOI
 from tourplanner.web import bp
 from tourplanner.web.auth import current_user, login_required
 from tourplanner.web.products_admin import upload_view
@@ -127,7 +127,7 @@ def routes():
 
 def _plan_defaults(route) -> dict[str, Any]:
     begin, end = rules.LENGTH_HOURS[route.length]
-    day = datetime.now(HANOI).date() + timedelta(days=7)
+    day = datetime.now(LOCAL_TZ).date() + timedelta(days=7)
     return {
         "date": day.isoformat(),
         "day": 1,
