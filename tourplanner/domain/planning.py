@@ -98,6 +98,9 @@ DEFAULT_PACE = "balanced"
 #: planned by default when the day is longer than :data:`LUNCH_AUTO_DAY_MINUTES`.
 LUNCH_WINDOW = (11 * 60, 13 * 60 + 30)
 LUNCH_MINUTES = {"relaxed": 60, "balanced": 60, "packed": 45}
+#: The score of the lunch break: above any day's interest points (at most 10 stops of 2 and
+#: the road time's price), so a day with a lunch that fits always ranks above one without.
+LUNCH_SCORE = 100.0
 MIN_LUNCH_MINUTES = 45
 LUNCH_AUTO_DAY_MINUTES = 6 * 60
 #: Plans are made for today up to this many days ahead (the booking horizon's default).

@@ -17,10 +17,10 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tourplanner.domain.availability import LOCAL_TZ
+from tourplanner.domain.planning import LUNCH_SCORE
 from tourplanner.domain.shopping import NEAR_MINUTES
 from tourplanner.routing import Solution, Stop
 from tourplanner.services import plan_text
-from tourplanner.services.planning import LUNCH_SCORE
 
 if TYPE_CHECKING:
     from tourplanner.services.planning import Node, _Builder

@@ -36,6 +36,7 @@ from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.domain.catalogue import windows_on
 from tourplanner.domain.errors import NotFound, Unavailable, Unprocessable, ValidationError
 from tourplanner.domain.planning import (
+    LUNCH_SCORE,
     Offer,
     PlanRequest,
     bad,
@@ -45,7 +46,7 @@ from tourplanner.domain.planning import (
 )
 from tourplanner.extensions import db
 from tourplanner.routing import MustVisitInfeasible, Problem, Solution, solve
-from tourplanner.services import catalogue_graph, plan_alternatives, plan_text
+from tourplanner.services import catalogue_graph, plan_alternatives, plan_output, plan_text
 from tourplanner.services.catalogue import catalogue_version
 from tourplanner.services.geocoding import locate
 from tourplanner.services.unit_of_work import unit_of_work
@@ -756,11 +757,6 @@ def _shopping(
     return builder, solution, musts, _shopping_reason(request, "none_fits")
 
 
-#: The score of the lunch break: above any day's interest points (at most 10 stops of 2 and
-#: the road time's price), so a day with a lunch that fits always ranks above one without.
-LUNCH_SCORE = 100.0
-
-
 class _Builder:
     """Builds the solver problem and turns solutions back into itineraries.
 
@@ -1017,9 +1013,7 @@ class _Builder:
         return min((2 * int(self.start_minutes[self.point_of(k)]) for k in chosen), default=0)
 
     def itinerary(self, solution: Solution) -> dict[str, Any]:
-        from tourplanner.services.plan_output import itinerary
-
-        return itinerary(self, solution)
+        return plan_output.itinerary(self, solution)
 
 
 def _travel_cache() -> Any:
