@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 from booking_helpers import first_open_session, http_json, wait_until
@@ -19,6 +20,36 @@ pytestmark = pytest.mark.integration
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _descendants(pid: int) -> dict[int, tuple[str, int]]:
+    """``{pid: (command line, nice value)}`` of every process below ``pid``."""
+    parents, found = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile
+            continue
+        child = int(stat.parent.name)
+        parents[child] = int(fields[1])
+        found[child] = (cmdline, int(fields[16]))  # ppid is field 4 of stat, nice field 19
+    below, todo = {}, [pid]
+    while todo:
+        parent = todo.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in below:
+                below[child] = found[child]
+                todo.append(child)
+    return below
+
+
+def _background_nice(pid: int) -> dict[str, set[int]]:
+    """The nice values of make prod's notification worker, beat and plan workers (their
+    Python processes, not the shells honcho starts them with)."""
+    roles = {"worker": "worker -Q celery", "beat": "tasks.worker beat", "planner": "-Q plans"}
+    python = [(c, n) for c, n in _descendants(pid).values() if "python" in c.split(" ")[0]]
+    return {role: {n for c, n in python if mark in c} for role, mark in roles.items()}
 
 
 def test_make_prod_serves_every_part_and_ctrl_c_stops_them_all(tmp_path, smtp):
@@ -76,6 +107,10 @@ def test_make_prod_serves_every_part_and_ctrl_c_stops_them_all(tmp_path, smtp):
             timeout=60,
             what="the village's e-mail",
         )
+        # Bookings get the CPU first: what works in the background runs at nice 10 (the plan
+        # worker's pool processes; its main process only hands the plans out).
+        nice = _background_nice(proc.pid)
+        assert nice["worker"] == nice["beat"] == {10} and 10 in nice["planner"], nice
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
         try:
