@@ -85,9 +85,14 @@ class OutboxRelay:
 
     def _wait(self, conn: psycopg.Connection) -> None:
         """Until a commit wrote rows (or the poll interval passed) and :data:`GATHER_SECONDS`
-        more, then take every NOTIFY received meanwhile: one pass serves them all."""
-        for _ in conn.notifies(timeout=self.poll_seconds, stop_after=1):
-            self._stop.wait(GATHER_SECONDS)
+        more, then drop every NOTIFY received meanwhile: one pass serves them all."""
+        woken = conn.notifies(timeout=self.poll_seconds, stop_after=1)
+        if next(woken, None) is None:
+            return  # the poll interval passed
+        # Closed at once: one packet can carry hundreds of NOTIFYs, and waiting once per
+        # NOTIFY held a burst's messages back for seconds.
+        woken.close()
+        self._stop.wait(GATHER_SECONDS)
         for _ in conn.notifies(timeout=0):
             pass
 

@@ -16,7 +16,7 @@ from conftest import free_port, make_app
 from deployment import environment, migrate_and_seed
 from sqlalchemy import select, update
 
-from tasks.relay import OutboxRelay, libpq_url
+from tasks.relay import CHANNEL, GATHER_SECONDS, OutboxRelay, libpq_url
 from tourplanner.adapters.orm import Booking, Notification
 from tourplanner.extensions import db
 from tourplanner.services import notifications
@@ -129,3 +129,20 @@ def test_a_pass_skips_rows_another_pass_is_taking(app, database, broker):
         assert found == handed == len(_rows(first)) + len(_rows(second)) - 1
         assert [row.id for row in _rows(first) if row.queued_at is None] == [locked]
     assert notifications.hand_over_new() == (1, 1)
+
+
+def test_a_burst_of_commits_wakes_the_relay_once(app):
+    """Hundreds of NOTIFYs arrive in one packet under load: one wake-up, one gathering wait
+    and one pass for all of them (waiting once per NOTIFY held a burst back for seconds)."""
+    relay = OutboxRelay(app)
+    waits: list[float | None] = []
+    relay._stop.wait = waits.append  # type: ignore[method-assign]
+    url = libpq_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        with psycopg.connect(url) as other:  # 200 distinct NOTIFYs, delivered at its commit
+            burst = "SELECT pg_notify(%s, g::text) FROM generate_series(1, 200) g"
+            other.execute(burst, (CHANNEL,))
+        relay._wait(listener)
+        assert waits == [GATHER_SECONDS]
+        assert next(listener.notifies(timeout=0), None) is None  # none left to wake it again
