@@ -672,6 +672,8 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
     return _hand_over_all(list(ids))
 
 
+#: A row whose backoff has passed (parameter ``now``).
+_DUE = or_(_ROWS.c.next_attempt_at.is_(None), _ROWS.c.next_attempt_at <= bindparam("now"))
 #: Rows per task when the relay hands new rows over: a few bookings' messages (one publish and
 #: one task, their bookings read once each), small enough to spread over a worker's processes.
 RELAY_ROWS_PER_TASK = 12
@@ -687,7 +689,7 @@ _FRESH = (
             .where(
                 _ROWS.c.status == "pending",
                 _ROWS.c.queued_at.is_(None),
-                or_(_ROWS.c.next_attempt_at.is_(None), _ROWS.c.next_attempt_at <= bindparam("now")),
+                _DUE,
             )
             .order_by(_ROWS.c.id)
             .limit(bindparam("limit"))
@@ -801,7 +803,7 @@ _CLAIM = (
     .where(
         _ROWS.c.id.in_(bindparam("ids", expanding=True)),
         _ROWS.c.status == "pending",
-        or_(_ROWS.c.next_attempt_at.is_(None), _ROWS.c.next_attempt_at <= bindparam("now")),
+        _DUE,
     )
     .values(status="sending", claimed_at=bindparam("now"), attempts=_ROWS.c.attempts + 1)
     .returning(*(_ROWS.c[name] for name in CLAIMED_COLUMNS))
