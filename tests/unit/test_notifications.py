@@ -162,6 +162,25 @@ def test_rows_stay_pending_when_the_broker_is_down_and_go_out_later(client, app,
     assert notifications.dispatch_due() == 0
 
 
+@pytest.mark.parametrize(
+    ("mode", "eager", "uri", "expected"),
+    [
+        ("auto", False, "postgresql+psycopg://db/tp", True),
+        ("auto", False, "sqlite:///tp.sqlite3", False),  # no NOTIFY: the request hands over
+        ("direct", False, "postgresql+psycopg://db/tp", False),
+        ("listen", False, "sqlite:///tp.sqlite3", True),
+        ("listen", True, "postgresql+psycopg://db/tp", False),  # eager: delivered in-process
+    ],
+)
+def test_new_rows_wait_for_the_relay_only_with_workers_and_a_database_that_notifies(
+    app, monkeypatch, mode, eager, uri, expected
+):
+    monkeypatch.setitem(app.config, "OUTBOX_RELAY", mode)
+    monkeypatch.setitem(app.config, "SQLALCHEMY_DATABASE_URI", uri)
+    monkeypatch.setitem(app.extensions["celery"].conf, "task_always_eager", eager)
+    assert notifications.relayed() is expected
+
+
 def test_stuck_sending_rows_are_handed_over_again(client, fakes):
     _book(client)
     row = _tourist_row()
