@@ -50,6 +50,15 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def _outbox_relay() -> str:
+    """``OUTBOX_RELAY``; ``listen`` needs PostgreSQL (its LISTEN/NOTIFY wakes the relay)."""
+    mode = _choice("OUTBOX_RELAY", ("auto", "listen", "direct"))
+    database = _database_url(os.environ.get("DATABASE_URL"))
+    if mode == "listen" and not database.startswith("postgresql"):
+        raise ConfigError("OUTBOX_RELAY=listen needs a PostgreSQL DATABASE_URL (LISTEN/NOTIFY)")
+    return mode
+
+
 def from_environment() -> dict:
     """Build the configuration mapping from the process environment."""
     redis_url = os.environ.get("REDIS_URL") or None
@@ -100,7 +109,7 @@ def from_environment() -> dict:
         # Who hands new outbox rows to the workers: "listen" (the relay in the beat process,
         # woken by PostgreSQL's NOTIFY), "direct" (the request, after its commit), or "auto"
         # (listen on PostgreSQL). The relay also looks every OUTBOX_RELAY_POLL_SECONDS.
-        "OUTBOX_RELAY": _choice("OUTBOX_RELAY", ("auto", "listen", "direct")),
+        "OUTBOX_RELAY": _outbox_relay(),
         "OUTBOX_RELAY_POLL_SECONDS": float(os.environ.get("OUTBOX_RELAY_POLL_SECONDS", "10")),
         "HOLD_EXPIRY_CHECK_SECONDS": float(os.environ.get("HOLD_EXPIRY_CHECK_SECONDS", "60")),
         "TRAVEL_TIME_PROVIDER": os.environ.get("TRAVEL_TIME_PROVIDER", "geodesic"),

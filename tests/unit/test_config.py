@@ -91,6 +91,7 @@ def test_flags(env, value, expected):
 
 @pytest.mark.parametrize(("value", "expected"), [("", "auto"), (" Listen ", "listen")])
 def test_outbox_relay_is_auto_unless_named(env, value, expected):
+    env.setenv("DATABASE_URL", "postgresql://u@db/tp")
     env.setenv("OUTBOX_RELAY", value)
     assert config.from_environment()["OUTBOX_RELAY"] == expected
 
@@ -98,6 +99,12 @@ def test_outbox_relay_is_auto_unless_named(env, value, expected):
 def test_an_unknown_outbox_relay_is_refused_with_the_choices(env):
     env.setenv("OUTBOX_RELAY", "kafka")
     with pytest.raises(config.ConfigError, match="OUTBOX_RELAY must be one of auto, listen"):
+        config.from_environment()
+
+
+def test_a_listening_relay_without_postgresql_is_refused(env):
+    env.setenv("OUTBOX_RELAY", "listen")  # SQLite has no LISTEN/NOTIFY: it would never wake
+    with pytest.raises(config.ConfigError, match="needs a PostgreSQL DATABASE_URL"):
         config.from_environment()
 
 

@@ -168,7 +168,6 @@ def test_rows_stay_pending_when_the_broker_is_down_and_go_out_later(client, app,
         ("auto", False, "postgresql+psycopg://db/tp", True),
         ("auto", False, "sqlite:///tp.sqlite3", False),  # no NOTIFY: the request hands over
         ("direct", False, "postgresql+psycopg://db/tp", False),
-        ("listen", False, "sqlite:///tp.sqlite3", True),
         ("listen", True, "postgresql+psycopg://db/tp", False),  # eager: delivered in-process
     ],
 )
