@@ -254,3 +254,17 @@ def test_a_bookings_messages_are_sent_with_one_claim_and_one_read_of_the_booking
     ).one()
     for _to, _subject, text in mailbox.sent:  # what the templates read is there
         assert exp.title("vi") in text or exp.title("en") in text
+
+
+def test_a_task_of_several_bookings_reads_them_all_in_one_statement(client, mailbox, held_back):
+    """The relay hands several bookings' rows over in one task: one claim, one read."""
+    references = [_book(client)["reference"] for _ in range(3)]
+    ids = [row.id for reference in references for row in _rows(reference)]
+    db.session.remove()
+    with statements_and_commits() as (ran, _commits):
+        outcomes = notifications.deliver_all(ids)
+    assert {o.status for o in outcomes.values()} == {"sent"} and len(outcomes) == len(ids)
+    reads = [s for s in ran if s.lstrip().startswith("SELECT bookings.id")]
+    assert len(reads) == 1
+    for reference in references:  # each tourist's own acknowledgement, with their reference
+        assert sum(reference in subject for _to, subject, _text in mailbox.sent) >= 2
