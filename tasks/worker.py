@@ -24,6 +24,8 @@ try:
 except ConfigError as exc:  # a readable refusal, not a traceback, for the operator
     sys.exit(f"tourplanner: {exc}")
 celery_app = flask_app.extensions["celery"]
+#: The CPU priority of the notification workers and the beat (make prod: 10).
+NOTIFY_WORKER_NICE = int(flask_app.config.get("NOTIFY_WORKER_NICE") or 0)
 
 
 @setup_logging.connect
@@ -38,7 +40,7 @@ def _prepare_notification_worker(**_: object) -> None:
     before they start): on a shared machine the web answers a burst of bookings first and the
     messages follow seconds later, from the outbox. The plan workers set their own below."""
     if PLAN_QUEUE not in celery_app.amqp.queues.consume_from:
-        lower_priority(int(flask_app.config.get("NOTIFY_WORKER_NICE") or 0))
+        lower_priority(NOTIFY_WORKER_NICE)
 
 
 @worker_process_init.connect
@@ -75,5 +77,5 @@ celery_app.conf.beat_schedule = maintenance.beat_schedule(flask_app.config)
 def _start_outbox_relay(**_: object) -> None:
     """The beat process (one per deployment) also runs the outbox relay (tasks/relay.py), at
     the notification workers' priority."""
-    lower_priority(int(flask_app.config.get("NOTIFY_WORKER_NICE") or 0))
+    lower_priority(NOTIFY_WORKER_NICE)
     relay.start(flask_app)
