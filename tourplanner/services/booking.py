@@ -23,7 +23,7 @@ cancellation. An ``Idempotency-Key`` replays its booking for ``IDEMPOTENCY_KEY_H
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -45,6 +45,7 @@ from tourplanner.adapters.orm import (
     Slot,
     User,
     Village,
+    booking_writes,
 )
 from tourplanner.adapters.orm.catalogue import LONG_EXPERIENCE_FIELDS, LONG_VILLAGE_FIELDS
 from tourplanner.domain import booking as rules
@@ -195,22 +196,19 @@ def hold(
                     now,
                     manage_token_hash=tokens.manage_token_hash(token),
                     reference=reference,
+                    drawn=checked.drawn,
                 )
-                instant = [i for i in booking.items if i.experience.instant_confirmation]
-                _confirm_at_once(session, booking, instant, now)  # before: it reloads the booking
-                # The outbox rows name what to write; the worker renders them (one INSERT).
-                handover = notifications.on_booking_requested(
+                # The outbox rows name what to write; the worker renders them.
+                rows, marked = notifications.requested_rows(
                     session, booking, recipients=checked.staff
                 )
                 # The answer is read before the commit: if the database goes away right after
                 # it, the tourist still learns the booking exists (a 503 then would invite a
                 # retry that books twice).
                 answer = view(booking, manage_token=token)
-                # Capacity last, right before the commit: each slot's row lock is held for the
-                # UPDATEs and the COMMIT only, not while the rows above were built (bookings of
-                # one slot queue on that lock). A full slot still rolls everything back.
-                for item in sorted(request.items, key=lambda i: i.slot_id):  # one lock order
-                    take(session, item.slot_id, item.party.size, terms.labels.get(item.slot_id))
+                handover = _write_and_take(
+                    session, request, terms, booking, rows, marked, drawn=checked.drawn is not None
+                )
         except IntegrityError:
             existing = _by_key(idempotency_key, fingerprint, now) if idempotency_key else None
             if existing is not None:
@@ -228,25 +226,42 @@ def hold(
     return answer, False
 
 
-def _confirm_at_once(
-    session: Session, booking: Booking, items: list[BookingItem], now: datetime
-) -> None:
-    """Confirm ``items`` now: experiences whose village confirms automatically (the places
-    are taken with the rest, or the whole booking is refused). In the audit log like a
-    decision; the booking's summary follows."""
-    for item in items:
-        _move(session, item, rules.CONFIRMED, decided_at=now)
-        audit.record(
-            "booking_decided",
-            subject=booking.reference,
-            session=session,
-            item_id=item.id,
-            village_id=item.village_id,
-            decision="accept",
-            via="instant_confirmation",
-        )
-    if items:
-        _summarise(session, booking, now)
+def _write_and_take(
+    session: Session,
+    request: BookingRequest,
+    terms: BookingTerms,
+    booking: Booking,
+    rows: list[dict[str, Any]],
+    marked: bool,
+    *,
+    drawn: bool,
+) -> list[notifications.Queued]:
+    """Write the outbox ``rows`` (and, with ``drawn`` ids, the booking and its items too, in one
+    statement), then take every slot's places.
+
+    Capacity last, right before the commit: each slot's row lock is held for the UPDATEs and
+    the COMMIT only, not while the rows were built (bookings of one slot queue on that lock).
+    A full slot still rolls everything back. A booking of one slot on PostgreSQL takes its
+    places in the same statement as its rows (:mod:`tourplanner.adapters.orm.booking_writes`).
+    """
+    takes = sorted(request.items, key=lambda i: i.slot_id)  # one lock order
+    if not drawn:
+        handover = notifications.insert_rows(session, rows, marked)
+    else:
+        one_slot = len(takes) == 1
+        values = booking_writes.parameters(booking, booking.items, rows)
+        if one_slot:
+            values.update(slot_id=takes[0].slot_id, places=takes[0].party.size)
+        written = session.execute(booking_writes.statement(one_slot), values).all()
+        if one_slot and not written:  # the slot was full: nothing was written
+            slot_id = takes[0].slot_id
+            raise _slot_full(session, slot_id, takes[0].party.size, terms.labels.get(slot_id))
+        handover = [notifications.Queued(row.id, row.channel, marked) for row in written]
+        if one_slot:
+            return handover
+    for item in takes:
+        take(session, item.slot_id, item.party.size, terms.labels.get(item.slot_id))
+    return handover
 
 
 def _key_cutoff(now: datetime) -> datetime:
@@ -311,7 +326,8 @@ def _held_by_contact(phone: bool) -> Any:
         )
         .join(Booking, BookingItem.booking_id == Booking.id)
         .where(
-            BookingItem.status.in_(LIVE),
+            # Not IN (...): an IN of values is rendered anew at every execution.
+            or_(*(BookingItem.status == state for state in LIVE)),
             BookingItem.start > bindparam("held_now", type_=BookingItem.__table__.c.start.type),
             or_(*same),
         )
@@ -411,14 +427,17 @@ def _limits_strategy() -> Any:
 
 
 @cache
-def _slot_query(contact: bool | None, many: bool) -> Any:
+def _slot_query(contact: bool | None, many: bool, draw: bool) -> Any:
     """The one SELECT of :func:`_check_slots`, made once per process (parameter ``slot_ids``
     when ``many``, else ``slot_id``: an expanding ``IN`` is rendered anew at every execution,
     3 % of the web's CPU for the one-slot bookings that most are; with ``contact`` not None
     the contact's held places too, by e-mail and, when True, by phone: the parameters of
-    :func:`_held_by_contact`)."""
+    :func:`_held_by_contact`). With ``draw`` (PostgreSQL), each row also draws the ids of a new
+    booking and item from their sequences (:class:`DrawnIds`)."""
     staff = (
-        select(func.aggregate_strings(User.email, _STAFF_SEPARATOR))
+        # The separator as SQL text: given as a string, it is rendered into the statement anew
+        # at every execution (a "literal execute" parameter).
+        select(func.aggregate_strings(User.email, literal_column(f"'{_STAFF_SEPARATOR}'")))
         .where(User.village_id == Village.id, User.active.is_(True), User.role == "village")
         .scalar_subquery()
     )
@@ -429,6 +448,11 @@ def _slot_query(contact: bool | None, many: bool) -> Any:
     ]
     if contact is not None:
         columns.append(_held_by_contact(contact).scalar_subquery().label("held"))
+    if draw:
+        columns += [
+            func.nextval(func.pg_get_serial_sequence(table, "id")).label(f"new_{table}_id")
+            for table in ("bookings", "booking_items")
+        ]
     return (
         select(*columns)
         .join(Slot.experience)
@@ -448,14 +472,25 @@ def _slot_query(contact: bool | None, many: bool) -> Any:
 
 
 @dataclass(frozen=True)
+class DrawnIds:
+    """Ids of a new booking and of its items (by slot id), drawn before they are written, so
+    that all of its rows can go in one statement (PostgreSQL; ids a refused booking drew are
+    left unused, as sequences do)."""
+
+    booking: int
+    items: dict[int, int]
+
+
+@dataclass(frozen=True)
 class CheckedSlots:
     """What the one query of a booking read: the slots (with experience and village), the
-    places the contact holds (None when not asked) and, per village without a booking
-    e-mail, its active staff's addresses (where its request goes)."""
+    places the contact holds (None when not asked), per village without a booking e-mail, its
+    active staff's addresses (where its request goes), and on PostgreSQL the new rows' ids."""
 
     slots: dict[int, Slot]
     held: int | None
     staff: dict[int, list[str]]
+    drawn: DrawnIds | None = None
 
 
 #: One line per address in the staff column (an address cannot hold a line break).
@@ -479,7 +514,8 @@ def _check_slots(
     if contact is not None:
         phone_counts, held = _held_parameters(contact.get("email") or "", contact.get("phone"), now)
         values.update(held)
-    found = db.session.execute(_slot_query(phone_counts, many), values).all()
+    draw = db.session.get_bind().dialect.name == "postgresql"
+    found = db.session.execute(_slot_query(phone_counts, many, draw), values).all()
     slots = {row.Slot.id: row.Slot for row in found}
     for item in request.items:
         slot = slots.get(item.slot_id)
@@ -498,6 +534,12 @@ def _check_slots(
             ]
             for row in found
         },
+        drawn=DrawnIds(
+            booking=found[0].new_bookings_id,
+            items={row.Slot.id: row.new_booking_items_id for row in found},
+        )
+        if draw
+        else None,
     )
 
 
@@ -540,9 +582,13 @@ def _insert(
     *,
     manage_token_hash: str | None = None,
     reference: str | None = None,
+    instant: bool | None = None,
+    drawn: DrawnIds | None = None,
 ) -> Booking:
-    """The booking and its items, inserted in one flush (capacity not taken here). Every
-    value is known before the INSERT, so nothing is updated after it."""
+    """The booking and its items (capacity not taken here), inserted now or, with ``drawn``
+    ids, only put in the session for :func:`_write_and_take` to write. Items confirm at once
+    when ``instant`` (None: when their experience confirms instantly), in the audit log like a
+    decision. Every value is known before the INSERT, so nothing is updated after it."""
     client_id = terms.client_id
     if terms.new_client is not None:
         # Added with the booking: a booking refused (a full session) leaves no client behind.
@@ -558,10 +604,18 @@ def _insert(
             via="booking",
         )
     items = [new_item(slots[i.slot_id], i.party, now) for i in request.items]
+    confirmed = [
+        item
+        for item in items
+        if (slots[item.slot_id].experience.instant_confirmation if instant is None else instant)
+    ]
+    for item in confirmed:
+        rules.transition(item.status, rules.CONFIRMED)
+        item.status, item.decided_at = rules.CONFIRMED, now
     items_total = sum(i.total_vnd for i in items)
     booking = Booking(
         reference=reference or terms.reference or _unused_reference(session),
-        status=rules.PENDING,
+        status=rules.summary_status(i.status for i in items),
         contact_name=request.contact["name"],
         contact_email=request.contact["email"],
         contact_phone=request.contact["phone"],
@@ -587,8 +641,21 @@ def _insert(
         # booking's collection would first load it (one SELECT of nothing).
         items=items,
     )
-    # A concurrent retry with the same key fails here, before any capacity.
-    _write_rows(session, booking, items)
+    if drawn is None:
+        # A concurrent retry with the same key fails here, before any capacity.
+        _write_rows(session, booking, items)
+    else:
+        _attach(session, booking, items, drawn.booking, [drawn.items[i.slot_id] for i in items])
+    for item in confirmed:
+        audit.record(
+            "booking_decided",
+            subject=booking.reference,
+            session=session,
+            item_id=item.id,
+            village_id=item.village_id,
+            decision="accept",
+            via="instant_confirmation",
+        )
     return booking
 
 
@@ -602,13 +669,28 @@ def _write_rows(session: Session, booking: Booking, items: list[BookingItem]) ->
     """INSERT the new booking and its items with two Core statements, then put the objects in
     the session as the stored rows they now are (no unit-of-work flush: it was a sixth of the
     web's CPU per booking). Every column is given, so nothing is left to load back."""
-    values = _column_values(booking, _BOOKINGS)
-    booking_id = session.execute(_INSERT_BOOKING, values).scalar_one()
+    booking_id = session.execute(_INSERT_BOOKING, _column_values(booking, _BOOKINGS)).scalar_one()
     rows = [{**_column_values(i, _ITEMS), "booking_id": booking_id} for i in items]
     ids = session.execute(_INSERT_ITEMS, rows).scalars().all()
-    for item, item_id, row in zip(items, ids, rows, strict=True):
+    _attach(session, booking, items, booking_id, ids, rows)
+
+
+def _attach(
+    session: Session,
+    booking: Booking,
+    items: list[BookingItem],
+    booking_id: int,
+    item_ids: Sequence[int],
+    item_values: list[dict[str, Any]] | None = None,
+) -> None:
+    """Put the new booking and its items in the session as the stored rows they are (or, with
+    drawn ids, are about to be): no flush, nothing to load back. ``item_values``: the items'
+    column values when the caller has them."""
+    if item_values is None:
+        item_values = [{**_column_values(i, _ITEMS), "booking_id": booking_id} for i in items]
+    for item, item_id, row in zip(items, item_ids, item_values, strict=True):
         _stored(item, {**row, "id": item_id})
-    _stored(booking, {**values, "id": booking_id})
+    _stored(booking, {**_column_values(booking, _BOOKINGS), "id": booking_id})
     session.add(booking)  # persistent, with its items (cascade): nothing to flush
     # Rolled back (a full slot), these objects must leave the session with their rows.
     session.info.setdefault(_WRITTEN, []).extend([booking, *items])
@@ -633,20 +715,8 @@ def _keep_committed(session: Session) -> None:
 
 
 def _column_values(obj: Any, table: Any) -> dict[str, Any]:
-    """Every column of ``obj``'s row but its id (None where the object has no value; the
-    models' Python defaults where they have one, as a flush would apply them)."""
-    values = {}
-    for column in table.columns:
-        if column.key == "id":
-            continue
-        value = obj.__dict__.get(column.key)
-        default = column.default
-        if value is None and default is not None and default.is_scalar:
-            value = default.arg
-        elif value is None and default is not None and default.is_callable:
-            value = default.arg(None)  # wrapped to take the execution context; ours ignore it
-        values[column.key] = value
-    return values
+    """Every column of ``obj``'s new row but its id (:func:`booking_writes.column_values`)."""
+    return booking_writes.column_values(table, obj.__dict__)
 
 
 def _stored(obj: Any, row: dict[str, Any]) -> None:
@@ -673,18 +743,23 @@ def take(session: Session, slot_id: int, places: int, label: str | None = None) 
     the slot (and the package item's ``label``), what remains and what was asked."""
     taken = session.execute(_TAKE, {"slot_id": slot_id, "places": places})
     if taken.rowcount != 1:
-        row = session.execute(select(Slot.capacity, Slot.taken).where(Slot.id == slot_id)).one()
-        remaining = max(0, row.capacity - row.taken)
-        named = {"item": label} if label else {}
-        where = f"{label}: " if label else ""
-        raise Conflict(
-            f"{where}only {remaining} place(s) left in this session",
-            code="slot_full",
-            slot_id=slot_id,
-            remaining=remaining,
-            requested=places,
-            **named,
-        )
+        raise _slot_full(session, slot_id, places, label)
+
+
+def _slot_full(session: Session, slot_id: int, places: int, label: str | None) -> Conflict:
+    """The 409 of a slot without ``places`` left: what remains and what was asked."""
+    row = session.execute(select(Slot.capacity, Slot.taken).where(Slot.id == slot_id)).one()
+    remaining = max(0, row.capacity - row.taken)
+    named = {"item": label} if label else {}
+    where = f"{label}: " if label else ""
+    return Conflict(
+        f"{where}only {remaining} place(s) left in this session",
+        code="slot_full",
+        slot_id=slot_id,
+        remaining=remaining,
+        requested=places,
+        **named,
+    )
 
 
 def release(session: Session, slot_id: int, places: int) -> None:
@@ -1135,11 +1210,9 @@ def reseller_booking(
     instant confirmation) the item is confirmed at once, in the audit log like a decision.
     """
     request = BookingRequest((ItemRequest(slot.id, party),), contact, lang)
-    booking = _insert(session, request, terms, {slot.id: slot}, None, request.fingerprint(), now)
-    if instant:
-        _confirm_at_once(session, booking, list(booking.items), now)
-    else:
-        _summarise(session, booking, now)
+    fingerprint = request.fingerprint()
+    slots = {slot.id: slot}
+    booking = _insert(session, request, terms, slots, None, fingerprint, now, instant=instant)
     rows = _village_rows(session, booking, list(booking.items), "requested") if notify else []
     return booking, rows
 
@@ -1162,10 +1235,6 @@ def reseller_package_booking(
     ids = [i.slot_id for i in request.items]
     slots = {s.id: s for s in session.scalars(select(Slot).where(Slot.id.in_(ids)))}
     booking = _insert(session, request, terms, slots, None, request.fingerprint(), now)
-    instant = [i for i in booking.items if i.experience.instant_confirmation]
-    _confirm_at_once(session, booking, instant, now)
-    if not instant:
-        _summarise(session, booking, now)
     rows = _village_rows(session, booking, list(booking.items), "requested") if notify else []
     return booking, rows
 

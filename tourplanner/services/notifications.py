@@ -4,7 +4,7 @@
    :class:`~tourplanner.adapters.orm.Notification` rows (e-mail, webhook, SMS), so the booking
    and its notifications commit together or not at all. Most carry the message rendered; a new
    booking's rows (the busiest path) carry references that the worker renders when it claims
-   them (:func:`on_booking_requested`, :func:`_rendered`).
+   them (:func:`requested_rows`, :func:`_rendered`).
 2. *Hand over* to Celery (``tasks.notifications.deliver``). On PostgreSQL the request does
    nothing more: a trigger notifies the outbox relay when the rows commit (``LISTEN/NOTIFY``),
    and the relay in the beat process (``tasks/relay.py``) hands every new row over at once,
@@ -171,11 +171,12 @@ _ROWS = Notification.__table__
 _INSERT_ROWS = _ROWS.insert().returning(_ROWS.c.id, _ROWS.c.channel, sort_by_parameter_order=True)
 
 
-def on_booking_requested(
+def requested_rows(
     session: Session, booking: Booking, *, recipients: Mapping[int, list[str]] | None = None
-) -> list[Queued]:
-    """The tourist's acknowledgement (with the management link) and, per village, e-mail +
-    webhook + SMS, in **one** INSERT, and what to hand over after the commit.
+) -> tuple[list[dict[str, Any]], bool]:
+    """The outbox rows of a new booking: the tourist's acknowledgement (with the management
+    link) and, per village, e-mail + webhook + SMS, for one INSERT (:func:`insert_rows`, or
+    the booking's own statement), and whether they are marked as handed over.
 
     The rows hold references, not text: ``payload`` names the event, the village and its items
     (and which were waiting for the village's answer), and the worker renders subject, body
@@ -236,8 +237,12 @@ def on_booking_requested(
             rows.append({**reference, "channel": "webhook", "recipient": village.webhook_url})
         if village.notify_phone:
             rows.append({**reference, "channel": "sms", "recipient": village.notify_phone})
-    written = session.execute(_INSERT_ROWS, rows)
-    return [Queued(row.id, row.channel, marked) for row in written]
+    return rows, marked
+
+
+def insert_rows(session: Session, rows: list[dict[str, Any]], marked: bool) -> list[Queued]:
+    """INSERT :func:`requested_rows`' ``rows``; what to hand over after the commit."""
+    return [Queued(row.id, row.channel, marked) for row in session.execute(_INSERT_ROWS, rows)]
 
 
 #: The bookings of a batch with their items, experiences and villages: what the templates
@@ -267,7 +272,7 @@ def _to_render(rows: Collection[Notification]) -> dict[int, Booking]:
 
 
 def _rendered(row: Notification, loaded: Mapping[int, Booking]) -> bool:
-    """Fill in a row written as references (:func:`on_booking_requested`): subject and body,
+    """Fill in a row written as references (:func:`requested_rows`): subject and body,
     or a webhook's payload, from the booking as it is now (``loaded``: the batch's bookings,
     :func:`_to_render`). Whether it was one."""
     spec = row.payload or {}
@@ -508,7 +513,7 @@ def queued(rows: list[Notification]) -> list[Queued]:
     """Call inside the unit of work, after a flush. With workers, the rows are marked as
     handed over in that same transaction (no second commit per booking); a hand-over that
     then fails clears the mark, so the dispatcher takes them at its next pass. Rows marked
-    before their flush (:func:`on_booking_requested`) cost no UPDATE."""
+    before their flush (:func:`requested_rows`) cost no UPDATE."""
     marked = _mark(rows)
     return [Queued(row.id, row.channel, marked) for row in rows]
 
