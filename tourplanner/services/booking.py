@@ -669,10 +669,11 @@ def _write_rows(session: Session, booking: Booking, items: list[BookingItem]) ->
     """INSERT the new booking and its items with two Core statements, then put the objects in
     the session as the stored rows they now are (no unit-of-work flush: it was a sixth of the
     web's CPU per booking). Every column is given, so nothing is left to load back."""
-    booking_id = session.execute(_INSERT_BOOKING, _column_values(booking, _BOOKINGS)).scalar_one()
+    values = _column_values(booking, _BOOKINGS)
+    booking_id = session.execute(_INSERT_BOOKING, values).scalar_one()
     rows = [{**_column_values(i, _ITEMS), "booking_id": booking_id} for i in items]
     ids = session.execute(_INSERT_ITEMS, rows).scalars().all()
-    _attach(session, booking, items, booking_id, ids, rows)
+    _attach(session, booking, items, booking_id, ids, (values, rows))
 
 
 def _attach(
@@ -681,16 +682,20 @@ def _attach(
     items: list[BookingItem],
     booking_id: int,
     item_ids: Sequence[int],
-    item_values: list[dict[str, Any]] | None = None,
+    values: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
 ) -> None:
     """Put the new booking and its items in the session as the stored rows they are (or, with
-    drawn ids, are about to be): no flush, nothing to load back. ``item_values``: the items'
-    column values when the caller has them."""
-    if item_values is None:
-        item_values = [{**_column_values(i, _ITEMS), "booking_id": booking_id} for i in items]
+    drawn ids, are about to be): no flush, nothing to load back. ``values``: the booking's and
+    the items' column values when the caller has computed them already (not twice)."""
+    if values is None:
+        values = (
+            _column_values(booking, _BOOKINGS),
+            [{**_column_values(i, _ITEMS), "booking_id": booking_id} for i in items],
+        )
+    booking_values, item_values = values
     for item, item_id, row in zip(items, item_ids, item_values, strict=True):
         _stored(item, {**row, "id": item_id})
-    _stored(booking, {**_column_values(booking, _BOOKINGS), "id": booking_id})
+    _stored(booking, {**booking_values, "id": booking_id})
     session.add(booking)  # persistent, with its items (cascade): nothing to flush
     # Rolled back (a full slot), these objects must leave the session with their rows.
     session.info.setdefault(_WRITTEN, []).extend([booking, *items])
