@@ -48,11 +48,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from tourplanner import i18n, labels
     from tourplanner.adapters import orm  # noqa: F401  (registers the tables)
+    from tourplanner.adapters.orm.pool import ping_after_idle
     from tourplanner.extensions import babel, celery_init_app, csrf, db, migrate
     from tourplanner.security import headers as security_headers
     from tourplanner.security import limits
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name != "sqlite":  # a file does not go away under the pool
+                ping_after_idle(engine, float(app.config.get("DB_PING_IDLE_SECONDS", 1)))
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     babel.init_app(
         app,

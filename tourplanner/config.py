@@ -67,7 +67,10 @@ def from_environment() -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "SECRET_KEY_FILE": INSTANCE_DIR / "secret_key",
         "SQLALCHEMY_DATABASE_URI": _database_url(os.environ.get("DATABASE_URL")),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # A pooled PostgreSQL connection idle this long is pinged before use (not at every
+        # request: adapters/orm/pool.py); 0 pings at every checkout.
+        "DB_PING_IDLE_SECONDS": float(os.environ.get("DB_PING_IDLE_SECONDS", "1")),
         "REDIS_URL": redis_url,
         "CELERY": {
             "broker_url": redis_url or "memory://",

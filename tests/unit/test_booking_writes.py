@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tourplanner.adapters.orm import booking_writes
+from tourplanner.adapters.orm import Booking, BookingItem, booking_writes
 
 
 def test_rows_go_as_json_documents_keyed_by_column_name_with_aware_times():
@@ -19,13 +19,23 @@ def test_rows_go_as_json_documents_keyed_by_column_name_with_aware_times():
         [SimpleNamespace(id=8, booking_id=7, end=at, prices_vnd={"adult": 100})],
         [{"booking_id": 7, "channel": "email", "payload": {"render": "requested"}}],
     )
-    booking, items, rows = (json.loads(values[k]) for k in ("booking", "items", "rows"))
-    assert booking == [{"id": 7, "created_at": at.isoformat(), "package_date": "2027-01-05"}]
-    assert items == [
-        {"id": 8, "booking_id": 7, "end": at.isoformat(), "prices_vnd": {"adult": 100}}
-    ]
-    # An outbox row gets every column but its id, with the model's defaults filled in.
-    (row,) = rows
+    (booking,), (item,), (row,) = (json.loads(values[k]) for k in ("booking", "items", "rows"))
+    # Every column, by its name; the models' defaults where a value was not given.
+    assert set(booking) == {c.name for c in Booking.__table__.columns}
+    assert (booking["id"], booking["created_at"], booking["package_date"]) == (
+        7,
+        at.isoformat(),
+        "2027-01-05",
+    )
+    assert (booking["source"], booking["lang"], booking["notes"]) == ("site", "vi", None)
+    assert set(item) == {c.name for c in BookingItem.__table__.columns}
+    assert (item["id"], item["booking_id"], item["end"], item["prices_vnd"]) == (
+        8,
+        7,
+        at.isoformat(),
+        {"adult": 100},
+    )
+    # An outbox row gets every column but its id (the table's sequence draws it).
     assert "id" not in row and (row["status"], row["attempts"], row["subject"]) == (
         "pending",
         0,
@@ -35,7 +45,7 @@ def test_rows_go_as_json_documents_keyed_by_column_name_with_aware_times():
 
 def test_a_naive_time_is_refused_as_the_models_refuse_it():
     with pytest.raises(ValueError, match="naive"):
-        booking_writes.parameters(SimpleNamespace(created_at=datetime(2027, 1, 2)), [], [])
+        booking_writes.parameters(SimpleNamespace(id=1, created_at=datetime(2027, 1, 2)), [], [])
 
 
 def test_the_statement_takes_the_places_first_only_for_one_slot():

@@ -4,7 +4,7 @@ for 10 places make exactly 10 whole bookings."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
 
 import pytest
 from package_fixtures import (
@@ -277,7 +277,8 @@ def sales(setup, monkeypatch):
     from tourplanner.services import booking
 
     owner, other = setup["owner"], setup["other"]
-    theirs_first = FIRST + timedelta(days=40)
+    # Some 40 days later, on a day every stop has its session (not a fixed offset).
+    theirs_first = first_day((FIRST - date.today()).days + 40)
     theirs = package(other, theirs_first)
     a = _sold(setup["package"], FIRST, Party(adults=2, children=1), owner.id)
     b = _sold(setup["package"], FIRST, Party(adults=1), owner.id)

@@ -101,16 +101,19 @@ def _document(rows: Any) -> str:
 
 
 def parameters(booking: Any, items: Sequence[Any], rows: Sequence[Mapping[str, Any]]) -> dict:
-    """The values of :func:`statement`: every column of the ``booking`` and its ``items`` (as
-    they are once in the session, ids included), and the outbox ``rows`` as
-    :func:`column_values` completes them, each keyed by column name (what
-    ``jsonb_populate_recordset`` matches)."""
+    """The values of :func:`statement`: every column of the new ``booking`` and its ``items``
+    (objects with their ids given) and of the outbox ``rows``, as :func:`column_values`
+    completes them, each keyed by column name (what ``jsonb_populate_recordset`` matches)."""
     return {
-        "booking": _document([_named(_BOOKINGS, booking.__dict__)]),
-        "items": _document([_named(_ITEMS, item.__dict__) for item in items]),
+        "booking": _document([_named(_BOOKINGS, _values(_BOOKINGS, booking))]),
+        "items": _document([_named(_ITEMS, _values(_ITEMS, item)) for item in items]),
         "rows": _document([_named(_ROWS, column_values(_ROWS, row)) for row in rows]),
     }
 
 
+def _values(table: Table, obj: Any) -> dict[str, Any]:
+    return {**column_values(table, obj.__dict__), "id": obj.id}
+
+
 def _named(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {c.name: values.get(c.key) for c in table.columns if c.key in values}
+    return {c.name: values[c.key] for c in table.columns if c.key in values}
