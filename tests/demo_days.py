@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 
-from tourplanner.domain.availability import LOCAL_TZ
+from tourplanner.domain.availability import LOCAL_TZ, session_times
 
 
 @cache
@@ -28,10 +28,22 @@ def closed_dates() -> frozenset[date]:
     )
 
 
-def open_day(days_ahead: int, span: int = 1) -> date:
+def open_day(days_ahead: int, span: int = 1, *, workshops: tuple[str, ...] = ()) -> date:
     """The first Hanoi day at least ``days_ahead`` from today such that none of the ``span``
-    days from it is a demo closed date."""
+    days from it is a demo closed date and, on each of them, every one of ``workshops`` (demo
+    slugs) holds sessions: some keep weekly closing days, so a fixed offset lands on one of
+    them one day in seven."""
     day = datetime.now(LOCAL_TZ).date() + timedelta(days=days_ahead)
-    while any(day + timedelta(days=n) in closed_dates() for n in range(span)):
+    while not all(_open(day + timedelta(days=n), workshops) for n in range(span)):
         day += timedelta(days=1)
     return day
+
+
+def _open(day: date, workshops: tuple[str, ...]) -> bool:
+    if day in closed_dates():
+        return False
+    by_slug = demo_experiences()
+    return all(
+        session_times(e["weekly_hours"], e.get("closed_dates") or [], day, e["duration_minutes"])
+        for e in (by_slug[slug] for slug in workshops)
+    )

@@ -18,10 +18,11 @@ from tourplanner.services import booking as service
 from tourplanner.services.availability import SlotView, now_utc
 from tourplanner.services.booking_request import BookingRequest, ItemRequest
 
-DAY = open_day(20)
+POTTERY, CARVING = "bat-trang-workshop-pottery-wheel", "son-dong-workshop-wood-carving"
+DAY = open_day(20, span=2, workshops=(POTTERY, CARVING))
 
 
-def _slot(n: int = 0, slug: str = "bat-trang-workshop-pottery-wheel") -> SlotView:
+def _slot(n: int = 0, slug: str = POTTERY) -> SlotView:
     exp = db.session.scalars(select(Experience).where(Experience.slug == slug)).one()
     return availability.slots_for_day([exp.id], DAY + timedelta(days=n))[exp.id][0]
 
@@ -69,7 +70,7 @@ def test_the_same_phone_counts_as_the_same_contact(app):
 
 
 def test_one_request_for_a_whole_day_is_refused_and_writes_nothing(client, app):
-    slot = _slot(0, "son-dong-workshop-wood-carving")
+    slot = _slot(0, CARVING)
     app.config["HOLD_PLACES_PER_CONTACT"] = slot.capacity - 1
     response = client.post(
         "/api/v1/bookings",
