@@ -54,7 +54,7 @@ def _outbox_relay() -> str:
     """``OUTBOX_RELAY``; ``listen`` needs PostgreSQL (its LISTEN/NOTIFY wakes the relay)."""
     mode = _choice("OUTBOX_RELAY", ("auto", "listen", "direct"))
     database = _database_url(os.environ.get("DATABASE_URL"))
-    if mode == "listen" and not database.startswith("postgresql"):
+    if mode == "listen" and not is_postgresql(database):
         raise ConfigError("OUTBOX_RELAY=listen needs a PostgreSQL DATABASE_URL (LISTEN/NOTIFY)")
     return mode
 
@@ -208,6 +208,11 @@ def _security_settings() -> dict[str, Any]:
     }
 
 
+def is_postgresql(database_uri: object) -> bool:
+    """Whether the (SQLAlchemy) database URI is PostgreSQL's, as :func:`_database_url` gives it."""
+    return str(database_uri or "").startswith("postgresql")
+
+
 def is_embedded(config: Mapping[str, Any]) -> bool:
     """The no-server set-up: SQLite and eager Celery, unless ``APP_ENV=production`` says more.
 
@@ -215,9 +220,7 @@ def is_embedded(config: Mapping[str, Any]) -> bool:
     """
     uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
     return not (
-        config.get("APP_ENV") == "production"
-        or uri.startswith("postgresql")
-        or config.get("REDIS_URL")
+        config.get("APP_ENV") == "production" or is_postgresql(uri) or config.get("REDIS_URL")
     )
 
 

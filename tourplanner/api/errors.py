@@ -71,8 +71,9 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _database_unavailable(exc: Exception):
-    """The database does not answer (restart, failover): 503, never a 500. The pool checks
-    each connection before use (pool_pre_ping), so requests recover by themselves. A commit
+    """The database does not answer (restart, failover): 503, never a 500. The pool drops
+    every connection made before the failure and checks one that sat idle before use
+    (adapters/orm/pool.py), so requests recover by themselves. A commit
     whose connection broke may still have been made, so the answer tells a client to retry a
     write with the same Idempotency-Key (made at most once, replayed if it was)."""
     log.warning("database unavailable on %s: %s", request.path, exc.__class__.__name__)

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session, joinedload
 from tourplanner.adapters import notifiers as channels
 from tourplanner.adapters.orm import Booking, BookingItem, Notification, User, Village
 from tourplanner.adapters.orm.catalogue import LONG_EXPERIENCE_FIELDS, LONG_VILLAGE_FIELDS
+from tourplanner.config import is_postgresql
 from tourplanner.domain.availability import LOCAL_TZ
 from tourplanner.services.availability import now_utc
 from tourplanner.services.links import (
@@ -478,7 +479,7 @@ def relayed() -> bool:
         return False
     mode = current_app.config.get("OUTBOX_RELAY") or "auto"
     if mode == "auto":
-        return str(current_app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql")
+        return is_postgresql(current_app.config["SQLALCHEMY_DATABASE_URI"])
     return mode == "listen"
 
 

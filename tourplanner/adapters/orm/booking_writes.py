@@ -15,9 +15,9 @@ column made a text too long for psycopg's cache of parsed queries, parsed again 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Table, TextClause, text
@@ -69,21 +69,44 @@ def statement(take: bool) -> TextClause:
     return text(sql)
 
 
-def column_values(table: Table, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Every column of a new row of ``table`` but its id, from ``given`` (None where it has no
-    value; the models' Python defaults where they have one, as a flush would apply them)."""
-    values = {}
+@cache
+def _fields(table: Table) -> tuple[tuple[str, str, Callable[[], Any] | None], ...]:
+    """``(attribute key, column name, default)`` of every column of ``table`` but its id, read
+    once: ``default`` makes the model's Python default, as a flush would apply it (None: the
+    column has none)."""
+    fields = []
     for column in table.columns:
         if column.key == "id":
             continue
-        value = given.get(column.key)
         default = column.default
-        if value is None and default is not None and default.is_scalar:
-            value = default.arg
-        elif value is None and default is not None and default.is_callable:
-            value = default.arg(None)  # wrapped to take the execution context; ours ignore it
-        values[column.key] = value
-    return values
+        make = None
+        if default is not None and default.is_scalar:
+            make = partial(_same, default.arg)  # type: ignore[attr-defined]
+        elif default is not None and default.is_callable:
+            # Wrapped by SQLAlchemy to take the execution context; ours ignore it.
+            make = partial(default.arg, None)  # type: ignore[attr-defined]
+        fields.append((column.key, column.name, make))
+    return tuple(fields)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def column_values(table: Table, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every column of a new row of ``table`` but its id, by attribute key, from ``given``
+    (None where it has no value; the models' Python defaults where they have one)."""
+    return {key: _given(given, key, make) for key, _, make in _fields(table)}
+
+
+def _by_name(table: Table, given: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`column_values` keyed by column name (what ``jsonb_populate_recordset`` matches)."""
+    return {name: _given(given, key, make) for key, name, make in _fields(table)}
+
+
+def _given(given: Mapping[str, Any], key: str, make: Callable[[], Any] | None) -> Any:
+    value = given.get(key)
+    return make() if value is None and make is not None else value
 
 
 def _stored_value(value: Any) -> str:
@@ -103,17 +126,9 @@ def _document(rows: Any) -> str:
 def parameters(booking: Any, items: Sequence[Any], rows: Sequence[Mapping[str, Any]]) -> dict:
     """The values of :func:`statement`: every column of the new ``booking`` and its ``items``
     (objects with their ids given) and of the outbox ``rows``, as :func:`column_values`
-    completes them, each keyed by column name (what ``jsonb_populate_recordset`` matches)."""
+    completes them, each keyed by column name."""
     return {
-        "booking": _document([_named(_BOOKINGS, _values(_BOOKINGS, booking))]),
-        "items": _document([_named(_ITEMS, _values(_ITEMS, item)) for item in items]),
-        "rows": _document([_named(_ROWS, column_values(_ROWS, row)) for row in rows]),
+        "booking": _document([{**_by_name(_BOOKINGS, booking.__dict__), "id": booking.id}]),
+        "items": _document([{**_by_name(_ITEMS, i.__dict__), "id": i.id} for i in items]),
+        "rows": _document([_by_name(_ROWS, row) for row in rows]),
     }
-
-
-def _values(table: Table, obj: Any) -> dict[str, Any]:
-    return {**column_values(table, obj.__dict__), "id": obj.id}
-
-
-def _named(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
-    return {c.name: values[c.key] for c in table.columns if c.key in values}
