@@ -218,9 +218,10 @@ def is_embedded(config: Mapping[str, Any]) -> bool:
 
     A SQLite ``DATABASE_URL`` alone is still embedded; PostgreSQL or Redis mean production.
     """
-    uri = str(config.get("SQLALCHEMY_DATABASE_URI") or "")
     return not (
-        config.get("APP_ENV") == "production" or is_postgresql(uri) or config.get("REDIS_URL")
+        config.get("APP_ENV") == "production"
+        or is_postgresql(config.get("SQLALCHEMY_DATABASE_URI"))
+        or config.get("REDIS_URL")
     )
 
 
