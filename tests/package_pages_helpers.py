@@ -11,12 +11,15 @@ the pages as a Vietnamese visitor will, before and after the merge.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from demo_days import closed_dates
+
+from tourplanner.domain.availability import LOCAL_TZ
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "translations/vi/LC_MESSAGES/messages.po"
@@ -47,10 +50,15 @@ def vietnamese(msgid: str) -> str:
     return json.loads((ROOT / "translations/vi_packages.json").read_text("utf-8"))[msgid]
 
 
-def next_weekday(weekday: int, *, after: int = 3, today: date | None = None) -> date:
-    """The first ``weekday`` (0 = Monday) at least ``after`` days from today."""
-    day = (today or date.today()) + timedelta(days=after)
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
+def next_weekday(weekday: int, *, after: int = 3, span: int = 3, today: date | None = None) -> date:
+    """The first ``weekday`` (0 = Monday) at least ``after`` days from today (in Hanoi) such
+    that none of the ``span`` days from it is a demo closed date (Tết): the tests use that
+    day and the two after it."""
+    day = (today or datetime.now(LOCAL_TZ).date()) + timedelta(days=after)
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    while any(day + timedelta(days=n) in closed_dates() for n in range(span)):
+        day += timedelta(weeks=1)
+    return day
 
 
 def agency_with_user(name: str, email: str) -> tuple[int, str]:

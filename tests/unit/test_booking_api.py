@@ -16,7 +16,15 @@ from tourplanner.services import availability
 from tourplanner.services import booking as service
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
-DAY = open_day(30)
+#: Every workshop these tests book holds sessions that day (Sơn Đồng closes on Sundays).
+DAY = open_day(
+    30,
+    workshops=(
+        "bat-trang-workshop-pottery-wheel",
+        "lang-chuong-workshop-conical-hat",
+        "son-dong-workshop-wood-carving",
+    ),
+)
 CONTACT = {"name": "Lan Nguyễn", "email": "lan@example.org", "phone": "+84 90 000 0000"}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from demo_days import demo_experiences, open_day
 from sqlalchemy import func, select
 
 from tourplanner.adapters.orm import Booking, Experience, Notification, Slot, Village
@@ -52,8 +53,9 @@ def _now() -> datetime:
 
 
 def _session(caller: octo.Caller, product: str, days: int = 5, n: int = 0) -> dict:
-    """The n-th open session of ``product`` ``days`` days from today."""
-    day = local_today(_now()) + timedelta(days=days)
+    """The n-th open session of ``product`` on the first day at least ``days`` days from today
+    on which it holds sessions (Sơn Đồng's carving closes on Sundays)."""
+    day = open_day(days, workshops=(product,) if product in demo_experiences() else ())
     query = octo.AvailabilityQuery(product, "DEFAULT", start=day, end=day)
     return octo.check_availability(caller, query)[n]
 

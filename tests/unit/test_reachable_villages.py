@@ -9,8 +9,6 @@ e-mail; these tests take channels away or add them.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from demo_days import open_day
 from sqlalchemy import select
@@ -20,11 +18,9 @@ from tourplanner.adapters.orm import Experience, Notification, User, Village
 from tourplanner.extensions import db
 from tourplanner.services import accounts, availability, notifications
 
-DAY = open_day(12)
-while DAY.weekday() == 0:  # Vạn Phúc's silk weaving has no Monday session
-    DAY += timedelta(days=1)
 SILK = "van-phuc-workshop-silk-weaving"
 POTTERY = "bat-trang-workshop-pottery-wheel"
+DAY = open_day(12, workshops=(SILK, POTTERY))  # Vạn Phúc's silk weaving has no Monday session
 
 
 def _exp(slug: str) -> Experience:

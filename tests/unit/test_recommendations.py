@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import Experience, Village
@@ -20,8 +21,9 @@ from tourplanner.services.recommendations import interest_match, score
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def _day(offset: int = 10) -> str:
-    return (datetime.now(HANOI).date() + timedelta(days=offset)).isoformat()
+def _day(offset: int = 10, *, workshops: tuple[str, ...] = ()) -> str:
+    """At least ``offset`` days ahead, on a day each of ``workshops`` holds sessions."""
+    return open_day(offset, workshops=workshops).isoformat()
 
 
 def _request(interests: dict, **overrides) -> dict:
@@ -98,7 +100,13 @@ def test_a_route_with_a_full_workshop_that_date_ranks_below_one_with_places_and_
 ):
     app.extensions[planning.SLOTS_KEY] = _fill("bat-trang-workshop-pottery-wheel")
     interests = {"ceramics": 1.0, "silk_textiles": 1.0, "conical_hats": 1.0}
-    recs = recommendations.for_request(_request(interests))
+    # Both routes' workshops hold sessions that day (Vạn Phúc's silk closes on Mondays).
+    workshops = (
+        "bat-trang-workshop-pottery-wheel",
+        "van-phuc-workshop-silk-weaving",
+        "lang-chuong-workshop-conical-hat",
+    )
+    recs = recommendations.for_request(_request(interests, date=_day(workshops=workshops)))
     slugs = [r.slug for r in recs]
     assert slugs.index("sample-silk-and-conical-hats") < slugs.index("sample-red-river-ceramics")
     full = recs[slugs.index("sample-red-river-ceramics")]
