@@ -39,11 +39,11 @@ def open_day(days_ahead: int, span: int = 1, *, workshops: tuple[str, ...] = ())
     return day
 
 
+def sessions_on(slug: str, day: date) -> list:
+    """The session times demo workshop ``slug`` holds on ``day`` (none on its closed days)."""
+    e = demo_experiences()[slug]
+    return session_times(e["weekly_hours"], e.get("closed_dates") or [], day, e["duration_minutes"])
+
+
 def _open(day: date, workshops: tuple[str, ...]) -> bool:
-    if day in closed_dates():
-        return False
-    by_slug = demo_experiences()
-    return all(
-        session_times(e["weekly_hours"], e.get("closed_dates") or [], day, e["duration_minutes"])
-        for e in (by_slug[slug] for slug in workshops)
-    )
+    return day not in closed_dates() and all(sessions_on(slug, day) for slug in workshops)

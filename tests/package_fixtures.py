@@ -8,11 +8,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from demo_days import demo_experiences
+from demo_days import sessions_on
 from sqlalchemy import select
 
 from tourplanner.adapters.orm import Agency, Experience, Package, PackageDay, PackageStop, Slot
-from tourplanner.domain.availability import session_times
 from tourplanner.extensions import db
 from tourplanner.services import availability
 from tourplanner.services.booking_request import ItemRequest
@@ -58,21 +57,11 @@ def first_day(days_ahead: int, stops=STOPS) -> date:
     """The first day at least ``days_ahead`` from today on which every one of ``stops``'s
     sessions exists: the demo workshops keep weekly hours and closed dates, so a fixed offset
     from today would land on a closed day on some dates and fail the tests that day."""
-    by_slug = demo_experiences()
 
     def has_sessions(first: date) -> bool:
         return all(
-            len(
-                session_times(
-                    e["weekly_hours"],
-                    e.get("closed_dates") or [],
-                    first + timedelta(days=number - 1),
-                    e["duration_minutes"],
-                )
-            )
-            > index
+            len(sessions_on(slug, first + timedelta(days=number - 1))) > index
             for number, slug, index in stops
-            for e in [by_slug[slug]]
         )
 
     day = date.today() + timedelta(days=days_ahead)

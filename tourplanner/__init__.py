@@ -57,7 +57,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name != "sqlite":  # a file does not go away under the pool
-                ping_after_idle(engine, float(app.config.get("DB_PING_IDLE_SECONDS", 1)))
+                ping_after_idle(engine, app.config["DB_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     babel.init_app(
         app,

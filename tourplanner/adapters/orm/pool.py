@@ -14,12 +14,13 @@ _RETURNED = "tourplanner.returned_at"
 def ping_after_idle(engine: Engine, seconds: float) -> None:
     """Ping a connection at checkout only when it has been in the pool ``seconds`` or longer.
 
-    ``pool_pre_ping`` pings at every checkout, so at every request: a round trip and a twentieth
-    of the web's CPU per booking. A connection returned a moment ago is alive unless the
-    database has just gone away; then the request's first statement fails and gets the 503 of
-    an outage (``api/errors.py``), and the pool drops every connection made before the failure,
-    so the next request connects afresh. One that sat longer (a quiet night, a restart while
-    nobody booked) is pinged and, if dead, replaced without a failed request.
+    ``pool_pre_ping`` pings at every checkout, so at every request: a round trip, and with the
+    checkout 8 % of the web's CPU per booking (docs/performance.md, seventh pass). A
+    connection returned a moment ago is alive unless the database has just gone away; then the
+    request's first statement fails and gets the 503 of an outage (``api/errors.py``), and the
+    pool drops every connection made before the failure, so the next request connects afresh.
+    One that sat longer (a quiet night, a restart while nobody booked) is pinged and, if dead,
+    replaced without a failed request.
     """
     dialect = engine.dialect
 
