@@ -9,10 +9,10 @@ import shutil
 import socket
 import threading
 import time
-from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from demo_days import open_day
 from sqlalchemy import select
 
 from tests.conftest import make_app
@@ -253,7 +253,8 @@ def _book(client, days: int = 10) -> None:
     exp = db.session.scalars(
         select(Experience).where(Experience.slug == "bat-trang-workshop-pottery-wheel")
     ).one()
-    slot = availability.slots_for_day([exp.id], date.today() + timedelta(days=days))[exp.id][0]
+    day = open_day(days, workshops=("bat-trang-workshop-pottery-wheel",))
+    slot = availability.slots_for_day([exp.id], day)[exp.id][0]
     response = client.post(
         "/api/v1/bookings",
         json={
@@ -272,9 +273,9 @@ def test_a_slow_hook_does_not_slow_the_booking_request(app, client):
     village = _bat_trang()
     village.webhook_url, village.webhook_secret = "https://hooks.bat-trang.example/in", SECRET
     db.session.commit()
-    started = time.monotonic()
     _book(client)
-    assert time.monotonic() - started < 1.5
+    # The hook records its post only after its 3 s: had the request called it, the post would
+    # be there when the request returns (no wall-clock bound: a loaded CI host is slow too).
     assert slow.posts == []
     hook = db.session.scalars(select(Notification).where(Notification.channel == "webhook")).one()
     assert hook.status == "pending"
